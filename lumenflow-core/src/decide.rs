@@ -1,0 +1,491 @@
+//! Deciding: evaluating an action against layered policies.
+//!
+//! Within one policy every rule whose condition holds is a match; the strictest effect
+//! among the matches wins (deny > require_approval > allow), and with no match the
+//! policy's default applies. A rule whose condition errors or is not a bool matches with
+//! its `on_error` effect and the error is reported. Across layers (for example
+//! organisation → team → task) a deny by any layer's rule always wins, a later layer may
+//! always tighten, and it may loosen an earlier layer's outcome only where that earlier
+//! policy opts in with `may_loosen`; an attempt that is refused is reported as a warning.
+//! The normative description is `spec/decision.md`.
+
+use crate::action::{Action, Context, Limits};
+use crate::cel_value;
+use crate::policy::{Loosen, Policy, Rule};
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+/// What to do with an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    /// Let it run.
+    Allow,
+    /// Do not run it.
+    Deny,
+    /// Run it only once a person (or an automatic approver) approves.
+    RequireApproval,
+}
+
+impl Effect {
+    /// How strict the effect is: allow 0, require_approval 1, deny 2.
+    pub fn strictness(self) -> u8 {
+        match self {
+            Effect::Allow => 0,
+            Effect::RequireApproval => 1,
+            Effect::Deny => 2,
+        }
+    }
+
+    /// `allow`, `deny` or `require_approval`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Allow => "allow",
+            Effect::Deny => "deny",
+            Effect::RequireApproval => "require_approval",
+        }
+    }
+}
+
+impl std::fmt::Display for Effect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a decision's effect came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecidedBy {
+    /// One or more rules matched: a deny is "forbidden".
+    Rule,
+    /// No rule matched and a policy's default applied: a deny is "not permitted".
+    Default,
+    /// The action or context was rejected before any rule ran (always deny).
+    InvalidInput,
+}
+
+/// A rule, named by its policy and id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleRef {
+    /// The policy's name.
+    pub policy: String,
+    /// The rule's id.
+    pub rule: String,
+}
+
+/// A rule whose condition held (or errored, and so took its `on_error` effect).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchedRule {
+    /// The policy's name.
+    pub policy: String,
+    /// The rule's id.
+    pub rule: String,
+    /// The effect it contributed.
+    pub effect: Effect,
+    /// The rule's reason, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// True if it matched because its condition failed (see `errors`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub error: bool,
+}
+
+/// A rule whose condition could not be evaluated to a bool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleError {
+    /// The policy's name (empty for an error about the input itself).
+    pub policy: String,
+    /// The rule's id (empty for an error about the input itself).
+    pub rule: String,
+    /// What went wrong.
+    pub message: String,
+    /// The effect the rule took because of it.
+    pub effect: Effect,
+}
+
+/// Something worth knowing about a decision that did not change it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    /// The policy the warning is about.
+    pub policy: String,
+    /// The rules involved, if any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
+    /// What happened.
+    pub message: String,
+}
+
+/// A policy that took part in a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRef {
+    /// Its name.
+    pub name: String,
+    /// Its digest (`sha256:...`).
+    pub digest: String,
+}
+
+/// The answer to "may this action run?", with everything that led to it.
+/// Specified field by field in `spec/decision.md`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// allow, deny or require_approval.
+    pub effect: Effect,
+    /// Whether rules or a default decided.
+    pub decided_by: DecidedBy,
+    /// The rules that produced the effect (empty when a default decided).
+    pub deciding_rules: Vec<RuleRef>,
+    /// Every rule that matched, in layer then file order.
+    pub matched: Vec<MatchedRule>,
+    /// Every rule whose condition failed.
+    pub errors: Vec<RuleError>,
+    /// Refused loosening attempts and other notes.
+    pub warnings: Vec<Warning>,
+    /// The policies, in layer order, with their digests.
+    pub policies: Vec<PolicyRef>,
+    /// Who may approve, when the effect is require_approval (from the deciding rules).
+    pub approvers: Vec<String>,
+    /// A one-line explanation.
+    pub reason: String,
+    /// Time spent evaluating, in nanoseconds.
+    pub eval_ns: u64,
+}
+
+impl Decision {
+    /// True if the effect is allow.
+    pub fn allowed(&self) -> bool {
+        self.effect == Effect::Allow
+    }
+}
+
+/// An ordered stack of policies (organisation → team → task) that decides actions.
+///
+/// Cheap to clone, `Send + Sync`, and meant to be shared by many threads.
+#[derive(Debug, Clone)]
+pub struct PolicySet {
+    layers: Arc<[Arc<Policy>]>,
+    limits: Limits,
+}
+
+fn root() -> &'static cel::Context<'static, 'static> {
+    static ROOT: OnceLock<cel::Context<'static, 'static>> = OnceLock::new();
+    ROOT.get_or_init(crate::functions::root_context)
+}
+
+/// What one layer said.
+struct LayerOutcome {
+    layer: usize,
+    effect: Effect,
+    by_rule: bool,
+    deciding: Vec<RuleRef>,
+}
+
+impl PolicySet {
+    /// A set of one policy.
+    pub fn single(policy: Policy) -> PolicySet {
+        PolicySet::new(vec![policy])
+    }
+
+    /// Layers in order, most general first. An empty set denies everything.
+    pub fn new(layers: Vec<Policy>) -> PolicySet {
+        PolicySet {
+            layers: layers.into_iter().map(Arc::new).collect(),
+            limits: Limits::default(),
+        }
+    }
+
+    /// Layers that are already shared.
+    pub fn from_shared(layers: Vec<Arc<Policy>>) -> PolicySet {
+        PolicySet {
+            layers: layers.into(),
+            limits: Limits::default(),
+        }
+    }
+
+    /// Replaces the input limits.
+    pub fn with_limits(mut self, limits: Limits) -> PolicySet {
+        self.limits = limits;
+        self
+    }
+
+    /// The layers.
+    pub fn policies(&self) -> &[Arc<Policy>] {
+        &self.layers
+    }
+
+    /// The input limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Decides an action. Never fails: invalid input, evaluation errors and an empty set
+    /// all fail closed, and say why.
+    pub fn decide(&self, action: &Action, context: &Context) -> Decision {
+        let start = Instant::now();
+        let mut d = Decision {
+            effect: Effect::Deny,
+            decided_by: DecidedBy::Default,
+            deciding_rules: Vec::new(),
+            matched: Vec::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            policies: self
+                .layers
+                .iter()
+                .map(|p| PolicyRef {
+                    name: p.name().to_owned(),
+                    digest: p.digest().to_owned(),
+                })
+                .collect(),
+            approvers: Vec::new(),
+            reason: String::new(),
+            eval_ns: 0,
+        };
+        if let Err(e) = action
+            .check(&self.limits)
+            .and_then(|_| context.check(&self.limits))
+        {
+            d.decided_by = DecidedBy::InvalidInput;
+            d.reason = format!("denied: {e}");
+            d.errors.push(RuleError {
+                policy: String::new(),
+                rule: String::new(),
+                message: e.to_string(),
+                effect: Effect::Deny,
+            });
+            d.eval_ns = start.elapsed().as_nanos() as u64;
+            return d;
+        }
+        if self.layers.is_empty() {
+            d.reason = "not permitted: no policy is loaded".into();
+            d.eval_ns = start.elapsed().as_nanos() as u64;
+            return d;
+        }
+        crate::shell::clear_cache();
+        let action_val = cel_value::action(action);
+        let context_val = cel_value::context(context);
+        let root: &cel::Context<'_, '_> = root();
+        let mut scope = root.new_inner_scope();
+        scope.add_variable_as_val("action", action_val);
+        scope.add_variable_as_val("context", context_val);
+
+        let outcomes: Vec<LayerOutcome> = self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| evaluate_layer(i, p, &action.tool, &scope, &mut d))
+            .collect();
+        drop(scope);
+        crate::shell::clear_cache();
+        self.combine(outcomes, &mut d);
+        d.eval_ns = start.elapsed().as_nanos() as u64;
+        d
+    }
+
+    fn combine(&self, outcomes: Vec<LayerOutcome>, d: &mut Decision) {
+        let mut cur: Option<LayerOutcome> = None;
+        for o in outcomes {
+            let Some(c) = cur.as_mut() else {
+                cur = Some(o);
+                continue;
+            };
+            if o.effect.strictness() > c.effect.strictness() {
+                *c = o;
+            } else if o.effect == c.effect {
+                if o.by_rule {
+                    if !c.by_rule {
+                        *c = o;
+                    } else {
+                        c.deciding.extend(o.deciding);
+                    }
+                }
+            } else if o.by_rule {
+                // A later layer's rule would loosen the current outcome.
+                let owner = &self.layers[c.layer];
+                let opted_in = if c.by_rule {
+                    c.effect == Effect::RequireApproval
+                        && owner.may_loosen().contains(&Loosen::RequireApproval)
+                } else {
+                    owner.may_loosen().contains(&Loosen::Default)
+                };
+                if opted_in {
+                    *c = o;
+                } else {
+                    d.warnings.push(Warning {
+                        policy: self.layers[o.layer].name().to_owned(),
+                        rules: o.deciding.iter().map(|r| r.rule.clone()).collect(),
+                        message: format!(
+                            "would loosen {} ({}) of policy `{}` to {}; refused because `{}` does not allow it in may_loosen",
+                            c.effect,
+                            if c.by_rule { "by rule" } else { "its default" },
+                            owner.name(),
+                            o.effect,
+                            owner.name()
+                        ),
+                    });
+                }
+            }
+        }
+        let Some(c) = cur else { return };
+        d.effect = c.effect;
+        d.decided_by = if c.by_rule {
+            DecidedBy::Rule
+        } else {
+            DecidedBy::Default
+        };
+        d.deciding_rules = c.deciding.clone();
+        if c.effect == Effect::RequireApproval {
+            for r in &d.deciding_rules {
+                if let Some(rule) = self.rule(&r.policy, &r.rule) {
+                    for a in rule.approvers() {
+                        if !d.approvers.contains(a) {
+                            d.approvers.push(a.clone());
+                        }
+                    }
+                }
+            }
+        }
+        d.reason = self.explain(&c, d);
+    }
+
+    fn rule(&self, policy: &str, id: &str) -> Option<&Rule> {
+        self.layers
+            .iter()
+            .filter(|p| p.name() == policy)
+            .flat_map(|p| p.rules())
+            .find(|r| r.id() == id)
+    }
+
+    fn explain(&self, c: &LayerOutcome, d: &Decision) -> String {
+        let policy = self.layers[c.layer].name();
+        if !c.by_rule {
+            let verb = match c.effect {
+                Effect::Deny => "not permitted",
+                Effect::Allow => "allowed",
+                Effect::RequireApproval => "requires approval",
+            };
+            return format!(
+                "{verb}: no rule matched; default of policy `{policy}` is {}",
+                c.effect
+            );
+        }
+        let verb = match c.effect {
+            Effect::Deny => "forbidden",
+            Effect::Allow => "allowed",
+            Effect::RequireApproval => "requires approval",
+        };
+        let first = &d.deciding_rules[0];
+        let why = d
+            .matched
+            .iter()
+            .find(|m| m.policy == first.policy && m.rule == first.rule)
+            .and_then(|m| {
+                if m.error {
+                    d.errors
+                        .iter()
+                        .find(|e| e.policy == m.policy && e.rule == m.rule)
+                        .map(|e| format!("condition failed: {}", e.message))
+                } else {
+                    m.reason.clone()
+                }
+            });
+        let more = match d.deciding_rules.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        match why {
+            Some(w) => format!(
+                "{verb} by rule `{}` of `{}`{more}: {w}",
+                first.rule, first.policy
+            ),
+            None => format!(
+                "{verb} by rule `{}` of `{}`{more}",
+                first.rule, first.policy
+            ),
+        }
+    }
+}
+
+/// Evaluates one layer's candidate rules, recording matches and errors in `d`.
+fn evaluate_layer(
+    layer: usize,
+    policy: &Policy,
+    tool: &str,
+    scope: &cel::Context<'_, '_>,
+    d: &mut Decision,
+) -> LayerOutcome {
+    let mut best: Option<Effect> = None;
+    let mut hits: Vec<(usize, Effect)> = Vec::new();
+    for (i, indexed) in policy.candidates(tool) {
+        let rule = &policy.rules()[i];
+        let result = evaluate_rule(rule, indexed, scope);
+        let failed = result.is_err();
+        let effect = match result {
+            Ok(true) => rule.effect(),
+            Ok(false) => continue,
+            Err(message) => {
+                d.errors.push(RuleError {
+                    policy: policy.name().to_owned(),
+                    rule: rule.id().to_owned(),
+                    message,
+                    effect: rule.on_error(),
+                });
+                rule.on_error()
+            }
+        };
+        d.matched.push(MatchedRule {
+            policy: policy.name().to_owned(),
+            rule: rule.id().to_owned(),
+            effect,
+            reason: rule.reason().map(str::to_owned),
+            error: failed,
+        });
+        hits.push((i, effect));
+        if best.is_none_or(|b| effect.strictness() > b.strictness()) {
+            best = Some(effect);
+        }
+    }
+    match best {
+        Some(effect) => LayerOutcome {
+            layer,
+            effect,
+            by_rule: true,
+            deciding: hits
+                .into_iter()
+                .filter(|(_, e)| *e == effect)
+                .map(|(i, _)| RuleRef {
+                    policy: policy.name().to_owned(),
+                    rule: policy.rules()[i].id().to_owned(),
+                })
+                .collect(),
+        },
+        None => LayerOutcome {
+            layer,
+            effect: policy.default_effect(),
+            by_rule: false,
+            deciding: Vec::new(),
+        },
+    }
+}
+
+/// Evaluates a rule's condition to a bool; anything else is an error message.
+fn evaluate_rule(rule: &Rule, indexed: bool, scope: &cel::Context<'_, '_>) -> Result<bool, String> {
+    let run = || {
+        if indexed {
+            scope.resolve(rule.rest())
+        } else {
+            rule.program().execute(scope)
+        }
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(Ok(cel::Value::Bool(b))) => Ok(b),
+        Ok(Ok(other)) => Err(format!(
+            "condition evaluated to {} {}, not a bool",
+            other.type_of(),
+            crate::error::bound(format!("{}", cel_value::to_json(&other)))
+        )),
+        Ok(Err(e)) => Err(crate::error::bound(e.to_string())),
+        Err(_) => Err("evaluation panicked (reported as an error, not allowed)".into()),
+    }
+}

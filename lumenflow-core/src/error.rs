@@ -1,0 +1,144 @@
+//! Errors: load diagnostics that point into the policy text, and action errors.
+
+use std::fmt;
+
+/// Longest message kept in a [`Diagnostic`] (longer ones are cut, so that one bad
+/// expression cannot produce megabytes of output).
+pub const MAX_MESSAGE_BYTES: usize = 600;
+
+/// One problem found in a policy, located as precisely as the source allows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Diagnostic {
+    /// Where the policy came from: a file path, or a name given by the caller.
+    pub origin: String,
+    /// The id of the rule the problem is in, if it is in one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// 1-based line in the source, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// 1-based column in the source, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u64>,
+    /// The field the problem is in (`when`, `effect`, ...), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Diagnostic {
+    /// A diagnostic with just an origin and a message.
+    pub fn new(origin: &str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            origin: origin.to_owned(),
+            rule: None,
+            line: None,
+            column: None,
+            field: None,
+            message: bound(message.into()),
+        }
+    }
+
+    /// Sets the location.
+    pub fn at(mut self, line: u64, column: u64) -> Diagnostic {
+        if line > 0 {
+            self.line = Some(line);
+            self.column = (column > 0).then_some(column);
+        }
+        self
+    }
+
+    /// Sets the rule id.
+    pub fn in_rule(mut self, rule: &str) -> Diagnostic {
+        self.rule = Some(rule.to_owned());
+        self
+    }
+
+    /// Sets the field name.
+    pub fn in_field(mut self, field: &str) -> Diagnostic {
+        self.field = Some(field.to_owned());
+        self
+    }
+}
+
+/// Cuts `s` to at most [`MAX_MESSAGE_BYTES`] on a character boundary.
+pub(crate) fn bound(mut s: String) -> String {
+    if s.len() > MAX_MESSAGE_BYTES {
+        let mut end = MAX_MESSAGE_BYTES;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push_str(" …");
+    }
+    s
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.origin)?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+            if let Some(c) = self.column {
+                write!(f, ":{c}")?;
+            }
+        }
+        write!(f, ":")?;
+        if let Some(r) = &self.rule {
+            write!(f, " rule `{r}`:")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, " {field}:")?;
+        }
+        write!(f, " {}", self.message)
+    }
+}
+
+/// Why a policy could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The policy file could not be read.
+    #[error("cannot read policy file {path}: {source}")]
+    Io {
+        /// The path that was read.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The policy text has problems; every one found is listed.
+    #[error("{}", render(.0))]
+    Invalid(Vec<Diagnostic>),
+}
+
+impl PolicyError {
+    /// The diagnostics, if the error is about the policy's content.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            PolicyError::Invalid(d) => d,
+            PolicyError::Io { .. } => &[],
+        }
+    }
+}
+
+fn render(d: &[Diagnostic]) -> String {
+    let mut s = String::new();
+    for (i, x) in d.iter().enumerate() {
+        if i > 0 {
+            s.push('\n');
+        }
+        s.push_str(&x.to_string());
+    }
+    s
+}
+
+/// Why an action or context was rejected before any rule ran.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActionError {
+    /// The action's JSON could not be read into the action schema.
+    #[error("invalid action: {0}")]
+    Invalid(String),
+    /// A limit was exceeded.
+    #[error("action exceeds a limit: {0}")]
+    TooLarge(String),
+}

@@ -1,0 +1,201 @@
+//! Paths: lexical normalisation, containment and glob matching.
+//!
+//! Everything here is lexical: the file system is never consulted (decisions do no I/O),
+//! so symbolic links are not resolved. `..` is applied to the path as written, and a
+//! relative path is taken relative to the base it is checked against.
+
+use globset::{GlobBuilder, GlobMatcher};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// Normalises a path lexically: collapses `//` and `.`, applies `..` (never above the
+/// root of an absolute path; kept as leading `..` for a relative one), and drops a
+/// trailing `/`. The empty path normalises to `.`.
+pub fn normalize(path: &str) -> String {
+    let absolute = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => match parts.last() {
+                Some(&last) if last != ".." => {
+                    parts.pop();
+                }
+                _ if absolute => {}
+                _ => parts.push(".."),
+            },
+            p => parts.push(p),
+        }
+    }
+    let joined = parts.join("/");
+    match (absolute, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_owned(),
+        (false, false) => joined,
+    }
+}
+
+/// Joins `path` onto `base` (unless `path` is absolute) and normalises the result.
+pub fn resolve(base: &str, path: &str) -> String {
+    if path.starts_with('/') || base.is_empty() {
+        normalize(path)
+    } else {
+        normalize(&format!("{base}/{path}"))
+    }
+}
+
+/// Whether `path` (relative paths taken from `base`) lies at or below `base`.
+/// `a/../../etc` is not within `a`; `/repo2` is not within `/repo`.
+pub fn within(path: &str, base: &str) -> bool {
+    let base = normalize(base);
+    let full = resolve(&base, path);
+    if base == "/" {
+        return full.starts_with('/');
+    }
+    if base == "." {
+        return full != ".." && !full.starts_with("../") && !full.starts_with('/');
+    }
+    full == base
+        || full
+            .strip_prefix(&base)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// An error in a glob pattern.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid glob pattern `{pattern}`: {message}")]
+pub struct GlobError {
+    /// The pattern as given.
+    pub pattern: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+const GLOB_CACHE_LIMIT: usize = 1024;
+
+fn glob_cache() -> &'static RwLock<HashMap<String, Arc<GlobMatcher>>> {
+    static CACHE: std::sync::OnceLock<RwLock<HashMap<String, Arc<GlobMatcher>>>> =
+        std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// Compiles a glob (`*` stays within one path segment, `**` crosses them, `?`, `[a-z]`,
+/// `{a,b}`), caching compiled patterns.
+pub fn glob(pattern: &str) -> Result<Arc<GlobMatcher>, GlobError> {
+    if let Some(m) = glob_cache()
+        .read()
+        .ok()
+        .and_then(|c| c.get(pattern).cloned())
+    {
+        return Ok(m);
+    }
+    let matcher = GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .empty_alternates(true)
+        .build()
+        .map_err(|e| GlobError {
+            pattern: pattern.to_owned(),
+            message: e.kind().to_string(),
+        })?
+        .compile_matcher();
+    let matcher = Arc::new(matcher);
+    if let Ok(mut c) = glob_cache().write() {
+        if c.len() >= GLOB_CACHE_LIMIT {
+            c.clear();
+        }
+        c.insert(pattern.to_owned(), matcher.clone());
+    }
+    Ok(matcher)
+}
+
+/// Whether the normalised `path` matches the glob `pattern`.
+pub fn matches(path: &str, pattern: &str) -> Result<bool, GlobError> {
+    Ok(glob(pattern)?.is_match(normalize(path)))
+}
+
+/// The last component of the normalised path (`""` for `/`).
+pub fn base_name(path: &str) -> String {
+    let n = normalize(path);
+    n.rsplit('/').next().unwrap_or_default().to_owned()
+}
+
+/// The extension of the last component, without the dot (`""` if none).
+pub fn extension(path: &str) -> String {
+    let b = base_name(path);
+    match b.rfind('.') {
+        Some(0) | None => String::new(),
+        Some(i) => b[i + 1..].to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn normalizes() {
+        assert_eq!(normalize("a/./b//c/"), "a/b/c");
+        assert_eq!(normalize("a/../../etc"), "../etc");
+        assert_eq!(normalize("/../etc/../x"), "/x");
+        assert_eq!(normalize(""), ".");
+        assert_eq!(normalize("a/.."), ".");
+    }
+
+    #[test]
+    fn containment() {
+        assert!(within("src/main.rs", "/repo"));
+        assert!(within("/repo/src/../README", "/repo"));
+        assert!(within("/repo", "/repo/"));
+        assert!(!within("a/../../etc", "a"));
+        assert!(!within("../x", "/repo"));
+        assert!(!within("/repo2/x", "/repo"));
+        assert!(!within("/etc/passwd", "/repo"));
+        assert!(within("x", "."));
+        assert!(!within("../x", "."));
+        assert!(within("/anything", "/"));
+    }
+
+    #[test]
+    fn globs() {
+        assert!(matches("src/a/b.rs", "src/**/*.rs").unwrap());
+        assert!(!matches("src/a/b.rs", "src/*.rs").unwrap());
+        assert!(matches("./.env", ".env").unwrap());
+        assert!(matches("x/.env.local", "**/.env*").unwrap());
+        assert!(matches("a.pem", "*.{pem,key}").unwrap());
+        assert!(matches("a", "[").is_err());
+        assert_eq!(extension("a/b.tar.gz"), "gz");
+        assert_eq!(extension(".bashrc"), "");
+        assert_eq!(base_name("/a/b/"), "b");
+    }
+
+    proptest! {
+        // Walking the segments from the base (the names never spell the base's own name, so
+        // a path that leaves the base cannot come back): within iff the walk never leaves.
+        #[test]
+        fn containment_is_never_fooled(segs in proptest::collection::vec(prop_oneof![Just(".."), Just("."), Just("a"), Just("b"), Just(""), Just("etc")], 0..12)) {
+            let p = format!("./{}", segs.join("/"));
+            let mut depth: i64 = 0;
+            let mut escaped = false;
+            for s in &segs {
+                match *s {
+                    ".." => { depth -= 1; escaped |= depth < 0; }
+                    "." | "" => {}
+                    _ => depth += 1,
+                }
+            }
+            prop_assert_eq!(within(&p, "/base/dir"), !escaped, "path {:?}", p);
+        }
+
+        #[test]
+        fn within_implies_prefix(p in "[a-z./]{0,20}", b in "/[a-z./]{0,10}") {
+            if within(&p, &b) {
+                let nb = normalize(&b);
+                let full = resolve(&nb, &p);
+                let under = nb == "/" || full == nb || full.starts_with(&format!("{}/", nb));
+                prop_assert!(under, "{} not under {}", full, nb);
+            }
+        }
+    }
+}

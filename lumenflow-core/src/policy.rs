@@ -1,0 +1,980 @@
+//! Policies: the file format (YAML or JSON, one schema), loading with diagnostics that
+//! point into the text, and compiled rules.
+//!
+//! The format is specified in `spec/policy.md` and `spec/policy.schema.json`. Loading
+//! checks everything it can before any decision is made: unknown fields, duplicate rule
+//! ids, bad effects, CEL syntax, references to variables and action fields that do not
+//! exist, unknown LumenFlow functions, and size limits. Every CEL expression is compiled
+//! once, here.
+
+use crate::canonical;
+use crate::decide::Effect;
+use crate::error::{Diagnostic, PolicyError};
+use crate::functions::{FUNCTIONS, NAMESPACES};
+use cel::common::ast::{CallExpr, EntryExpr, Expr, LiteralValue};
+use cel::parser::Expression;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+/// The policy format version this build reads.
+pub const FORMAT_VERSION: u64 = 1;
+/// Longest `when` expression, in bytes.
+pub const MAX_EXPRESSION_BYTES: usize = 8 * 1024;
+/// Deepest nesting of brackets, unary operators or conditionals in an expression.
+pub const MAX_EXPRESSION_DEPTH: usize = 32;
+/// Most rules in one policy.
+pub const MAX_RULES: usize = 10_000;
+/// Largest policy source, in bytes.
+pub const MAX_POLICY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The fields of `action` that rules may read.
+pub const ACTION_FIELDS: &[&str] = &[
+    "tool", "args", "actor", "session", "run", "metadata", "cost", "tokens",
+];
+/// The fields of `action.actor`.
+pub const ACTOR_FIELDS: &[&str] = &["id", "roles", "kind"];
+/// The variables rules see.
+pub const VARIABLES: &[&str] = &["action", "context"];
+
+/// The source format of a policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// YAML 1.2.
+    Yaml,
+    /// JSON.
+    Json,
+}
+
+impl Format {
+    /// The format a path's extension names (`.json` is JSON; anything else YAML).
+    pub fn from_path(path: &Path) -> Format {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("json") => Format::Json,
+            _ => Format::Yaml,
+        }
+    }
+}
+
+/// What a policy lets later layers loosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Loosen {
+    /// This policy's default (no rule of it matched) may be loosened by a later layer's rule.
+    Default,
+    /// This policy's `require_approval` rules may be loosened to allow by a later layer.
+    RequireApproval,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyDoc {
+    version: Spanned<u64>,
+    name: Spanned<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
+    #[serde(default)]
+    default: Option<Spanned<Effect>>,
+    #[serde(default)]
+    on_error: Option<Spanned<Effect>>,
+    #[serde(default)]
+    may_loosen: Vec<Loosen>,
+    #[serde(default)]
+    rules: Vec<RuleDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleDoc {
+    id: Spanned<String>,
+    effect: Spanned<Effect>,
+    when: Spanned<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
+    #[serde(default)]
+    on_error: Option<Spanned<Effect>>,
+    #[serde(default)]
+    approvers: Vec<String>,
+}
+
+/// One compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    id: String,
+    effect: Effect,
+    on_error: Effect,
+    reason: Option<String>,
+    approvers: Vec<String>,
+    when: String,
+    line: u64,
+    /// The tools the rule is limited to by a top-level `action.tool == "x"` or
+    /// `action.tool in [...]` conjunct; `None` if it may match any tool.
+    tools: Option<BTreeSet<String>>,
+    program: cel::Program,
+    /// The condition without the tool conjuncts (evaluated when the tool is known to match).
+    rest: Expression,
+}
+
+impl Rule {
+    /// The rule's id, unique within its policy.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// The effect when the condition holds.
+    pub fn effect(&self) -> Effect {
+        self.effect
+    }
+    /// The effect when the condition errors or is not a bool.
+    pub fn on_error(&self) -> Effect {
+        self.on_error
+    }
+    /// The human-readable reason, if any.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+    /// Who may approve when the effect is `require_approval` (`role:lead`, `user:alice`).
+    pub fn approvers(&self) -> &[String] {
+        &self.approvers
+    }
+    /// The CEL condition as written.
+    pub fn when(&self) -> &str {
+        &self.when
+    }
+    /// The line the rule starts on in its source (0 if unknown).
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+    /// The tools the rule is limited to, if its condition names them at the top level.
+    pub fn tools(&self) -> Option<&BTreeSet<String>> {
+        self.tools.as_ref()
+    }
+    pub(crate) fn program(&self) -> &cel::Program {
+        &self.program
+    }
+    pub(crate) fn rest(&self) -> &Expression {
+        &self.rest
+    }
+}
+
+/// A loaded, validated policy.
+#[derive(Debug)]
+pub struct Policy {
+    name: String,
+    origin: String,
+    digest: String,
+    default: Effect,
+    on_error: Effect,
+    may_loosen: Vec<Loosen>,
+    rules: Vec<Rule>,
+    by_tool: HashMap<String, Vec<usize>>,
+    any_tool: Vec<usize>,
+    document: serde_json::Value,
+}
+
+impl Policy {
+    /// Loads a policy file; `.json` files are JSON, anything else YAML.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Policy, PolicyError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Policy::from_source(&text, Format::from_path(path), &path.display().to_string())
+    }
+
+    /// Loads a policy from YAML text; `origin` names it in diagnostics.
+    pub fn from_yaml(text: &str, origin: &str) -> Result<Policy, PolicyError> {
+        Policy::from_source(text, Format::Yaml, origin)
+    }
+
+    /// Loads a policy from JSON text; `origin` names it in diagnostics.
+    pub fn from_json(text: &str, origin: &str) -> Result<Policy, PolicyError> {
+        Policy::from_source(text, Format::Json, origin)
+    }
+
+    /// Loads a policy from text in the given format.
+    pub fn from_source(text: &str, format: Format, origin: &str) -> Result<Policy, PolicyError> {
+        let invalid = |d: Diagnostic| PolicyError::Invalid(vec![d]);
+        if text.len() > MAX_POLICY_BYTES {
+            return Err(invalid(Diagnostic::new(
+                origin,
+                format!(
+                    "policy is {} bytes, more than the limit of {MAX_POLICY_BYTES}",
+                    text.len()
+                ),
+            )));
+        }
+        if format == Format::Json {
+            // JSON's own parser gives JSON-accurate syntax errors; the schema is then read
+            // with the YAML reader (JSON is YAML 1.2), which knows where every value is.
+            serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| {
+                invalid(
+                    Diagnostic::new(
+                        origin,
+                        format!("invalid JSON: {}", strip_location(&e.to_string())),
+                    )
+                    .at(e.line() as u64, e.column() as u64),
+                )
+            })?;
+        }
+        // The reader's defaults reject duplicate keys and bound the work an input can cause.
+        let doc: PolicyDoc =
+            serde_saphyr::from_str(text).map_err(|e| invalid(saphyr_diagnostic(origin, &e)))?;
+        let document: serde_json::Value =
+            serde_saphyr::from_str(text).map_err(|e| invalid(saphyr_diagnostic(origin, &e)))?;
+        compile(doc, document, text, origin)
+    }
+
+    /// The policy's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Where it was loaded from.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+    /// `sha256:<hex>` of the policy document's RFC 8785 canonical JSON form: equal for a
+    /// YAML policy and the same document written as JSON, whatever the layout or comments.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+    /// The effect when no rule matches.
+    pub fn default_effect(&self) -> Effect {
+        self.default
+    }
+    /// The default `on_error` effect of its rules.
+    pub fn on_error(&self) -> Effect {
+        self.on_error
+    }
+    /// What later layers may loosen.
+    pub fn may_loosen(&self) -> &[Loosen] {
+        &self.may_loosen
+    }
+    /// The rules, in file order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+    /// The policy document as JSON.
+    pub fn document(&self) -> &serde_json::Value {
+        &self.document
+    }
+
+    /// Indices of the rules that may match `tool`, in file order.
+    pub(crate) fn candidates(&self, tool: &str) -> Candidates<'_> {
+        Candidates {
+            a: self.by_tool.get(tool).map_or(&[][..], Vec::as_slice),
+            b: &self.any_tool,
+        }
+    }
+}
+
+/// Merges two ascending index lists.
+pub(crate) struct Candidates<'a> {
+    a: &'a [usize],
+    b: &'a [usize],
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = (usize, bool);
+    /// The next rule index, and whether the tool index already proved its tool conjunct.
+    fn next(&mut self) -> Option<(usize, bool)> {
+        match (self.a.first(), self.b.first()) {
+            (Some(&x), Some(&y)) if x < y => {
+                self.a = &self.a[1..];
+                Some((x, true))
+            }
+            (_, Some(&y)) => {
+                self.b = &self.b[1..];
+                Some((y, false))
+            }
+            (Some(&x), None) => {
+                self.a = &self.a[1..];
+                Some((x, true))
+            }
+            (None, None) => None,
+        }
+    }
+}
+
+fn strip_location(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+fn saphyr_diagnostic(origin: &str, e: &serde_saphyr::Error) -> Diagnostic {
+    let mut msg = e.to_string();
+    // The reader's message may carry its own rendering of the location; keep one line.
+    if let Some(first) = msg.lines().next() {
+        msg = first.to_owned();
+    }
+    let d = Diagnostic::new(origin, msg);
+    match e.location() {
+        Some(l) => d.at(l.line(), l.column()),
+        None => d,
+    }
+}
+
+fn compile(
+    doc: PolicyDoc,
+    document: serde_json::Value,
+    text: &str,
+    origin: &str,
+) -> Result<Policy, PolicyError> {
+    let mut diags = Vec::new();
+    let at = |msg: String, loc: &serde_saphyr::Location| {
+        Diagnostic::new(origin, msg).at(loc.line(), loc.column())
+    };
+    if doc.version.value != FORMAT_VERSION {
+        diags.push(
+            at(
+                format!(
+                    "unsupported policy version {} (this build reads version {FORMAT_VERSION})",
+                    doc.version.value
+                ),
+                &doc.version.referenced,
+            )
+            .in_field("version"),
+        );
+    }
+    if doc.name.value.trim().is_empty() {
+        diags.push(at("name must not be empty".into(), &doc.name.referenced).in_field("name"));
+    }
+    let default = doc.default.as_ref().map_or(Effect::Deny, |d| d.value);
+    let on_error = match &doc.on_error {
+        Some(e) if e.value == Effect::Allow => {
+            diags.push(
+                at(
+                    "a policy-wide `on_error: allow` is not accepted: an evaluation error may only allow where a rule says so itself".into(),
+                    &e.referenced,
+                )
+                .in_field("on_error"),
+            );
+            Effect::Deny
+        }
+        Some(e) => e.value,
+        None => Effect::Deny,
+    };
+    if doc.rules.len() > MAX_RULES {
+        diags.push(Diagnostic::new(
+            origin,
+            format!(
+                "{} rules, more than the limit of {MAX_RULES}",
+                doc.rules.len()
+            ),
+        ));
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut rules = Vec::with_capacity(doc.rules.len());
+    for r in doc.rules {
+        let id = r.id.value.clone();
+        let rule_line = r.id.referenced.line();
+        let before = diags.len();
+        if id.trim().is_empty() {
+            diags.push(at("rule id must not be empty".into(), &r.id.referenced).in_field("id"));
+        } else if let Some(first) = seen.get(&id) {
+            diags.push(
+                at(
+                    format!("duplicate rule id (first defined on line {first})"),
+                    &r.id.referenced,
+                )
+                .in_rule(&id)
+                .in_field("id"),
+            );
+        } else {
+            seen.insert(id.clone(), rule_line);
+        }
+        if r.effect.value != Effect::RequireApproval && !r.approvers.is_empty() {
+            diags.push(
+                at(
+                    "approvers are only meaningful with effect require_approval".into(),
+                    &r.effect.referenced,
+                )
+                .in_rule(&id)
+                .in_field("approvers"),
+            );
+        }
+        let compiled = compile_expression(&r.when.value).map_err(|errs| {
+            errs.into_iter()
+                .map(|(l, c, msg)| {
+                    let (fl, fc) = file_position(&lines, &r.when.referenced, &r.when.value, l, c);
+                    Diagnostic::new(origin, msg)
+                        .at(fl, fc)
+                        .in_rule(&id)
+                        .in_field("when")
+                })
+                .collect::<Vec<_>>()
+        });
+        match compiled {
+            Ok((program, tools, rest)) if diags.len() == before => rules.push(Rule {
+                id,
+                effect: r.effect.value,
+                on_error: r.on_error.as_ref().map_or(on_error, |e| e.value),
+                reason: r.reason,
+                approvers: r.approvers,
+                when: r.when.value,
+                line: rule_line,
+                tools,
+                program,
+                rest,
+            }),
+            Ok(_) => {}
+            Err(mut d) => diags.append(&mut d),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(PolicyError::Invalid(diags));
+    }
+    let digest = canonical::digest(&document).map_err(|e| {
+        PolicyError::Invalid(vec![Diagnostic::new(
+            origin,
+            format!("cannot canonicalise policy: {e}"),
+        )])
+    })?;
+    let mut by_tool: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut any_tool = Vec::new();
+    for (i, r) in rules.iter().enumerate() {
+        match &r.tools {
+            Some(tools) => tools
+                .iter()
+                .for_each(|t| by_tool.entry(t.clone()).or_default().push(i)),
+            None => any_tool.push(i),
+        }
+    }
+    Ok(Policy {
+        name: doc.name.value,
+        origin: origin.to_owned(),
+        digest,
+        default,
+        on_error,
+        may_loosen: doc.may_loosen,
+        rules,
+        by_tool,
+        any_tool,
+        document,
+    })
+}
+
+/// Maps a (line, column) inside an expression to the policy file, for plain, quoted and
+/// block scalars. Falls back to the expression's own start.
+fn file_position(
+    lines: &[&str],
+    start: &serde_saphyr::Location,
+    expr: &str,
+    line: u64,
+    col: u64,
+) -> (u64, u64) {
+    let (sl, sc) = (start.line(), start.column());
+    let Some(first) = sl.checked_sub(1).and_then(|i| lines.get(i as usize)) else {
+        return (sl, sc);
+    };
+    let indicator = first.chars().nth(sc.saturating_sub(1) as usize);
+    if expr.trim_end().contains('\n') {
+        // A block scalar's location is its first content line; later lines keep its indent.
+        return (
+            sl + line.saturating_sub(1),
+            sc.saturating_sub(1) + col.max(1),
+        );
+    }
+    match indicator {
+        Some('"') | Some('\'') => (sl, sc + col.max(1)),
+        _ => (sl, sc + col.max(1) - 1),
+    }
+}
+
+type Compiled = (cel::Program, Option<BTreeSet<String>>, Expression);
+
+/// Compiles and checks one expression; errors are (line, column, message) inside it.
+fn compile_expression(src: &str) -> Result<Compiled, Vec<(u64, u64, String)>> {
+    if src.len() > MAX_EXPRESSION_BYTES {
+        return Err(vec![(
+            1,
+            1,
+            format!(
+                "expression is {} bytes, more than the limit of {MAX_EXPRESSION_BYTES}",
+                src.len()
+            ),
+        )]);
+    }
+    if src.trim().is_empty() {
+        return Err(vec![(1, 1, "condition is empty".into())]);
+    }
+    if let Some((line, col)) = too_deep(src) {
+        return Err(vec![(
+            line,
+            col,
+            format!("expression nests deeper than {MAX_EXPRESSION_DEPTH} levels"),
+        )]);
+    }
+    let parsed = std::panic::catch_unwind(|| cel::Program::compile(src));
+    let program = match parsed {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => {
+            let mut out: Vec<(u64, u64, String)> = Vec::new();
+            for pe in &e.errors {
+                let msg = crate::error::bound(format!("CEL syntax error: {}", pe.msg));
+                if out.iter().any(|(_, _, m)| *m == msg) {
+                    continue;
+                }
+                out.push((pe.pos.0.max(1) as u64, pe.pos.1.max(1) as u64, msg));
+                if out.len() == 3 {
+                    break;
+                }
+            }
+            if out.is_empty() {
+                out.push((1, 1, "CEL syntax error".into()));
+            }
+            return Err(out);
+        }
+        Err(_) => return Err(vec![(1, 1, "CEL parser failed on this expression".into())]),
+    };
+    let mut errs = Vec::new();
+    check_refs(program.expression(), &mut Vec::new(), &mut errs);
+    if !errs.is_empty() {
+        let info = program.source_info();
+        return Err(errs
+            .into_iter()
+            .take(5)
+            .map(|(id, msg)| {
+                let (l, c) = info
+                    .offset_for(id)
+                    .map_or((1, 1), |(start, _)| line_col(src, start as usize));
+                (l, c, msg)
+            })
+            .collect());
+    }
+    let (tools, rest) = split_tools(program.expression());
+    Ok((program, tools, rest))
+}
+
+fn line_col(src: &str, offset: usize) -> (u64, u64) {
+    let before = &src[..offset.min(src.len())];
+    let line = before.matches('\n').count() as u64 + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
+    (line, col)
+}
+
+/// Finds where an expression nests too deep (brackets, unary runs, conditionals), by a
+/// lexical scan that skips string literals. The CEL parser recurses on each of these.
+fn too_deep(src: &str) -> Option<(u64, u64)> {
+    let mut depth = 0usize;
+    let mut unary = 0usize;
+    let mut ternary = 0usize;
+    let mut chars = src.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let over = |n: usize| n > MAX_EXPRESSION_DEPTH;
+        match c {
+            '"' | '\'' => {
+                // Skip the literal (triple quotes end at the same triple; escapes skip a char).
+                let triple = src[i..].starts_with(&format!("{c}{c}{c}"));
+                if triple {
+                    chars.next();
+                    chars.next();
+                }
+                while let Some((j, d)) = chars.next() {
+                    if d == '\\' {
+                        chars.next();
+                    } else if d == c && (!triple || src[j..].starts_with(&format!("{c}{c}{c}"))) {
+                        if triple {
+                            chars.next();
+                            chars.next();
+                        }
+                        break;
+                    }
+                }
+                unary = 0;
+            }
+            '(' | '[' | '{' => {
+                depth += 1;
+                unary = 0;
+                if over(depth) {
+                    return Some(line_col(src, i));
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            '!' | '-' => {
+                unary += 1;
+                if over(unary) {
+                    return Some(line_col(src, i));
+                }
+            }
+            '?' => {
+                ternary += 1;
+                if over(ternary) {
+                    return Some(line_col(src, i));
+                }
+            }
+            c if c.is_whitespace() => {}
+            _ => unary = 0,
+        }
+    }
+    None
+}
+
+/// Checks identifiers, `action` fields and LumenFlow function names; collects
+/// (expression id, message).
+fn check_refs(e: &Expression, scope: &mut Vec<String>, errs: &mut Vec<(u64, String)>) {
+    let in_scope = |scope: &Vec<String>, name: &str| scope.iter().any(|s| s == name);
+    match &e.expr {
+        Expr::Ident(name) => {
+            if !in_scope(scope, name) && !VARIABLES.contains(&name.as_str()) {
+                let msg = if NAMESPACES.contains(&name.as_str()) {
+                    format!(
+                        "`{name}` is a namespace of functions (e.g. {}(...)), not a variable",
+                        FUNCTIONS
+                            .iter()
+                            .find(|f| f.starts_with(&format!("{name}.")))
+                            .copied()
+                            .unwrap_or(name)
+                    )
+                } else {
+                    format!("unknown variable `{name}`: rules see `action` and `context`")
+                };
+                errs.push((e.id, msg));
+            }
+        }
+        Expr::Select(sel) => {
+            // action.<field>[.<field>]: check the fields against the action schema.
+            let mut chain = vec![sel.field.as_str()];
+            let mut op = &sel.operand;
+            while let Expr::Select(inner) = &op.expr {
+                chain.push(inner.field.as_str());
+                op = &inner.operand;
+            }
+            if matches!(&op.expr, Expr::Ident(n) if n == "action" && !in_scope(scope, "action")) {
+                chain.reverse();
+                if !ACTION_FIELDS.contains(&chain[0]) {
+                    errs.push((
+                        e.id,
+                        format!(
+                            "`action` has no field `{}` (it has {})",
+                            chain[0],
+                            ACTION_FIELDS.join(", ")
+                        ),
+                    ));
+                } else if chain[0] == "actor"
+                    && chain.len() > 1
+                    && !ACTOR_FIELDS.contains(&chain[1])
+                {
+                    errs.push((
+                        e.id,
+                        format!(
+                            "`action.actor` has no field `{}` (it has {})",
+                            chain[1],
+                            ACTOR_FIELDS.join(", ")
+                        ),
+                    ));
+                } else if chain[0] == "tool" && chain.len() > 1 {
+                    errs.push((e.id, "`action.tool` is a string and has no fields".into()));
+                }
+                return;
+            }
+            check_refs(&sel.operand, scope, errs);
+        }
+        Expr::Call(CallExpr {
+            func_name,
+            target,
+            args,
+        }) => {
+            match target.as_deref() {
+                Some(Expression {
+                    expr: Expr::Ident(ns),
+                    id,
+                }) if NAMESPACES.contains(&ns.as_str()) && !in_scope(scope, ns) => {
+                    let full = format!("{ns}.{func_name}");
+                    if !FUNCTIONS.contains(&full.as_str()) {
+                        errs.push((
+                            *id,
+                            format!(
+                                "unknown function `{full}` (the {ns} functions are {})",
+                                FUNCTIONS
+                                    .iter()
+                                    .filter(|f| f.starts_with(&format!("{ns}.")))
+                                    .copied()
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        ));
+                    }
+                }
+                Some(t) => check_refs(t, scope, errs),
+                None => {}
+            }
+            for a in args {
+                check_refs(a, scope, errs);
+            }
+        }
+        Expr::Comprehension(c) => {
+            check_refs(&c.iter_range, scope, errs);
+            let n = scope.len();
+            scope.push(c.accu_var.clone());
+            check_refs(&c.accu_init, scope, errs);
+            scope.push(c.iter_var.clone());
+            if let Some(v2) = &c.iter_var2 {
+                scope.push(v2.clone());
+            }
+            check_refs(&c.loop_cond, scope, errs);
+            check_refs(&c.loop_step, scope, errs);
+            check_refs(&c.result, scope, errs);
+            scope.truncate(n);
+        }
+        Expr::List(l) => l.elements.iter().for_each(|x| check_refs(x, scope, errs)),
+        Expr::Map(m) => m.entries.iter().for_each(|x| match &x.expr {
+            EntryExpr::MapEntry(me) => {
+                check_refs(&me.key, scope, errs);
+                check_refs(&me.value, scope, errs);
+            }
+            EntryExpr::StructField(f) => check_refs(&f.value, scope, errs),
+        }),
+        Expr::Struct(s) => s.entries.iter().for_each(|x| match &x.expr {
+            EntryExpr::MapEntry(me) => {
+                check_refs(&me.key, scope, errs);
+                check_refs(&me.value, scope, errs);
+            }
+            EntryExpr::StructField(f) => check_refs(&f.value, scope, errs),
+        }),
+        Expr::Literal(_) | Expr::Unspecified => {}
+    }
+}
+
+fn conjuncts<'a>(e: &'a Expression, out: &mut Vec<&'a Expression>) {
+    match &e.expr {
+        Expr::Call(c) if c.func_name == "_&&_" && c.target.is_none() && c.args.len() == 2 => {
+            conjuncts(&c.args[0], out);
+            conjuncts(&c.args[1], out);
+        }
+        _ => out.push(e),
+    }
+}
+
+fn is_action_tool(e: &Expression) -> bool {
+    matches!(&e.expr, Expr::Select(s) if !s.test && s.field == "tool" && matches!(&s.operand.expr, Expr::Ident(n) if n == "action"))
+}
+
+fn string_literal(e: &Expression) -> Option<String> {
+    match &e.expr {
+        Expr::Literal(LiteralValue::String(s)) => Some(s.inner().to_owned()),
+        _ => None,
+    }
+}
+
+/// The tools a conjunct limits the rule to: `action.tool == "x"`, `"x" == action.tool`,
+/// `action.tool in ["x", "y"]`.
+fn tool_constraint(e: &Expression) -> Option<BTreeSet<String>> {
+    let Expr::Call(c) = &e.expr else { return None };
+    if c.target.is_some() || c.args.len() != 2 {
+        return None;
+    }
+    match c.func_name.as_str() {
+        "_==_" => {
+            let (a, b) = (&c.args[0], &c.args[1]);
+            let lit = if is_action_tool(a) {
+                string_literal(b)
+            } else if is_action_tool(b) {
+                string_literal(a)
+            } else {
+                None
+            }?;
+            Some(BTreeSet::from([lit]))
+        }
+        "@in" if is_action_tool(&c.args[0]) => match &c.args[1].expr {
+            Expr::List(l) if l.optional_indices.is_empty() => {
+                l.elements.iter().map(string_literal).collect()
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Splits a condition into the tools its top-level conjuncts limit it to, and the
+/// condition that remains. `a && b` is false whenever either side is false, even if the
+/// other errors, so skipping a rule whose tool conjunct is false is exact.
+fn split_tools(e: &Expression) -> (Option<BTreeSet<String>>, Expression) {
+    let mut parts = Vec::new();
+    conjuncts(e, &mut parts);
+    let mut tools: Option<BTreeSet<String>> = None;
+    let mut rest: Vec<&Expression> = Vec::new();
+    for p in parts {
+        match tool_constraint(p) {
+            Some(t) => {
+                tools = Some(match tools {
+                    None => t,
+                    Some(prev) => prev.intersection(&t).cloned().collect(),
+                })
+            }
+            None => rest.push(p),
+        }
+    }
+    if tools.is_none() {
+        return (None, e.clone());
+    }
+    let rest = rest.into_iter().cloned().reduce(|acc, x| Expression {
+        id: x.id,
+        expr: Expr::Call(CallExpr {
+            func_name: "_&&_".into(),
+            target: None,
+            args: vec![acc, x],
+        }),
+    });
+    let rest = rest.unwrap_or(Expression {
+        id: e.id,
+        expr: Expr::Literal(LiteralValue::Boolean(true.into())),
+    });
+    (tools, rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(src: &str) -> Result<Policy, PolicyError> {
+        Policy::from_yaml(src, "p.yaml")
+    }
+
+    fn errors(src: &str) -> Vec<String> {
+        load(src)
+            .unwrap_err()
+            .diagnostics()
+            .iter()
+            .map(|d| d.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn loads_and_indexes() {
+        let p = load("version: 1\nname: t\nrules:\n  - id: a\n    effect: deny\n    when: action.tool == 'bash' && action.args.command == 'x'\n  - id: b\n    effect: allow\n    when: action.tool in ['write', 'edit']\n  - id: c\n    effect: allow\n    when: action.session == 's'\n").unwrap();
+        assert_eq!(
+            p.rules()[0].tools().unwrap().iter().collect::<Vec<_>>(),
+            ["bash"]
+        );
+        assert_eq!(p.rules()[1].tools().unwrap().len(), 2);
+        assert!(p.rules()[2].tools().is_none());
+        assert_eq!(
+            p.candidates("bash").collect::<Vec<_>>(),
+            [(0, true), (2, false)]
+        );
+        assert_eq!(
+            p.candidates("edit").collect::<Vec<_>>(),
+            [(1, true), (2, false)]
+        );
+        assert_eq!(p.candidates("other").collect::<Vec<_>>(), [(2, false)]);
+        assert_eq!(p.default_effect(), Effect::Deny);
+        assert!(p.digest().starts_with("sha256:"));
+    }
+
+    #[test]
+    fn yaml_and_json_share_digest() {
+        let y = load("# c\nversion: 1\nname: t\nrules: []\n").unwrap();
+        let j = Policy::from_json("{\"name\": \"t\", \"version\": 1, \"rules\": []}", "p.json")
+            .unwrap();
+        assert_eq!(y.digest(), j.digest());
+        let other = load("version: 1\nname: u\nrules: []\n").unwrap();
+        assert_ne!(y.digest(), other.digest());
+    }
+
+    #[test]
+    fn reports_every_problem_with_location() {
+        let e = errors("version: 1\nname: t\nrules:\n  - id: a\n    effect: deny\n    when: action.tol == 'x'\n  - id: a\n    effect: allow\n    when: 'foo > 1'\n  - id: c\n    effect: allow\n    when: action.tool ==\n");
+        assert_eq!(e.len(), 4, "{e:#?}");
+        assert!(
+            e[0].starts_with("p.yaml:6:17: rule `a`: when: `action` has no field `tol`"),
+            "{}",
+            e[0]
+        );
+        assert!(
+            e[1].starts_with(
+                "p.yaml:7:9: rule `a`: id: duplicate rule id (first defined on line 4)"
+            ),
+            "{}",
+            e[1]
+        );
+        assert!(
+            e[2].starts_with("p.yaml:9:12: rule `a`: when: unknown variable `foo`"),
+            "{}",
+            e[2]
+        );
+        assert!(
+            e[3].starts_with("p.yaml:12:") && e[3].contains("rule `c`: when: CEL syntax error"),
+            "{}",
+            e[3]
+        );
+    }
+
+    #[test]
+    fn schema_errors() {
+        let e = errors("version: 1\nname: t\nrulez: []\n");
+        assert!(
+            e[0].contains("p.yaml:3:") && e[0].contains("rulez"),
+            "{e:?}"
+        );
+        let e = errors(
+            "version: 1\nname: t\nrules:\n  - id: a\n    effect: permit\n    when: 'true'\n",
+        );
+        assert!(
+            e[0].contains("p.yaml:5:") && e[0].contains("permit"),
+            "{e:?}"
+        );
+        let e = errors("version: 2\nname: t\n");
+        assert!(e[0].contains("unsupported policy version 2"), "{e:?}");
+        let e = errors("version: 1\nname: t\non_error: allow\n");
+        assert!(e[0].contains("on_error: allow"), "{e:?}");
+        let e = errors("version: 1\nname: t\nname: u\n");
+        assert!(e[0].contains("p.yaml:3:"), "{e:?}");
+        let e = errors("version: 1\nname: [\n");
+        assert!(e[0].starts_with("p.yaml:"), "{e:?}");
+        let e = Policy::from_json("{\"version\": 1,\n \"name\": }", "p.json")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("p.json:2:"), "{e}");
+    }
+
+    #[test]
+    fn functions_and_variables_are_checked() {
+        let e = errors("version: 1\nname: t\nrules:\n  - id: a\n    effect: deny\n    when: shell.run(action.args.command)\n");
+        assert!(e[0].contains("unknown function `shell.run`"), "{e:?}");
+        let e = errors("version: 1\nname: t\nrules:\n  - id: a\n    effect: deny\n    when: action.actor.name == 'x'\n");
+        assert!(e[0].contains("`action.actor` has no field `name`"), "{e:?}");
+        // Comprehension variables are in scope inside their macro only.
+        assert!(load("version: 1\nname: t\nrules:\n  - id: a\n    effect: deny\n    when: action.actor.roles.exists(r, r == 'x')\n").is_ok());
+        let e = errors("version: 1\nname: t\nrules:\n  - id: a\n    effect: deny\n    when: action.actor.roles.exists(r, r == 'x') || r == 'y'\n");
+        assert!(e[0].contains("unknown variable `r`"), "{e:?}");
+    }
+
+    #[test]
+    fn block_scalar_positions() {
+        let e = errors("version: 1\nname: t\nrules:\n  - id: a\n    effect: deny\n    when: |\n      action.tool == 'x' &&\n        nope\n");
+        assert!(
+            e[0].starts_with("p.yaml:8:9: rule `a`: when: unknown variable `nope`"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn limits() {
+        let deep = format!("{}true{}", "(".repeat(40), ")".repeat(40));
+        let e = errors(&format!(
+            "version: 1\nname: t\nrules:\n  - id: a\n    effect: deny\n    when: '{deep}'\n"
+        ));
+        assert!(e[0].contains("nests deeper"), "{e:?}");
+        let e = errors(&format!(
+            "version: 1\nname: t\nrules:\n  - id: a\n    effect: deny\n    when: '{}true'\n",
+            "!".repeat(100)
+        ));
+        assert!(e[0].contains("nests deeper"), "{e:?}");
+        let long = format!("'{}' == 'a'", "a".repeat(MAX_EXPRESSION_BYTES));
+        let e = errors(&format!(
+            "version: 1\nname: t\nrules:\n  - id: a\n    effect: deny\n    when: \"{long}\"\n"
+        ));
+        assert!(e[0].contains("more than the limit"), "{e:?}");
+        // A string literal full of brackets is not nesting.
+        assert!(load(&format!("version: 1\nname: t\nrules:\n  - id: a\n    effect: deny\n    when: \"action.tool == '{}'\"\n", "(".repeat(100))).is_ok());
+    }
+}
