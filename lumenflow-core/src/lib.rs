@@ -46,6 +46,7 @@ pub mod paths;
 pub mod policy;
 pub mod secrets;
 pub mod shell;
+pub mod testing;
 
 pub use action::{Action, Actor, ActorKind, Context, Limits};
 pub use decide::{

@@ -308,13 +308,20 @@ fn strip_location(msg: &str) -> String {
     }
 }
 
-fn saphyr_diagnostic(origin: &str, e: &serde_saphyr::Error) -> Diagnostic {
-    let mut msg = e.to_string();
-    // The reader's message may carry its own rendering of the location; keep one line.
-    if let Some(first) = msg.lines().next() {
-        msg = first.to_owned();
+/// The YAML reader's message on one line, without its own `error: line L column C:`
+/// prefix (the diagnostic carries the location).
+pub(crate) fn reader_message(e: &serde_saphyr::Error) -> String {
+    let full = e.to_string();
+    let first = full.lines().next().unwrap_or_default();
+    let rest = first.strip_prefix("error: ").unwrap_or(first);
+    match rest.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
+        Some((loc, msg)) if loc.contains(" column ") => msg.to_owned(),
+        _ => rest.to_owned(),
     }
-    let d = Diagnostic::new(origin, msg);
+}
+
+fn saphyr_diagnostic(origin: &str, e: &serde_saphyr::Error) -> Diagnostic {
+    let d = Diagnostic::new(origin, reader_message(e));
     match e.location() {
         Some(l) => d.at(l.line(), l.column()),
         None => d,
@@ -519,7 +526,8 @@ fn compile_expression(src: &str) -> Result<Compiled, Vec<(u64, u64, String)>> {
         Ok(Err(e)) => {
             let mut out: Vec<(u64, u64, String)> = Vec::new();
             for pe in &e.errors {
-                let msg = crate::error::bound(format!("CEL syntax error: {}", pe.msg));
+                let detail = pe.msg.strip_prefix("Syntax error: ").unwrap_or(&pe.msg);
+                let msg = crate::error::bound(format!("CEL syntax error: {detail}"));
                 if out.iter().any(|(_, _, m)| *m == msg) {
                     continue;
                 }
