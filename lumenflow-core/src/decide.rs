@@ -70,23 +70,23 @@ pub enum DecidedBy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleRef {
     /// The policy's name.
-    pub policy: String,
+    pub policy: Arc<str>,
     /// The rule's id.
-    pub rule: String,
+    pub rule: Arc<str>,
 }
 
 /// A rule whose condition held (or errored, and so took its `on_error` effect).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatchedRule {
     /// The policy's name.
-    pub policy: String,
+    pub policy: Arc<str>,
     /// The rule's id.
-    pub rule: String,
+    pub rule: Arc<str>,
     /// The effect it contributed.
     pub effect: Effect,
     /// The rule's reason, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Arc<str>>,
     /// True if it matched because its condition failed (see `errors`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub error: bool,
@@ -96,9 +96,9 @@ pub struct MatchedRule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleError {
     /// The policy's name (empty for an error about the input itself).
-    pub policy: String,
+    pub policy: Arc<str>,
     /// The rule's id (empty for an error about the input itself).
-    pub rule: String,
+    pub rule: Arc<str>,
     /// What went wrong.
     pub message: String,
     /// The effect the rule took because of it.
@@ -109,10 +109,10 @@ pub struct RuleError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Warning {
     /// The policy the warning is about.
-    pub policy: String,
+    pub policy: Arc<str>,
     /// The rules involved, if any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub rules: Vec<String>,
+    pub rules: Vec<Arc<str>>,
     /// What happened.
     pub message: String,
 }
@@ -121,9 +121,9 @@ pub struct Warning {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicyRef {
     /// Its name.
-    pub name: String,
+    pub name: Arc<str>,
     /// Its digest (`sha256:...`).
-    pub digest: String,
+    pub digest: Arc<str>,
 }
 
 /// The answer to "may this action run?", with everything that led to it.
@@ -145,7 +145,7 @@ pub struct Decision {
     /// The policies, in layer order, with their digests.
     pub policies: Vec<PolicyRef>,
     /// Who may approve, when the effect is require_approval (from the deciding rules).
-    pub approvers: Vec<String>,
+    pub approvers: Vec<Arc<str>>,
     /// A one-line explanation.
     pub reason: String,
     /// Time spent evaluating, in nanoseconds.
@@ -234,8 +234,8 @@ impl PolicySet {
                 .layers
                 .iter()
                 .map(|p| PolicyRef {
-                    name: p.name().to_owned(),
-                    digest: p.digest().to_owned(),
+                    name: p.name_arc().clone(),
+                    digest: p.digest_arc().clone(),
                 })
                 .collect(),
             approvers: Vec::new(),
@@ -249,8 +249,8 @@ impl PolicySet {
             d.decided_by = DecidedBy::InvalidInput;
             d.reason = format!("denied: {e}");
             d.errors.push(RuleError {
-                policy: String::new(),
-                rule: String::new(),
+                policy: "".into(),
+                rule: "".into(),
                 message: e.to_string(),
                 effect: Effect::Deny,
             });
@@ -262,22 +262,22 @@ impl PolicySet {
             d.eval_ns = start.elapsed().as_nanos() as u64;
             return d;
         }
-        crate::shell::clear_cache();
-        let action_val = cel_value::action(action);
-        let context_val = cel_value::context(context);
-        let root: &cel::Context<'_, '_> = root();
-        let mut scope = root.new_inner_scope();
-        scope.add_variable_as_val("action", action_val);
-        scope.add_variable_as_val("context", context_val);
-
+        let arenas = crate::eval::Arenas::default();
+        let native = crate::eval::Scope::new(action, context, &arenas);
+        let mut fallback = Fallback {
+            action,
+            context,
+            scope: None,
+        };
         let outcomes: Vec<LayerOutcome> = self
             .layers
             .iter()
             .enumerate()
-            .map(|(i, p)| evaluate_layer(i, p, &action.tool, &scope, &mut d))
+            .map(|(i, p)| evaluate_layer(i, p, &action.tool, &native, &mut fallback, &mut d))
             .collect();
-        drop(scope);
-        crate::shell::clear_cache();
+        if fallback.scope.take().is_some() {
+            crate::shell::clear_cache();
+        }
         self.combine(outcomes, &mut d);
         d.eval_ns = start.elapsed().as_nanos() as u64;
         d
@@ -313,7 +313,7 @@ impl PolicySet {
                     *c = o;
                 } else {
                     d.warnings.push(Warning {
-                        policy: self.layers[o.layer].name().to_owned(),
+                        policy: self.layers[o.layer].name_arc().clone(),
                         rules: o.deciding.iter().map(|r| r.rule.clone()).collect(),
                         message: format!(
                             "would loosen {} ({}) of policy `{}` to {}; refused because `{}` does not allow it in may_loosen",
@@ -338,7 +338,7 @@ impl PolicySet {
         if c.effect == Effect::RequireApproval {
             for r in &d.deciding_rules {
                 if let Some(rule) = self.rule(&r.policy, &r.rule) {
-                    for a in rule.approvers() {
+                    for a in rule.approvers_arc() {
                         if !d.approvers.contains(a) {
                             d.approvers.push(a.clone());
                         }
@@ -359,75 +359,99 @@ impl PolicySet {
 
     fn explain(&self, c: &LayerOutcome, d: &Decision) -> String {
         let policy = self.layers[c.layer].name();
+        let mut s = String::with_capacity(96);
         if !c.by_rule {
-            let verb = match c.effect {
+            s.push_str(match c.effect {
                 Effect::Deny => "not permitted",
                 Effect::Allow => "allowed",
                 Effect::RequireApproval => "requires approval",
-            };
-            return format!(
-                "{verb}: no rule matched; default of policy `{policy}` is {}",
-                c.effect
-            );
+            });
+            s.push_str(": no rule matched; default of policy `");
+            s.push_str(policy);
+            s.push_str("` is ");
+            s.push_str(c.effect.as_str());
+            return s;
         }
-        let verb = match c.effect {
+        s.push_str(match c.effect {
             Effect::Deny => "forbidden",
             Effect::Allow => "allowed",
             Effect::RequireApproval => "requires approval",
-        };
+        });
         let first = &d.deciding_rules[0];
-        let why = d
+        s.push_str(" by rule `");
+        s.push_str(&first.rule);
+        s.push_str("` of `");
+        s.push_str(&first.policy);
+        s.push('`');
+        if d.deciding_rules.len() > 1 {
+            s.push_str(&format!(" (and {} more)", d.deciding_rules.len() - 1));
+        }
+        let matched = d
             .matched
             .iter()
-            .find(|m| m.policy == first.policy && m.rule == first.rule)
-            .and_then(|m| {
-                if m.error {
-                    d.errors
-                        .iter()
-                        .find(|e| e.policy == m.policy && e.rule == m.rule)
-                        .map(|e| format!("condition failed: {}", e.message))
-                } else {
-                    m.reason.clone()
+            .find(|m| m.policy == first.policy && m.rule == first.rule);
+        if let Some(m) = matched {
+            if m.error {
+                if let Some(e) = d
+                    .errors
+                    .iter()
+                    .find(|e| e.policy == m.policy && e.rule == m.rule)
+                {
+                    s.push_str(": condition failed: ");
+                    s.push_str(&e.message);
                 }
-            });
-        let more = match d.deciding_rules.len() {
-            1 => String::new(),
-            n => format!(" (and {} more)", n - 1),
-        };
-        match why {
-            Some(w) => format!(
-                "{verb} by rule `{}` of `{}`{more}: {w}",
-                first.rule, first.policy
-            ),
-            None => format!(
-                "{verb} by rule `{}` of `{}`{more}",
-                first.rule, first.policy
-            ),
+            } else if let Some(r) = &m.reason {
+                s.push_str(": ");
+                s.push_str(r);
+            }
         }
+        s
+    }
+}
+
+/// The `cel` interpreter's scope, built only if a rule needs it.
+struct Fallback<'a> {
+    action: &'a Action,
+    context: &'a Context,
+    scope: Option<cel::Context<'a, 'a>>,
+}
+
+impl<'a> Fallback<'a> {
+    fn scope(&mut self) -> &cel::Context<'a, 'a> {
+        let (action, context) = (self.action, self.context);
+        self.scope.get_or_insert_with(|| {
+            crate::shell::clear_cache();
+            let root: &'a cel::Context<'a, 'a> = root();
+            let mut scope = root.new_inner_scope();
+            scope.add_variable_as_val("action", cel_value::action(action));
+            scope.add_variable_as_val("context", cel_value::context(context));
+            scope
+        })
     }
 }
 
 /// Evaluates one layer's candidate rules, recording matches and errors in `d`.
-fn evaluate_layer(
+fn evaluate_layer<'a>(
     layer: usize,
-    policy: &Policy,
+    policy: &'a Policy,
     tool: &str,
-    scope: &cel::Context<'_, '_>,
+    native: &crate::eval::Scope<'a>,
+    fallback: &mut Fallback<'a>,
     d: &mut Decision,
 ) -> LayerOutcome {
     let mut best: Option<Effect> = None;
     let mut hits: Vec<(usize, Effect)> = Vec::new();
-    for (i, indexed) in policy.candidates(tool) {
+    for (i, _) in policy.candidates(tool) {
         let rule = &policy.rules()[i];
-        let result = evaluate_rule(rule, indexed, scope);
+        let result = evaluate_rule(rule, native, fallback);
         let failed = result.is_err();
         let effect = match result {
             Ok(true) => rule.effect(),
             Ok(false) => continue,
             Err(message) => {
                 d.errors.push(RuleError {
-                    policy: policy.name().to_owned(),
-                    rule: rule.id().to_owned(),
+                    policy: policy.name_arc().clone(),
+                    rule: rule.id_arc().clone(),
                     message,
                     effect: rule.on_error(),
                 });
@@ -435,10 +459,10 @@ fn evaluate_layer(
             }
         };
         d.matched.push(MatchedRule {
-            policy: policy.name().to_owned(),
-            rule: rule.id().to_owned(),
+            policy: policy.name_arc().clone(),
+            rule: rule.id_arc().clone(),
             effect,
-            reason: rule.reason().map(str::to_owned),
+            reason: rule.reason_arc().cloned(),
             error: failed,
         });
         hits.push((i, effect));
@@ -455,8 +479,8 @@ fn evaluate_layer(
                 .into_iter()
                 .filter(|(_, e)| *e == effect)
                 .map(|(i, _)| RuleRef {
-                    policy: policy.name().to_owned(),
-                    rule: policy.rules()[i].id().to_owned(),
+                    policy: policy.name_arc().clone(),
+                    rule: policy.rules()[i].id_arc().clone(),
                 })
                 .collect(),
         },
@@ -470,22 +494,25 @@ fn evaluate_layer(
 }
 
 /// Evaluates a rule's condition to a bool; anything else is an error message.
-fn evaluate_rule(rule: &Rule, indexed: bool, scope: &cel::Context<'_, '_>) -> Result<bool, String> {
-    let run = || {
-        if indexed {
-            scope.resolve(rule.rest())
-        } else {
-            rule.program().execute(scope)
-        }
+fn evaluate_rule<'a>(
+    rule: &'a Rule,
+    native: &crate::eval::Scope<'a>,
+    fallback: &mut Fallback<'a>,
+) -> Result<bool, String> {
+    let run = || match rule.native() {
+        Some(program) => program.evaluate(native),
+        None => match fallback.scope().resolve(rule.rest()) {
+            Ok(cel::Value::Bool(b)) => Ok(b),
+            Ok(other) => Err(format!(
+                "condition evaluated to {} {}, not a bool",
+                other.type_of(),
+                crate::error::bound(format!("{}", cel_value::to_json(&other)))
+            )),
+            Err(e) => Err(crate::error::bound(e.to_string())),
+        },
     };
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
-        Ok(Ok(cel::Value::Bool(b))) => Ok(b),
-        Ok(Ok(other)) => Err(format!(
-            "condition evaluated to {} {}, not a bool",
-            other.type_of(),
-            crate::error::bound(format!("{}", cel_value::to_json(&other)))
-        )),
-        Ok(Err(e)) => Err(crate::error::bound(e.to_string())),
+        Ok(r) => r.map_err(crate::error::bound),
         Err(_) => Err("evaluation panicked (reported as an error, not allowed)".into()),
     }
 }

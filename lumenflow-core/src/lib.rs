@@ -25,7 +25,7 @@
 //! let action = Action::new("bash", serde_json::json!({"command": "git -C repo push -f"})).unwrap();
 //! let d = set.decide(&action, &Context::new());
 //! assert_eq!(d.effect, Effect::Deny);
-//! assert_eq!(d.deciding_rules[0].rule, "no-force-push");
+//! assert_eq!(&*d.deciding_rules[0].rule, "no-force-push");
 //! ```
 //!
 //! Modules are named for concepts: [`policy`] (the file format and loading), [`decide`]
@@ -40,6 +40,7 @@ pub mod canonical;
 mod cel_value;
 pub mod decide;
 pub mod error;
+mod eval;
 pub mod functions;
 pub mod net;
 pub mod paths;

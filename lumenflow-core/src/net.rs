@@ -63,16 +63,20 @@ fn truncate(s: &str, max: usize) -> String {
 /// `*.example.com` matches any subdomain (`api.example.com`, `a.b.example.com`) but not
 /// `example.com` itself; `*` matches every host; anything else must be equal.
 pub fn host_matches(host: &str, pattern: &str) -> bool {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let pattern = pattern.strip_suffix('.').unwrap_or(pattern);
     if pattern == "*" {
         return !host.is_empty();
     }
     match pattern.strip_prefix("*.") {
-        Some(suffix) => host
-            .strip_suffix(suffix)
-            .is_some_and(|head| head.len() > 1 && head.ends_with('.')),
-        None => host == pattern,
+        Some(suffix) => {
+            // At least one label, a dot, then the suffix.
+            host.len() > suffix.len() + 1
+                && host.is_char_boundary(host.len() - suffix.len())
+                && host[host.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+                && host.as_bytes()[host.len() - suffix.len() - 1] == b'.'
+        }
+        None => host.eq_ignore_ascii_case(pattern),
     }
 }
 

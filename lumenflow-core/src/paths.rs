@@ -47,18 +47,70 @@ pub fn resolve(base: &str, path: &str) -> String {
 /// Whether `path` (relative paths taken from `base`) lies at or below `base`.
 /// `a/../../etc` is not within `a`; `/repo2` is not within `/repo`.
 pub fn within(path: &str, base: &str) -> bool {
-    let base = normalize(base);
-    let full = resolve(&base, path);
-    if base == "/" {
-        return full.starts_with('/');
+    let mut base_parts = Stack::new();
+    components(base, &mut base_parts);
+    let absolute_base = base.starts_with('/');
+    let mut full = Stack::new();
+    if path.starts_with('/') {
+        if !absolute_base {
+            return false;
+        }
+    } else {
+        full.extend(base_parts.iter().copied());
     }
-    if base == "." {
-        return full != ".." && !full.starts_with("../") && !full.starts_with('/');
+    components(path, &mut full);
+    if full.len() < base_parts.len() || full.iter().zip(&base_parts).any(|(a, b)| a != b) {
+        return false;
     }
-    full == base
-        || full
-            .strip_prefix(&base)
-            .is_some_and(|rest| rest.starts_with('/'))
+    // A relative base cannot contain a path that climbs above where it starts.
+    absolute_base || full.first() != Some(&"..") || base_parts.first() == Some(&"..")
+}
+
+/// Path components, on the stack for all but very deep paths.
+type Stack<'p> = smallvec::SmallVec<[&'p str; 24]>;
+
+/// Pushes the lexically normalised components of `path` onto `stack`: `.` and empty
+/// segments dropped, `..` popping (kept, at the front, for a relative path that climbs
+/// above its start; dropped at the root of an absolute one).
+fn components<'p>(path: &'p str, stack: &mut Stack<'p>) {
+    let absolute = path.starts_with('/');
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => match stack.last() {
+                Some(&last) if last != ".." => {
+                    stack.pop();
+                }
+                _ if absolute => {}
+                _ => stack.push(".."),
+            },
+            p => stack.push(p),
+        }
+    }
+}
+
+/// Whether `path` is already in the form [`normalize`] gives (so it need not be copied).
+pub fn is_normal(path: &str) -> bool {
+    if path.is_empty() || path == "." {
+        return path == ".";
+    }
+    if path == "/" {
+        return true;
+    }
+    if path.ends_with('/') {
+        return false;
+    }
+    let mut seen_named = path.starts_with('/');
+    for (i, part) in path.split('/').enumerate() {
+        match part {
+            "" if i == 0 => {}
+            "" | "." => return false,
+            ".." if seen_named => return false,
+            ".." => {}
+            _ => seen_named = true,
+        }
+    }
+    true
 }
 
 /// An error in a glob pattern.
@@ -79,6 +131,19 @@ fn glob_cache() -> &'static RwLock<HashMap<String, Arc<GlobMatcher>>> {
     CACHE.get_or_init(Default::default)
 }
 
+/// Parses a glob with LumenFlow's options (see [`glob`]).
+pub(crate) fn glob_of(pattern: &str) -> Result<globset::Glob, GlobError> {
+    GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .empty_alternates(true)
+        .build()
+        .map_err(|e| GlobError {
+            pattern: pattern.to_owned(),
+            message: e.kind().to_string(),
+        })
+}
+
 /// Compiles a glob (`*` stays within one path segment, `**` crosses them, `?`, `[a-z]`,
 /// `{a,b}`), caching compiled patterns.
 pub fn glob(pattern: &str) -> Result<Arc<GlobMatcher>, GlobError> {
@@ -89,16 +154,7 @@ pub fn glob(pattern: &str) -> Result<Arc<GlobMatcher>, GlobError> {
     {
         return Ok(m);
     }
-    let matcher = GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .backslash_escape(true)
-        .empty_alternates(true)
-        .build()
-        .map_err(|e| GlobError {
-            pattern: pattern.to_owned(),
-            message: e.kind().to_string(),
-        })?
-        .compile_matcher();
+    let matcher = glob_of(pattern)?.compile_matcher();
     let matcher = Arc::new(matcher);
     if let Ok(mut c) = glob_cache().write() {
         if c.len() >= GLOB_CACHE_LIMIT {
@@ -111,7 +167,16 @@ pub fn glob(pattern: &str) -> Result<Arc<GlobMatcher>, GlobError> {
 
 /// Whether the normalised `path` matches the glob `pattern`.
 pub fn matches(path: &str, pattern: &str) -> Result<bool, GlobError> {
-    Ok(glob(pattern)?.is_match(normalize(path)))
+    Ok(glob(pattern)?.is_match(normalized(path).as_ref()))
+}
+
+/// `path` normalised, borrowed when it already is.
+pub fn normalized(path: &str) -> std::borrow::Cow<'_, str> {
+    if is_normal(path) {
+        std::borrow::Cow::Borrowed(path)
+    } else {
+        std::borrow::Cow::Owned(normalize(path))
+    }
 }
 
 /// The last component of the normalised path (`""` for `/`).
@@ -186,6 +251,28 @@ mod tests {
                 }
             }
             prop_assert_eq!(within(&p, "/base/dir"), !escaped, "path {:?}", p);
+        }
+
+        /// `within` agrees with its definition: resolve, normalise, compare components.
+        #[test]
+        fn within_matches_its_definition(p in "/?[a-z./]{0,16}", b in "/?[a-z./]{0,10}") {
+            let nb = normalize(&b);
+            let full = if p.starts_with('/') || nb == "." { normalize(&p) } else { normalize(&format!("{nb}/{p}")) };
+            let expected = if !b.starts_with('/') && p.starts_with('/') {
+                false
+            } else if nb == "/" {
+                full.starts_with('/')
+            } else if nb == "." {
+                full != ".." && !full.starts_with("../") && !full.starts_with('/')
+            } else {
+                full == nb || full.starts_with(&format!("{}/", nb))
+            };
+            prop_assert_eq!(within(&p, &b), expected, "within({:?}, {:?})", p, b);
+        }
+
+        #[test]
+        fn is_normal_agrees_with_normalize(p in "/?[a./]{0,12}") {
+            prop_assert_eq!(is_normal(&p), normalize(&p) == p, "{:?}", p);
         }
 
         #[test]

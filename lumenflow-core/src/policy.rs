@@ -15,8 +15,9 @@ use cel::common::ast::{CallExpr, EntryExpr, Expr, LiteralValue};
 use cel::parser::Expression;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 /// The policy format version this build reads.
 pub const FORMAT_VERSION: u64 = 1;
@@ -105,19 +106,21 @@ struct RuleDoc {
 /// One compiled rule.
 #[derive(Debug)]
 pub struct Rule {
-    id: String,
+    id: Arc<str>,
     effect: Effect,
     on_error: Effect,
-    reason: Option<String>,
-    approvers: Vec<String>,
+    reason: Option<Arc<str>>,
+    approvers: Vec<Arc<str>>,
     when: String,
     line: u64,
     /// The tools the rule is limited to by a top-level `action.tool == "x"` or
     /// `action.tool in [...]` conjunct; `None` if it may match any tool.
     tools: Option<BTreeSet<String>>,
-    program: cel::Program,
-    /// The condition without the tool conjuncts (evaluated when the tool is known to match).
+    /// The condition without the tool conjuncts (evaluated when the tool is known to
+    /// match; the whole condition for a rule that is not indexed).
     rest: Expression,
+    /// The natively compiled form of `rest`, when the native evaluator covers it.
+    native: Option<crate::eval::Program>,
 }
 
 impl Rule {
@@ -138,7 +141,16 @@ impl Rule {
         self.reason.as_deref()
     }
     /// Who may approve when the effect is `require_approval` (`role:lead`, `user:alice`).
-    pub fn approvers(&self) -> &[String] {
+    pub fn approvers(&self) -> impl Iterator<Item = &str> {
+        self.approvers.iter().map(|a| &**a)
+    }
+    pub(crate) fn id_arc(&self) -> &Arc<str> {
+        &self.id
+    }
+    pub(crate) fn reason_arc(&self) -> Option<&Arc<str>> {
+        self.reason.as_ref()
+    }
+    pub(crate) fn approvers_arc(&self) -> &[Arc<str>] {
         &self.approvers
     }
     /// The CEL condition as written.
@@ -153,25 +165,30 @@ impl Rule {
     pub fn tools(&self) -> Option<&BTreeSet<String>> {
         self.tools.as_ref()
     }
-    pub(crate) fn program(&self) -> &cel::Program {
-        &self.program
+    /// Whether the condition runs on LumenFlow's native evaluator (otherwise on the `cel`
+    /// interpreter; both give the same answers).
+    pub fn is_native(&self) -> bool {
+        self.native.is_some()
     }
     pub(crate) fn rest(&self) -> &Expression {
         &self.rest
+    }
+    pub(crate) fn native(&self) -> Option<&crate::eval::Program> {
+        self.native.as_ref()
     }
 }
 
 /// A loaded, validated policy.
 #[derive(Debug)]
 pub struct Policy {
-    name: String,
+    name: Arc<str>,
     origin: String,
-    digest: String,
+    digest: Arc<str>,
     default: Effect,
     on_error: Effect,
     may_loosen: Vec<Loosen>,
     rules: Vec<Rule>,
-    by_tool: HashMap<String, Vec<usize>>,
+    by_tool: BTreeMap<Box<str>, Vec<usize>>,
     any_tool: Vec<usize>,
     document: serde_json::Value,
 }
@@ -233,6 +250,12 @@ impl Policy {
     /// The policy's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+    pub(crate) fn name_arc(&self) -> &Arc<str> {
+        &self.name
+    }
+    pub(crate) fn digest_arc(&self) -> &Arc<str> {
+        &self.digest
     }
     /// Where it was loaded from.
     pub fn origin(&self) -> &str {
@@ -420,16 +443,16 @@ fn compile(
                 .collect::<Vec<_>>()
         });
         match compiled {
-            Ok((program, tools, rest)) if diags.len() == before => rules.push(Rule {
-                id,
+            Ok((tools, rest)) if diags.len() == before => rules.push(Rule {
+                id: id.into(),
                 effect: r.effect.value,
                 on_error: r.on_error.as_ref().map_or(on_error, |e| e.value),
-                reason: r.reason,
-                approvers: r.approvers,
+                reason: r.reason.map(Into::into),
+                approvers: r.approvers.into_iter().map(Into::into).collect(),
                 when: r.when.value,
                 line: rule_line,
                 tools,
-                program,
+                native: crate::eval::compile(&rest),
                 rest,
             }),
             Ok(_) => {}
@@ -445,20 +468,20 @@ fn compile(
             format!("cannot canonicalise policy: {e}"),
         )])
     })?;
-    let mut by_tool: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_tool: BTreeMap<Box<str>, Vec<usize>> = BTreeMap::new();
     let mut any_tool = Vec::new();
     for (i, r) in rules.iter().enumerate() {
         match &r.tools {
             Some(tools) => tools
                 .iter()
-                .for_each(|t| by_tool.entry(t.clone()).or_default().push(i)),
+                .for_each(|t| by_tool.entry(t.as_str().into()).or_default().push(i)),
             None => any_tool.push(i),
         }
     }
     Ok(Policy {
-        name: doc.name.value,
+        name: doc.name.value.into(),
         origin: origin.to_owned(),
-        digest,
+        digest: digest.into(),
         default,
         on_error,
         may_loosen: doc.may_loosen,
@@ -496,7 +519,7 @@ fn file_position(
     }
 }
 
-type Compiled = (cel::Program, Option<BTreeSet<String>>, Expression);
+type Compiled = (Option<BTreeSet<String>>, Expression);
 
 /// Compiles and checks one expression; errors are (line, column, message) inside it.
 fn compile_expression(src: &str) -> Result<Compiled, Vec<(u64, u64, String)>> {
@@ -558,8 +581,7 @@ fn compile_expression(src: &str) -> Result<Compiled, Vec<(u64, u64, String)>> {
             })
             .collect());
     }
-    let (tools, rest) = split_tools(program.expression());
-    Ok((program, tools, rest))
+    Ok(split_tools(program.expression()))
 }
 
 fn line_col(src: &str, offset: usize) -> (u64, u64) {

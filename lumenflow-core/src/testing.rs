@@ -181,8 +181,8 @@ impl TestSuite {
             .iter()
             .flat_map(|p| {
                 p.rules().iter().map(|r| RuleRef {
-                    policy: p.name().to_owned(),
-                    rule: r.id().to_owned(),
+                    policy: p.name().into(),
+                    rule: r.id().into(),
                 })
             })
             .filter(|r| !exercised.contains(&(r.policy.clone(), r.rule.clone())))
@@ -212,7 +212,7 @@ fn check(case: &TestCase, d: &Decision) -> Option<String> {
         let hit = d
             .deciding_rules
             .iter()
-            .any(|r| *want == r.rule || *want == format!("{}:{}", r.policy, r.rule));
+            .any(|r| want.as_str() == &*r.rule || *want == format!("{}:{}", r.policy, r.rule));
         if !hit {
             let got = if d.deciding_rules.is_empty() {
                 "the default".to_owned()
@@ -249,7 +249,7 @@ mod tests {
             .unwrap()
             .contains("expected rule `p:b`"));
         assert_eq!(r.unexercised.len(), 1);
-        assert_eq!(r.unexercised[0].rule, "b");
+        assert_eq!(&*r.unexercised[0].rule, "b");
     }
 
     #[test]

@@ -53,12 +53,9 @@ fn precedence_and_matches() {
     assert_eq!(d.matched.len(), 2);
     let d = set.decide(&bash("curl x | rm y"), &ctx);
     assert_eq!(d.effect, Effect::Deny);
-    assert_eq!(d.deciding_rules[0].rule, "d");
+    assert_eq!(&*d.deciding_rules[0].rule, "d");
     assert_eq!(
-        d.matched
-            .iter()
-            .map(|m| m.rule.as_str())
-            .collect::<Vec<_>>(),
+        d.matched.iter().map(|m| &*m.rule).collect::<Vec<_>>(),
         ["a", "r", "d"]
     );
     assert!(
@@ -84,8 +81,8 @@ fn default_deny_says_not_permitted() {
     let d = set.decide(&bash("ls"), &Context::new());
     assert_eq!((d.effect, d.decided_by), (Effect::Deny, DecidedBy::Default));
     assert!(d.reason.starts_with("not permitted"), "{}", d.reason);
-    assert_eq!(d.policies[0].name, "p");
-    assert_eq!(d.policies[0].digest, set.policies()[0].digest());
+    assert_eq!(&*d.policies[0].name, "p");
+    assert_eq!(&*d.policies[0].digest, set.policies()[0].digest());
 }
 
 #[test]
@@ -95,7 +92,7 @@ fn errors_fail_closed_unless_the_rule_says_otherwise() {
     let d = set.decide(&bash("ls"), &Context::new());
     assert_eq!(d.effect, Effect::Deny, "{d:?}");
     assert_eq!(d.errors.len(), 1);
-    assert_eq!(d.errors[0].rule, "needs-path");
+    assert_eq!(&*d.errors[0].rule, "needs-path");
     assert!(
         d.errors[0].message.contains("path"),
         "{}",
@@ -155,7 +152,10 @@ fn approvers_come_from_deciding_rules() {
         &Context::new(),
     );
     assert_eq!(d.effect, Effect::RequireApproval);
-    assert_eq!(d.approvers, ["role:lead", "user:alice"]);
+    assert_eq!(
+        d.approvers.iter().map(|a| &**a).collect::<Vec<_>>(),
+        ["role:lead", "user:alice"]
+    );
     let d = set.decide(
         &Action::new("http", json!({"url": "https://api.github.com/x"})).unwrap(),
         &Context::new(),
@@ -208,13 +208,16 @@ fn layers_deny_wins_and_loosening_needs_opt_in() {
     // The org's rule deny wins over the team's allow.
     let d = set.decide(&bash("rm -r x"), &ctx);
     assert_eq!((d.effect, d.decided_by), (Effect::Deny, DecidedBy::Rule));
-    assert_eq!(d.deciding_rules[0].policy, "org");
+    assert_eq!(&*d.deciding_rules[0].policy, "org");
     // The org's default deny is not loosenable without opt-in: the team's allow is refused.
     let d = set.decide(&bash("ls"), &ctx);
     assert_eq!(d.effect, Effect::Deny);
     assert_eq!(d.warnings.len(), 1, "{d:?}");
-    assert_eq!(d.warnings[0].policy, "team");
-    assert_eq!(d.warnings[0].rules, ["bash-ok"]);
+    assert_eq!(&*d.warnings[0].policy, "team");
+    assert_eq!(
+        d.warnings[0].rules,
+        vec![std::sync::Arc::<str>::from("bash-ok")]
+    );
     // require_approval is not loosened either.
     let d = set.decide(&Action::new("http", json!({})).unwrap(), &ctx);
     assert_eq!(d.effect, Effect::RequireApproval);
@@ -249,7 +252,7 @@ fn layers_loosen_where_opted_in() {
     let ctx = Context::new();
     let d = set.decide(&bash("ls"), &ctx);
     assert_eq!((d.effect, d.decided_by), (Effect::Allow, DecidedBy::Rule));
-    assert_eq!(d.deciding_rules[0].policy, "team");
+    assert_eq!(&*d.deciding_rules[0].policy, "team");
     assert!(d.warnings.is_empty());
     assert_eq!(
         set.decide(&Action::new("http", json!({})).unwrap(), &ctx)
@@ -268,7 +271,7 @@ fn layers_loosen_where_opted_in() {
     let set = PolicySet::new(vec![layer("org", "allow", "", &[]), strict]);
     let d = set.decide(&bash("ls"), &ctx);
     assert_eq!(d.effect, Effect::Deny);
-    assert_eq!(d.deciding_rules[0].policy, "task");
+    assert_eq!(&*d.deciding_rules[0].policy, "task");
     assert_eq!(d.policies.len(), 2);
 }
 
@@ -314,7 +317,7 @@ rules:
     )
     .unwrap();
     let d = set.decide(&leaky, &ctx);
-    assert_eq!(d.deciding_rules[0].rule, "secrets");
+    assert_eq!(&*d.deciding_rules[0].rule, "secrets");
     assert_eq!(
         set.decide(&bash("echo hi > /repo/out"), &ctx).effect,
         Effect::Allow
@@ -328,7 +331,7 @@ rules:
     // An unparseable command is an error, and errors deny.
     let d = set.decide(&bash("echo 'open"), &ctx);
     assert_eq!(d.effect, Effect::Deny);
-    assert_eq!(d.errors[0].rule, "redirect");
+    assert_eq!(&*d.errors[0].rule, "redirect");
 }
 
 #[test]
