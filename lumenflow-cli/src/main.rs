@@ -13,6 +13,24 @@ use std::process::ExitCode;
 /// Exit code for command-line usage errors (sysexits' EX_USAGE).
 const EXIT_USAGE: u8 = 64;
 
+/// Writes a line to standard output. If the reader has gone away (`lumenflow ... | head`),
+/// exits quietly instead of panicking as `println!` would; any other write error exits 1.
+fn emit(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|_| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("lumenflow: cannot write output: {e}");
+        std::process::exit(1);
+    }
+}
+
+macro_rules! outln {
+    ($($t:tt)*) => { emit(format_args!($($t)*)) };
+}
+
 #[derive(Parser)]
 #[command(
     name = "lumenflow",
@@ -104,7 +122,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             };
             let d = set.decide(&action, &context);
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&d).map_err(|e| e.to_string())?
                 );
@@ -119,8 +137,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let report = suite.run(&set);
             for r in &report.results {
                 match &r.failure {
-                    None => println!("PASS  {}", r.case.name),
-                    Some(why) => println!(
+                    None => outln!("PASS  {}", r.case.name),
+                    Some(why) => outln!(
                         "FAIL  {} ({}:{}): {why}",
                         r.case.name,
                         tests.display(),
@@ -129,14 +147,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 }
             }
             if report.unexercised.is_empty() {
-                println!("every rule was exercised by at least one case");
+                outln!("every rule was exercised by at least one case");
             } else {
-                println!("rules no case exercised:");
+                outln!("rules no case exercised:");
                 for r in &report.unexercised {
-                    println!("  {}:{}", r.policy, r.rule);
+                    outln!("  {}:{}", r.policy, r.rule);
                 }
             }
-            println!("{} passed, {} failed", report.passed(), report.failed());
+            outln!("{} passed, {} failed", report.passed(), report.failed());
             Ok(if report.failed() == 0 {
                 ExitCode::SUCCESS
             } else {
@@ -158,7 +176,7 @@ fn check(paths: &[PathBuf], json: bool) -> ExitCode {
                         "rules": policy.rules().len(), "digest": policy.digest(),
                     }));
                 } else {
-                    println!(
+                    outln!(
                         "ok  {}: policy `{}`, {} rules, {}",
                         p.display(),
                         policy.name(),
@@ -187,7 +205,7 @@ fn check(paths: &[PathBuf], json: bool) -> ExitCode {
         }
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     }
     if ok {
         ExitCode::SUCCESS
@@ -237,24 +255,27 @@ fn read_context(path: &Path) -> Result<Context, String> {
 }
 
 fn print_decision(d: &Decision) {
-    println!("{}: {}", d.effect, d.reason);
+    outln!("{}: {}", d.effect, d.reason);
     for m in &d.matched {
         let why = m.reason.as_deref().unwrap_or("");
-        println!("  matched {}:{} -> {} {}", m.policy, m.rule, m.effect, why);
+        outln!("  matched {}:{} -> {} {}", m.policy, m.rule, m.effect, why);
     }
     for e in &d.errors {
-        println!(
+        outln!(
             "  error   {}:{}: {} (took {})",
-            e.policy, e.rule, e.message, e.effect
+            e.policy,
+            e.rule,
+            e.message,
+            e.effect
         );
     }
     for w in &d.warnings {
-        println!("  warning {}: {}", w.policy, w.message);
+        outln!("  warning {}: {}", w.policy, w.message);
     }
     if !d.approvers.is_empty() {
-        println!("  approvers: {}", d.approvers.join(", "));
+        outln!("  approvers: {}", d.approvers.join(", "));
     }
     for p in &d.policies {
-        println!("  policy  {} {}", p.name, p.digest);
+        outln!("  policy  {} {}", p.name, p.digest);
     }
 }

@@ -366,9 +366,9 @@ impl PolicySet {
                 Effect::Allow => "allowed",
                 Effect::RequireApproval => "requires approval",
             });
-            s.push_str(": no rule matched; default of policy `");
+            s.push_str(": no rule of policy `");
             s.push_str(policy);
-            s.push_str("` is ");
+            s.push_str("` matched and its default is ");
             s.push_str(c.effect.as_str());
             return s;
         }

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test of every language LumenFlow ships, installing what it needs.
+# Usage: ./scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "Rust: core and CLI (unit, property, differential, vector and CLI tests)"
+# The benches crate is left out: it only holds criterion benchmarks (cargo bench).
+cargo test --locked --workspace --exclude lumenflow-benches
+
+step "Policy tests: lumenflow test on the shipped example"
+cargo run --locked -q -p lumenflow-cli -- test \
+  --policy examples/policies/software-delivery.yaml \
+  examples/policies/software-delivery.tests.yaml
