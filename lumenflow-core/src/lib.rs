@@ -38,16 +38,24 @@
 pub mod action;
 pub mod canonical;
 mod cel_value;
+pub mod clock;
 pub mod decide;
 pub mod error;
 mod eval;
+pub mod evidence;
+pub mod export;
 pub mod functions;
+pub mod governor;
+pub mod keys;
 pub mod net;
 pub mod paths;
 pub mod policy;
+pub mod redact;
 pub mod secrets;
 pub mod shell;
+pub mod store;
 pub mod testing;
+pub mod verify;
 
 pub use action::{Action, Actor, ActorKind, Context, Limits};
 pub use decide::{

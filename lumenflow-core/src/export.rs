@@ -1,0 +1,411 @@
+//! Exporting and reading evidence: self-contained bundles, JSONL, CSV, filtered logs.
+//!
+//! A **bundle** is one file: a manifest line, then the log's records exactly as stored.
+//! The manifest carries the stream id, the record count, the head, the SHA-256 of the
+//! record lines, the public keys that signed them and the latest checkpoint, so
+//! `lumenflow verify BUNDLE` can check it offline with nothing else.
+
+use crate::canonical;
+use crate::evidence::{Checkpoint, Head, Record};
+use crate::keys::{parse_public, Keyring};
+use crate::store::{read_segments, split_lines, EvidenceError, RawLine};
+use crate::verify::{verify_lines, Report, Verifier};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::Path;
+
+/// The manifest line of a bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Always `lumenflow-bundle`.
+    pub format: String,
+    /// Bundle format version (1).
+    pub v: u64,
+    /// The stream id.
+    pub stream: Option<String>,
+    /// Number of record lines that follow.
+    pub records: u64,
+    /// The last record's position.
+    pub head: Option<Head>,
+    /// `sha256:` of the record lines (each with its newline), in order.
+    pub records_digest: String,
+    /// SPKI PEM public keys that signed records in the log.
+    pub keys: Vec<String>,
+    /// The latest checkpoint of the log, if it had one.
+    pub checkpoint: Option<Checkpoint>,
+    /// When the bundle was made.
+    pub created: String,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A self-contained bundle (see the module docs).
+    Bundle,
+    /// The record lines only.
+    Jsonl,
+    /// A flat table for spreadsheets.
+    Csv,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> EvidenceError + '_ {
+    move |source| EvidenceError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn lines_digest(lines: &[RawLine]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for l in lines {
+        h.update(&l.bytes);
+        h.update(b"\n");
+    }
+    format!("sha256:{}", canonical::hex(&h.finalize()))
+}
+
+/// Whether `path` is a bundle file (rather than an evidence directory).
+pub fn is_bundle(path: &Path) -> bool {
+    path.is_file()
+}
+
+/// Reads a bundle: its manifest and its record lines.
+pub fn read_bundle(path: &Path) -> Result<(Manifest, Vec<RawLine>), EvidenceError> {
+    let data = std::fs::read(path).map_err(io_err(path))?;
+    let end = data.iter().position(|&b| b == b'\n').unwrap_or(data.len());
+    let manifest: Manifest =
+        serde_json::from_slice(&data[..end]).map_err(|e| EvidenceError::Corrupt {
+            path: path.display().to_string(),
+            line: 1,
+            reason: format!("not a LumenFlow bundle manifest: {e}"),
+        })?;
+    if manifest.format != "lumenflow-bundle" || manifest.v != 1 {
+        return Err(EvidenceError::Corrupt {
+            path: path.display().to_string(),
+            line: 1,
+            reason: "not a version 1 LumenFlow bundle".into(),
+        });
+    }
+    let mut lines = Vec::new();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    split_lines(&name, data.get(end + 1..).unwrap_or_default(), &mut lines);
+    // Bundle line numbers count the manifest.
+    for l in &mut lines {
+        l.line += 1;
+    }
+    Ok((manifest, lines))
+}
+
+/// The record lines of an evidence directory or a bundle.
+pub fn read_lines(path: &Path) -> Result<Vec<RawLine>, EvidenceError> {
+    if is_bundle(path) {
+        Ok(read_bundle(path)?.1)
+    } else {
+        read_segments(&path.join("segments"))
+    }
+}
+
+/// Parsed records of a directory or bundle, skipping nothing: a line that is not a
+/// valid record is an error naming where it is.
+pub fn read_records(path: &Path) -> Result<Vec<Record>, EvidenceError> {
+    read_lines(path)?
+        .into_iter()
+        .map(|l| {
+            Record::parse(&l.bytes).map_err(|e| EvidenceError::Corrupt {
+                path: format!("{}/{}", path.display(), l.segment),
+                line: l.line,
+                reason: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Writes `dir`'s log to `out` in `format`; returns the number of records.
+pub fn export(dir: &Path, out: &Path, format: Format) -> Result<u64, EvidenceError> {
+    let lines = read_segments(&dir.join("segments"))?;
+    let n = lines.len() as u64;
+    match format {
+        Format::Jsonl => {
+            let mut buf = Vec::new();
+            for l in &lines {
+                buf.extend_from_slice(&l.bytes);
+                buf.push(b'\n');
+            }
+            std::fs::write(out, buf).map_err(io_err(out))?;
+        }
+        Format::Bundle => {
+            let head = lines
+                .last()
+                .and_then(|l| Record::parse(&l.bytes).ok())
+                .map(|r| r.head());
+            let stream = lines
+                .first()
+                .and_then(|l| Record::parse(&l.bytes).ok())
+                .map(|r| r.stream);
+            let mut keys = Vec::new();
+            if let Ok(entries) = std::fs::read_dir(dir.join("keys")) {
+                let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+                paths.sort();
+                for p in paths {
+                    keys.push(std::fs::read_to_string(&p).map_err(io_err(&p))?);
+                }
+            }
+            let checkpoint = match std::fs::read_to_string(dir.join("checkpoint.json")) {
+                Ok(t) => Some(Checkpoint::parse(&t)?),
+                Err(_) => None,
+            };
+            let manifest = Manifest {
+                format: "lumenflow-bundle".into(),
+                v: 1,
+                stream,
+                records: n,
+                head,
+                records_digest: lines_digest(&lines),
+                keys,
+                checkpoint,
+                created: crate::evidence::timestamp(chrono::Utc::now()),
+            };
+            let mut buf =
+                canonical::to_vec(&manifest).map_err(|e| EvidenceError::Invalid(e.to_string()))?;
+            buf.push(b'\n');
+            for l in &lines {
+                buf.extend_from_slice(&l.bytes);
+                buf.push(b'\n');
+            }
+            std::fs::write(out, buf).map_err(io_err(out))?;
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_path(out)
+                .map_err(|e| EvidenceError::Invalid(format!("{}: {e}", out.display())))?;
+            w.write_record(CSV_COLUMNS)
+                .map_err(|e| EvidenceError::Invalid(e.to_string()))?;
+            for l in &lines {
+                let rec = Record::parse(&l.bytes)?;
+                w.write_record(csv_row(&rec))
+                    .map_err(|e| EvidenceError::Invalid(e.to_string()))?;
+            }
+            w.flush().map_err(io_err(out))?;
+        }
+    }
+    Ok(n)
+}
+
+/// The columns of the CSV export.
+pub const CSV_COLUMNS: [&str; 15] = [
+    "seq",
+    "ts",
+    "kind",
+    "id",
+    "key",
+    "session",
+    "actor",
+    "tool",
+    "effect",
+    "decided_by",
+    "rules",
+    "status",
+    "decision",
+    "override",
+    "reason",
+];
+
+fn s(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// One record as a CSV row (see [`CSV_COLUMNS`]).
+pub fn csv_row(rec: &Record) -> Vec<String> {
+    let b = &rec.body;
+    let action = b.get("action");
+    let d = b.get("decision").filter(|d| d.is_object());
+    let rules = d
+        .and_then(|d| d.get("deciding_rules"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|r| format!("{}:{}", s(r.get("policy")), s(r.get("rule"))))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
+    vec![
+        rec.seq.to_string(),
+        rec.ts.clone(),
+        rec.kind.clone(),
+        rec.id(),
+        rec.key.clone(),
+        s(action.and_then(|a| a.get("session"))),
+        s(action
+            .and_then(|a| a.get("actor"))
+            .and_then(|a| a.get("id"))),
+        s(action.and_then(|a| a.get("tool"))),
+        s(d.and_then(|d| d.get("effect"))),
+        s(d.and_then(|d| d.get("decided_by"))),
+        rules,
+        s(b.get("status")),
+        s(b.get("decision").filter(|d| d.is_string())),
+        if rec.kind == crate::evidence::kind::OVERRIDE {
+            "yes".into()
+        } else {
+            String::new()
+        },
+        s(d.and_then(|d| d.get("reason"))
+            .or_else(|| b.get("reason"))
+            .or_else(|| b.get("error"))),
+    ]
+}
+
+/// A filter for [`filter_records`].
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    /// Only records of this kind.
+    pub kind: Option<String>,
+    /// Only records of this session (decisions by their action; outcomes by their decision's).
+    pub session: Option<String>,
+    /// Only records at or after this time.
+    pub since: Option<chrono::DateTime<chrono::FixedOffset>>,
+}
+
+/// The records that pass `filter`, in order.
+pub fn filter_records(records: Vec<Record>, filter: &LogFilter) -> Vec<Record> {
+    let mut session_of: std::collections::HashMap<String, String> =
+        std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for r in records {
+        let session = match r
+            .body
+            .get("action")
+            .and_then(|a| a.get("session"))
+            .and_then(Value::as_str)
+        {
+            Some(s) => {
+                session_of.insert(r.id(), s.to_owned());
+                Some(s.to_owned())
+            }
+            None => r
+                .body
+                .get("decision")
+                .and_then(Value::as_str)
+                .and_then(|d| session_of.get(d).cloned()),
+        };
+        if filter.kind.as_ref().is_some_and(|k| *k != r.kind) {
+            continue;
+        }
+        if filter
+            .session
+            .as_ref()
+            .is_some_and(|s| session.as_deref() != Some(s))
+        {
+            continue;
+        }
+        if let Some(since) = filter.since {
+            match chrono::DateTime::parse_from_rfc3339(&r.ts) {
+                Ok(t) if t >= since => {}
+                _ => continue,
+            }
+        }
+        out.push(r);
+    }
+    out
+}
+
+/// Verifies an evidence directory or a bundle. With no `keys`, the keys shipped with the
+/// log are used (and the report says so: that proves consistency, not who signed). With
+/// no `checkpoint`, the log's own latest checkpoint is used if it has one.
+pub fn verify_path(
+    path: &Path,
+    keys: Option<&Keyring>,
+    checkpoint: Option<Checkpoint>,
+    progress: &dyn Fn(u64),
+) -> Result<Report, EvidenceError> {
+    let mut notes = Vec::new();
+    let (lines, shipped_keys, shipped_checkpoint, bundle_problem) = if is_bundle(path) {
+        let (m, lines) = read_bundle(path)?;
+        let mut ring = Keyring::new();
+        for k in &m.keys {
+            ring.add(parse_public(k, "bundle manifest")?);
+        }
+        let mut problem = None;
+        if lines_digest(&lines) != m.records_digest || lines.len() as u64 != m.records {
+            problem =
+                Some("the records do not match the bundle manifest's digest and count".to_owned());
+        }
+        (lines, ring, m.checkpoint, problem)
+    } else {
+        if !path.join("segments").is_dir() {
+            return Err(EvidenceError::Invalid(format!(
+                "{}: not an evidence directory (no segments/) nor a bundle file",
+                path.display()
+            )));
+        }
+        let lines = read_segments(&path.join("segments"))?;
+        let mut ring = Keyring::new();
+        if let Ok(entries) = std::fs::read_dir(path.join("keys")) {
+            for e in entries.flatten() {
+                ring.add_file(e.path())?;
+            }
+        }
+        let cp = match std::fs::read_to_string(path.join("checkpoint.json")) {
+            Ok(t) => Some(Checkpoint::parse(&t)?),
+            Err(_) => None,
+        };
+        (lines, ring, cp, None)
+    };
+    let keyring = match keys {
+        Some(k) => {
+            notes.push(format!("keys: {} given by the verifier", k.ids().count()));
+            k.clone()
+        }
+        None => {
+            notes.push("keys: those shipped with the log (pin trusted keys with --key to detect a substituted key)".into());
+            shipped_keys
+        }
+    };
+    let checkpoint = match checkpoint {
+        Some(c) => {
+            notes.push(format!("checkpoint: given by the verifier (seq {})", c.seq));
+            Some(c)
+        }
+        None => {
+            if let Some(c) = &shipped_checkpoint {
+                notes.push(format!("checkpoint: the log's own (seq {}); keep checkpoints elsewhere to detect a truncated tail", c.seq));
+            } else {
+                notes.push("checkpoint: none, so a missing tail cannot be detected".into());
+            }
+            shipped_checkpoint
+        }
+    };
+    let mut v = Verifier::new(&keyring);
+    if !is_bundle(path) {
+        if let Ok(stream) = std::fs::read_to_string(path.join("stream")) {
+            v = v.expect_stream(stream.trim());
+        }
+    }
+    if let Some(c) = checkpoint {
+        v = v.with_checkpoint(c);
+    }
+    for n in notes {
+        v.note(n);
+    }
+    let mut report = verify_lines(&lines, v, progress);
+    if let Some(p) = bundle_problem {
+        if matches!(report.integrity, crate::verify::Integrity::Valid) {
+            report.integrity = crate::verify::Integrity::Broken(crate::verify::Broken {
+                seq: 0,
+                segment: "manifest".into(),
+                line: 1,
+                reason: p,
+            });
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,622 @@
+//! Evidence storage: the [`Store`] trait and its embedded default, [`DirStore`], a
+//! directory of append-only JSONL segments.
+//!
+//! ```text
+//! DIR/stream                 the stream id (written once, at creation)
+//! DIR/lock                   exclusive lock taken around every append (all processes)
+//! DIR/segments/NNNNNNNNNNNN.jsonl   records, one canonical JSON line each, in order
+//! DIR/checkpoint.json        the latest signed checkpoint
+//! DIR/keys/<key id>.pub      public keys that signed records here (for convenience only)
+//! DIR/instances/<id>.lock    held by each open Governor, to find ones that died
+//! ```
+//!
+//! Every append takes the in-process mutex and then an exclusive lock on `DIR/lock`, finds
+//! the current head (cached, and re-read whenever another process has written), repairs a
+//! torn final line left by a crash (cutting it off and appending a `recovery` record that
+//! says what was cut), writes the new line with one `write`, and honours the durability
+//! mode. See `spec/evidence.md` for what each mode promises.
+
+use crate::evidence::{kind, Checkpoint, Head, Record, RecordError};
+use serde_json::{json, Value};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+
+/// What an append promises once it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Durability {
+    /// Every record is on stable storage (`fdatasync`) before its append returns.
+    Sync,
+    /// As `Sync`, but appends made at the same time share one `fdatasync` (group commit):
+    /// each append still returns only once its record is on stable storage.
+    #[default]
+    Group,
+    /// The record is handed to the operating system before the append returns: it
+    /// survives the process being killed, not a power loss or kernel crash.
+    None,
+}
+
+/// Why evidence could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum EvidenceError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The log's existing content is not a valid record where one is required.
+    #[error("{path}: line {line}: {reason}")]
+    Corrupt {
+        /// The segment.
+        path: String,
+        /// 1-based line.
+        line: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A record could not be checked.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// A key could not be used.
+    #[error(transparent)]
+    Key(#[from] crate::keys::KeyError),
+    /// No decision with this id is waiting for an outcome.
+    #[error("unknown decision {0}: no open decision of this log has that id")]
+    UnknownDecision(String),
+    /// Something about the request itself.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> EvidenceError + '_ {
+    move |source| EvidenceError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Builds and signs records for a store (the store calls it under its lock, with the head).
+pub trait Sealer {
+    /// Seals the record of `kind` and `body` that follows `head` in `stream`.
+    fn seal(&self, stream: &str, head: Option<&Head>, kind: &str, body: Value) -> Record;
+}
+
+/// One raw line of a log, with where it was found.
+#[derive(Debug, Clone)]
+pub struct RawLine {
+    /// The segment's file name (or the bundle member).
+    pub segment: String,
+    /// 1-based line number in the segment.
+    pub line: u64,
+    /// The line's bytes, without the newline.
+    pub bytes: Vec<u8>,
+    /// False for a final line that has no newline (a torn write).
+    pub complete: bool,
+}
+
+/// Where evidence is kept. Implementations must make appends atomic and totally ordered
+/// across every thread and process that appends to the same log.
+pub trait Store: Send + Sync {
+    /// The stream id of the log.
+    fn stream(&self) -> &str;
+    /// Appends records of these kinds and bodies, in order and without interleaving,
+    /// sealed by `sealer` against the head found under the lock.
+    fn append(
+        &self,
+        sealer: &dyn Sealer,
+        items: Vec<(String, Value)>,
+    ) -> Result<Vec<Record>, EvidenceError>;
+    /// Every line of the log, in order.
+    fn lines(&self) -> Result<Vec<RawLine>, EvidenceError>;
+    /// Writes a checkpoint where readers of this store find it.
+    fn put_checkpoint(&self, c: &Checkpoint) -> Result<(), EvidenceError>;
+    /// The latest checkpoint written, if any.
+    fn checkpoint(&self) -> Result<Option<Checkpoint>, EvidenceError>;
+}
+
+/// Options for [`DirStore::open`].
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// The durability mode.
+    pub durability: Durability,
+    /// Start a new segment once the current one is this large.
+    pub segment_bytes: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            durability: Durability::default(),
+            segment_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+struct Tail {
+    seg_no: u64,
+    file: Option<Arc<File>>,
+    /// Size of the tail segment after our last write (to notice others' writes).
+    size: u64,
+    head: Option<Head>,
+    /// Whether `size`/`head` are known (false until the first append).
+    known: bool,
+    /// Write generation, for group commit.
+    written: u64,
+}
+
+struct SyncState {
+    synced: u64,
+    leader: bool,
+}
+
+/// A log in a directory of JSONL segments (see the module docs).
+pub struct DirStore {
+    dir: PathBuf,
+    stream: String,
+    options: StoreOptions,
+    lock: File,
+    tail: Mutex<Tail>,
+    sync: Mutex<SyncState>,
+    synced: Condvar,
+}
+
+impl std::fmt::Debug for DirStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DirStore({})", self.dir.display())
+    }
+}
+
+fn segment_name(n: u64) -> String {
+    format!("{n:012}.jsonl")
+}
+
+fn fsync_dir(dir: &Path) -> Result<(), EvidenceError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(dir))
+}
+
+impl DirStore {
+    /// Opens the log in `dir`, creating it (and its stream id) if it does not exist.
+    pub fn open(dir: impl AsRef<Path>, options: StoreOptions) -> Result<DirStore, EvidenceError> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(dir.join("segments")).map_err(io_err(&dir))?;
+        let lock_path = dir.join("lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
+        lock.lock().map_err(io_err(&lock_path))?;
+        let stream = Self::stream_id(&dir);
+        let _ = lock.unlock();
+        let stream = stream?;
+        let seg_no = Self::last_segment(&dir)?;
+        Ok(DirStore {
+            dir,
+            stream,
+            options,
+            lock,
+            tail: Mutex::new(Tail {
+                seg_no,
+                file: None,
+                size: 0,
+                head: None,
+                known: false,
+                written: 0,
+            }),
+            sync: Mutex::new(SyncState {
+                synced: 0,
+                leader: false,
+            }),
+            synced: Condvar::new(),
+        })
+    }
+
+    /// Reads, or (under the lock) creates, the stream id.
+    fn stream_id(dir: &Path) -> Result<String, EvidenceError> {
+        let path = dir.join("stream");
+        match std::fs::read_to_string(&path) {
+            Ok(s) => {
+                let s = s.trim().to_owned();
+                if s.len() != 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(EvidenceError::Corrupt {
+                        path: path.display().to_string(),
+                        line: 1,
+                        reason: "not a stream id (32 hex digits)".into(),
+                    });
+                }
+                Ok(s)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut id = [0u8; 16];
+                getrandom::fill(&mut id).map_err(|e| {
+                    EvidenceError::Invalid(format!("no randomness for a stream id: {e}"))
+                })?;
+                let id = crate::canonical::hex(&id);
+                let tmp = dir.join("stream.tmp");
+                std::fs::write(&tmp, format!("{id}\n")).map_err(io_err(&tmp))?;
+                File::open(&tmp)
+                    .and_then(|f| f.sync_all())
+                    .map_err(io_err(&tmp))?;
+                std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
+                fsync_dir(dir)?;
+                Ok(id)
+            }
+            Err(e) => Err(io_err(&path)(e)),
+        }
+    }
+
+    fn last_segment(dir: &Path) -> Result<u64, EvidenceError> {
+        let segs = dir.join("segments");
+        let mut max = 1;
+        for e in std::fs::read_dir(&segs).map_err(io_err(&segs))? {
+            let e = e.map_err(io_err(&segs))?;
+            if let Some(n) = e
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".jsonl"))
+                .and_then(|n| n.parse::<u64>().ok())
+            {
+                max = max.max(n);
+            }
+        }
+        Ok(max)
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn segment_path(&self, n: u64) -> PathBuf {
+        self.dir.join("segments").join(segment_name(n))
+    }
+
+    fn open_segment(&self, n: u64) -> Result<Arc<File>, EvidenceError> {
+        let p = self.segment_path(n);
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .append(true)
+            .open(&p)
+            .map_err(io_err(&p))?;
+        Ok(Arc::new(f))
+    }
+
+    /// Brings `tail` up to date with the files (under the lock): follows segments other
+    /// processes created, re-reads the head if the tail changed, and repairs a torn final
+    /// line, returning the bytes cut off, if any.
+    fn refresh(&self, tail: &mut Tail) -> Result<Option<(String, u64, Vec<u8>)>, EvidenceError> {
+        let mut moved = false;
+        while self.segment_path(tail.seg_no + 1).exists() {
+            tail.seg_no += 1;
+            moved = true;
+        }
+        if tail.file.is_none() || moved {
+            tail.file = Some(self.open_segment(tail.seg_no)?);
+            tail.known = false;
+        }
+        let file = tail.file.clone().expect("opened above");
+        let path = self.segment_path(tail.seg_no);
+        let size = file.metadata().map_err(io_err(&path))?.len();
+        if tail.known && size == tail.size {
+            return Ok(None);
+        }
+        let (last, torn) = last_line(&file, size, &path)?;
+        let mut cut = None;
+        let mut size = size;
+        if let Some((offset, bytes)) = torn {
+            file.set_len(offset).map_err(io_err(&path))?;
+            file.sync_data().map_err(io_err(&path))?;
+            size = offset;
+            cut = Some((segment_name(tail.seg_no), offset, bytes));
+        }
+        let last = match last {
+            Some(l) => Some(l),
+            None if tail.seg_no > 1 => {
+                let prev_path = self.segment_path(tail.seg_no - 1);
+                let prev = File::open(&prev_path).map_err(io_err(&prev_path))?;
+                let psize = prev.metadata().map_err(io_err(&prev_path))?.len();
+                last_line(&prev, psize, &prev_path)?.0
+            }
+            None => None,
+        };
+        tail.head = match last {
+            None => None,
+            Some((line_no, bytes)) => {
+                let rec = Record::parse(&bytes).map_err(|e| EvidenceError::Corrupt {
+                    path: path.display().to_string(),
+                    line: line_no,
+                    reason: format!("the last record cannot be chained to: {e}"),
+                })?;
+                if rec.stream != self.stream {
+                    return Err(EvidenceError::Corrupt {
+                        path: path.display().to_string(),
+                        line: line_no,
+                        reason: format!(
+                            "the last record belongs to stream {}, not {}",
+                            rec.stream, self.stream
+                        ),
+                    });
+                }
+                Some(rec.head())
+            }
+        };
+        tail.size = size;
+        tail.known = true;
+        Ok(cut)
+    }
+
+    fn write_line(&self, tail: &mut Tail, line: &[u8]) -> Result<(), EvidenceError> {
+        if tail.size > 0 && tail.size + line.len() as u64 > self.options.segment_bytes {
+            // Rotate: the old segment is complete and, when durability matters, synced.
+            let old = tail.file.clone().expect("refreshed");
+            if self.options.durability != Durability::None {
+                old.sync_data()
+                    .map_err(io_err(&self.segment_path(tail.seg_no)))?;
+            }
+            let next = tail.seg_no + 1;
+            let p = self.segment_path(next);
+            let f = OpenOptions::new()
+                .create_new(true)
+                .read(true)
+                .append(true)
+                .open(&p)
+                .map_err(io_err(&p))?;
+            if self.options.durability != Durability::None {
+                fsync_dir(&self.dir.join("segments"))?;
+            }
+            tail.seg_no = next;
+            tail.file = Some(Arc::new(f));
+            tail.size = 0;
+        }
+        let file = tail.file.clone().expect("refreshed");
+        let path = self.segment_path(tail.seg_no);
+        let mut buf = Vec::with_capacity(line.len() + 1);
+        buf.extend_from_slice(line);
+        buf.push(b'\n');
+        (&*file).write_all(&buf).map_err(io_err(&path))?;
+        tail.size += buf.len() as u64;
+        Ok(())
+    }
+
+    /// Waits until a sync covering write generation `gen` has completed (group commit).
+    fn group_sync(&self, gen: u64, file: &Arc<File>, path: &Path) -> Result<(), EvidenceError> {
+        let mut st = self.sync.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if st.synced >= gen {
+                return Ok(());
+            }
+            if !st.leader {
+                st.leader = true;
+                // Sync the current segment up to everything written so far; a rotation in
+                // between synced the older segment before it moved on.
+                let (target, current) = {
+                    let t = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+                    (t.written, t.file.clone().unwrap_or_else(|| file.clone()))
+                };
+                drop(st);
+                let r = current.sync_data();
+                st = self.sync.lock().unwrap_or_else(|p| p.into_inner());
+                st.leader = false;
+                if r.is_ok() {
+                    st.synced = st.synced.max(target.max(gen));
+                }
+                self.synced.notify_all();
+                r.map_err(io_err(path))?;
+            } else {
+                st = self.synced.wait(st).unwrap_or_else(|p| p.into_inner());
+            }
+        }
+    }
+
+    /// Publishes a public key in `DIR/keys/` (a convenience for readers; verification
+    /// should pin keys it trusts).
+    pub fn publish_key(&self, key: &crate::keys::KeyPair) -> Result<(), EvidenceError> {
+        let keys = self.dir.join("keys");
+        std::fs::create_dir_all(&keys).map_err(io_err(&keys))?;
+        let p = keys.join(format!("{}.pub", key.id().replace(':', "_")));
+        if !p.exists() {
+            std::fs::write(&p, key.public_pem()).map_err(io_err(&p))?;
+        }
+        Ok(())
+    }
+
+    /// The public keys in `DIR/keys/`.
+    pub fn published_keys(&self) -> Result<crate::keys::Keyring, EvidenceError> {
+        let mut ring = crate::keys::Keyring::new();
+        let keys = self.dir.join("keys");
+        if let Ok(entries) = std::fs::read_dir(&keys) {
+            for e in entries.flatten() {
+                ring.add_file(e.path())?;
+            }
+        }
+        Ok(ring)
+    }
+}
+
+/// The last complete line of a segment (1-based line number and bytes), and, if the file
+/// does not end with a newline, the offset and bytes of the torn remainder.
+#[allow(clippy::type_complexity)]
+fn last_line(
+    file: &File,
+    size: u64,
+    path: &Path,
+) -> Result<(Option<(u64, Vec<u8>)>, Option<(u64, Vec<u8>)>), EvidenceError> {
+    if size == 0 {
+        return Ok((None, None));
+    }
+    let mut f = file;
+    let mut data = Vec::new();
+    f.seek(SeekFrom::Start(0)).map_err(io_err(path))?;
+    // Segments are bounded in size; reading one is the simple, obviously-correct way to
+    // find its last line. It happens only when another process wrote or after a crash.
+    f.take(size).read_to_end(&mut data).map_err(io_err(path))?;
+    let end_complete = data.last() == Some(&b'\n');
+    let complete_len = match data.iter().rposition(|&b| b == b'\n') {
+        Some(i) => i + 1,
+        None => 0,
+    };
+    let torn = (!end_complete).then(|| (complete_len as u64, data[complete_len..].to_vec()));
+    let body = &data[..complete_len];
+    if body.is_empty() {
+        return Ok((None, torn));
+    }
+    let without_nl = &body[..body.len() - 1];
+    let start = without_nl
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line_no = without_nl.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    Ok((Some((line_no, without_nl[start..].to_vec())), torn))
+}
+
+impl Store for DirStore {
+    fn stream(&self) -> &str {
+        &self.stream
+    }
+
+    fn append(
+        &self,
+        sealer: &dyn Sealer,
+        items: Vec<(String, Value)>,
+    ) -> Result<Vec<Record>, EvidenceError> {
+        let mut tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+        let lock_path = self.dir.join("lock");
+        self.lock.lock().map_err(io_err(&lock_path))?;
+        let result = (|| -> Result<Vec<Record>, EvidenceError> {
+            let mut out = Vec::with_capacity(items.len() + 1);
+            if let Some((segment, offset, bytes)) = self.refresh(&mut tail)? {
+                let body = json!({
+                    "reason": "torn_tail",
+                    "detail": "a partial final line (a write interrupted by a crash) was cut off",
+                    "segment": segment,
+                    "offset": offset,
+                    "bytes": bytes.len(),
+                    "digest": crate::canonical::sha256_digest(&bytes),
+                });
+                let rec = sealer.seal(&self.stream, tail.head.as_ref(), kind::RECOVERY, body);
+                self.write_line(&mut tail, &rec.to_line())?;
+                tail.head = Some(rec.head());
+                out.push(rec);
+            }
+            for (k, body) in items {
+                let rec = sealer.seal(&self.stream, tail.head.as_ref(), &k, body);
+                self.write_line(&mut tail, &rec.to_line())?;
+                tail.head = Some(rec.head());
+                out.push(rec);
+            }
+            if self.options.durability == Durability::Sync {
+                let f = tail.file.clone().expect("refreshed");
+                f.sync_data()
+                    .map_err(io_err(&self.segment_path(tail.seg_no)))?;
+            }
+            Ok(out)
+        })();
+        if result.is_err() {
+            // Whatever happened, re-read the files before the next append.
+            tail.known = false;
+        }
+        let _ = self.lock.unlock();
+        tail.written += 1;
+        let gen = tail.written;
+        let file = tail.file.clone();
+        let path = self.segment_path(tail.seg_no);
+        drop(tail);
+        let out = result?;
+        if self.options.durability == Durability::Group {
+            if let Some(f) = file {
+                self.group_sync(gen, &f, &path)?;
+            }
+        }
+        Ok(out)
+    }
+
+    fn lines(&self) -> Result<Vec<RawLine>, EvidenceError> {
+        read_segments(&self.dir.join("segments"))
+    }
+
+    fn put_checkpoint(&self, c: &Checkpoint) -> Result<(), EvidenceError> {
+        let path = self.dir.join("checkpoint.json");
+        let tmp = self.dir.join("checkpoint.json.tmp");
+        std::fs::write(&tmp, format!("{}\n", c.to_json())).map_err(io_err(&tmp))?;
+        File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(io_err(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
+        fsync_dir(&self.dir)
+    }
+
+    fn checkpoint(&self) -> Result<Option<Checkpoint>, EvidenceError> {
+        let path = self.dir.join("checkpoint.json");
+        match std::fs::read_to_string(&path) {
+            Ok(t) => Ok(Some(Checkpoint::parse(&t)?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(&path)(e)),
+        }
+    }
+}
+
+/// Every line of every `*.jsonl` segment in `dir`, in segment order.
+pub fn read_segments(dir: &Path) -> Result<Vec<RawLine>, EvidenceError> {
+    let mut names: Vec<(u64, PathBuf)> = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(io_err(dir))? {
+        let e = e.map_err(io_err(dir))?;
+        let name = e.file_name().to_string_lossy().to_string();
+        if let Some(n) = name
+            .strip_suffix(".jsonl")
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            names.push((n, e.path()));
+        }
+    }
+    names.sort();
+    let mut out = Vec::new();
+    for (_, path) in names {
+        let data = std::fs::read(&path).map_err(io_err(&path))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        split_lines(&name, &data, &mut out);
+    }
+    Ok(out)
+}
+
+/// Splits a segment's bytes into lines.
+pub fn split_lines(segment: &str, data: &[u8], out: &mut Vec<RawLine>) {
+    let mut start = 0;
+    let mut n = 0;
+    while start < data.len() {
+        n += 1;
+        match data[start..].iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                out.push(RawLine {
+                    segment: segment.to_owned(),
+                    line: n,
+                    bytes: data[start..start + i].to_vec(),
+                    complete: true,
+                });
+                start += i + 1;
+            }
+            None => {
+                out.push(RawLine {
+                    segment: segment.to_owned(),
+                    line: n,
+                    bytes: data[start..].to_vec(),
+                    complete: false,
+                });
+                break;
+            }
+        }
+    }
+}

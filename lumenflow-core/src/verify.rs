@@ -1,0 +1,360 @@
+//! Verifying evidence offline: canonical form, hashes, signatures, sequence, chain links
+//! and checkpoints, with integrity and completeness reported separately.
+//!
+//! [`Verifier`] is incremental: records are pushed in log order and it remembers the
+//! first break. [`verify_lines`] checks the per-record parts (parsing, canonical form,
+//! hash, signature) on every core and feeds the results to a `Verifier` in order, so it
+//! reaches the same verdict as pushing one line at a time.
+
+use crate::evidence::{Checkpoint, Head, Record, RecordError, GENESIS};
+use crate::keys::Keyring;
+use crate::store::RawLine;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The first place the log stops being trustworthy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Broken {
+    /// The sequence number expected at that place.
+    pub seq: u64,
+    /// The segment (or bundle) it is in.
+    pub segment: String,
+    /// 1-based line in the segment.
+    pub line: u64,
+    /// Why.
+    pub reason: String,
+}
+
+/// Whether the records that are present are authentic and unaltered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Integrity {
+    /// Every record checks out.
+    Valid,
+    /// Something was altered, removed, inserted, reordered or forged.
+    Broken(Broken),
+}
+
+/// Whether records are missing from the end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Completeness {
+    /// The log reaches the checkpoint (and may go past it).
+    Complete {
+        /// The checkpoint's sequence number.
+        checkpoint_seq: u64,
+    },
+    /// The log ends before the checkpoint: its tail is missing.
+    Incomplete {
+        /// The last sequence number present (none if the log is empty).
+        last_seq: Option<u64>,
+        /// The checkpoint's sequence number.
+        checkpoint_seq: u64,
+    },
+    /// No checkpoint was given, so a missing tail cannot be detected.
+    Unchecked,
+}
+
+/// The result of verifying a log.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Records read (lines, including broken ones).
+    pub records: u64,
+    /// The log's stream id.
+    pub stream: Option<String>,
+    /// The last valid record.
+    pub head: Option<Head>,
+    /// Integrity verdict.
+    pub integrity: Integrity,
+    /// Completeness verdict.
+    pub completeness: Completeness,
+    /// Key ids that signed records (or the checkpoint) but are not in the keyring.
+    pub unknown_keys: Vec<String>,
+    /// Records per kind.
+    pub kinds: BTreeMap<String, u64>,
+    /// Notes (which keys and checkpoint were used).
+    pub notes: Vec<String>,
+}
+
+/// Exit codes of `lumenflow verify` (and the `exit_code` of a report).
+pub mod exit {
+    /// Valid and, where checkable, complete.
+    pub const VALID: i32 = 0;
+    /// Tampered or invalid.
+    pub const TAMPERED: i32 = 1;
+    /// Records missing from the end (against a checkpoint).
+    pub const INCOMPLETE: i32 = 2;
+    /// Signed by a key the verifier was not given.
+    pub const UNKNOWN_KEY: i32 = 3;
+}
+
+impl Report {
+    /// 0 valid, 1 tampered, 2 incomplete, 3 unknown key (in that order of precedence:
+    /// tampering first, then unknown keys, then a missing tail).
+    pub fn exit_code(&self) -> i32 {
+        if matches!(self.integrity, Integrity::Broken(_)) {
+            exit::TAMPERED
+        } else if !self.unknown_keys.is_empty() {
+            exit::UNKNOWN_KEY
+        } else if matches!(self.completeness, Completeness::Incomplete { .. }) {
+            exit::INCOMPLETE
+        } else {
+            exit::VALID
+        }
+    }
+}
+
+/// Checks records pushed in log order.
+#[derive(Debug, Clone)]
+pub struct Verifier<'k> {
+    keyring: &'k Keyring,
+    stream: Option<String>,
+    checkpoint: Option<Checkpoint>,
+    next_seq: u64,
+    prev: String,
+    records: u64,
+    broken: Option<Broken>,
+    unknown: BTreeSet<String>,
+    kinds: BTreeMap<String, u64>,
+    head: Option<Head>,
+    checkpoint_seen: bool,
+    notes: Vec<String>,
+}
+
+impl<'k> Verifier<'k> {
+    /// A verifier trusting the keys in `keyring`.
+    pub fn new(keyring: &'k Keyring) -> Verifier<'k> {
+        Verifier {
+            keyring,
+            stream: None,
+            checkpoint: None,
+            next_seq: 0,
+            prev: GENESIS.to_owned(),
+            records: 0,
+            broken: None,
+            unknown: BTreeSet::new(),
+            kinds: BTreeMap::new(),
+            head: None,
+            checkpoint_seen: false,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Expects every record to belong to `stream`.
+    pub fn expect_stream(mut self, stream: &str) -> Self {
+        self.stream = Some(stream.to_owned());
+        self
+    }
+
+    /// Checks the log against a checkpoint kept elsewhere.
+    pub fn with_checkpoint(mut self, checkpoint: Checkpoint) -> Self {
+        match checkpoint.verify(self.keyring) {
+            Ok(()) => {}
+            Err(RecordError::UnknownKey(k)) => {
+                self.unknown.insert(k);
+            }
+            Err(e) => {
+                self.broken = Some(Broken {
+                    seq: checkpoint.seq,
+                    segment: "checkpoint".into(),
+                    line: 1,
+                    reason: format!("the checkpoint is invalid: {e}"),
+                })
+            }
+        }
+        // A valid checkpoint names the stream every record must belong to.
+        if self.stream.is_none() && self.broken.is_none() {
+            self.stream = Some(checkpoint.stream.clone());
+        }
+        if let Some(s) = &self.stream {
+            if *s != checkpoint.stream && self.broken.is_none() {
+                self.broken = Some(Broken {
+                    seq: checkpoint.seq,
+                    segment: "checkpoint".into(),
+                    line: 1,
+                    reason: format!(
+                        "the checkpoint is for stream {}, not {s}",
+                        checkpoint.stream
+                    ),
+                });
+            }
+        }
+        self.checkpoint = Some(checkpoint);
+        self
+    }
+
+    /// Adds a note to the report.
+    pub fn note(&mut self, note: impl Into<String>) {
+        self.notes.push(note.into());
+    }
+
+    /// Checks the next line completely.
+    pub fn push(&mut self, line: &RawLine) {
+        let parsed = if line.complete {
+            Record::parse(&line.bytes)
+        } else {
+            Err(RecordError::Malformed("torn final line (a write cut short by a crash; opening the log for writing repairs it)".into()))
+        };
+        let sig = match &parsed {
+            Ok(r) => r.check_signature(self.keyring),
+            Err(_) => Ok(()),
+        };
+        self.push_checked(line, parsed, sig);
+    }
+
+    /// The sequential part of the checks, given the per-record results.
+    fn push_checked(
+        &mut self,
+        line: &RawLine,
+        parsed: Result<Record, RecordError>,
+        sig: Result<(), RecordError>,
+    ) {
+        self.records += 1;
+        if self.broken.is_some() {
+            return;
+        }
+        let expected = self.next_seq;
+        let fail = |reason: String, this: &mut Self| {
+            this.broken = Some(Broken {
+                seq: expected,
+                segment: line.segment.clone(),
+                line: line.line,
+                reason,
+            });
+        };
+        let rec = match parsed {
+            Ok(r) => r,
+            Err(e) => return fail(e.to_string(), self),
+        };
+        match &self.stream {
+            None => self.stream = Some(rec.stream.clone()),
+            Some(s) if *s != rec.stream => {
+                return fail(
+                    format!(
+                        "record of another stream ({}) spliced into stream {s}",
+                        rec.stream
+                    ),
+                    self,
+                )
+            }
+            Some(_) => {}
+        }
+        if rec.seq != expected {
+            return fail(format!("sequence number {} where {expected} was expected (records removed, inserted, repeated or reordered)", rec.seq), self);
+        }
+        if rec.prev != self.prev {
+            return fail("does not link to the previous record's hash".into(), self);
+        }
+        match sig {
+            Ok(()) => {}
+            Err(RecordError::UnknownKey(k)) => {
+                self.unknown.insert(k);
+            }
+            Err(e) => return fail(e.to_string(), self),
+        }
+        if let Some(c) = &self.checkpoint {
+            if c.seq == rec.seq {
+                self.checkpoint_seen = true;
+                if c.head != rec.hash {
+                    return fail(
+                        "differs from the record the checkpoint signed (history rewritten)".into(),
+                        self,
+                    );
+                }
+            }
+        }
+        *self.kinds.entry(rec.kind.clone()).or_default() += 1;
+        self.prev = rec.hash.clone();
+        self.head = Some(rec.head());
+        self.next_seq += 1;
+    }
+
+    /// Whether a break has been found.
+    pub fn is_broken(&self) -> bool {
+        self.broken.is_some()
+    }
+
+    /// The verdicts.
+    pub fn finish(self) -> Report {
+        let last_seq = self.head.as_ref().map(|h| h.seq);
+        let completeness = match &self.checkpoint {
+            None => Completeness::Unchecked,
+            Some(c) if last_seq.is_some_and(|s| s >= c.seq) => Completeness::Complete {
+                checkpoint_seq: c.seq,
+            },
+            Some(c) => Completeness::Incomplete {
+                last_seq,
+                checkpoint_seq: c.seq,
+            },
+        };
+        Report {
+            records: self.records,
+            stream: self.stream,
+            head: self.head,
+            integrity: match self.broken {
+                Some(b) => Integrity::Broken(b),
+                None => Integrity::Valid,
+            },
+            completeness,
+            unknown_keys: self.unknown.into_iter().collect(),
+            kinds: self.kinds,
+            notes: self.notes,
+        }
+    }
+}
+
+/// Verifies lines in order, doing the per-record work on every core. `progress` is called
+/// with the number of records checked so far.
+pub fn verify_lines(
+    lines: &[RawLine],
+    mut verifier: Verifier<'_>,
+    progress: &dyn Fn(u64),
+) -> Report {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let keyring = verifier.keyring;
+    const BATCH: usize = 4096;
+    for (b, batch) in lines.chunks(BATCH).enumerate() {
+        let per = batch.len().div_ceil(threads).max(1);
+        let results: Vec<(Result<Record, RecordError>, Result<(), RecordError>)> =
+            std::thread::scope(|s| {
+                let handles: Vec<_> = batch
+                .chunks(per)
+                .map(|chunk| {
+                    s.spawn(move || {
+                        chunk
+                            .iter()
+                            .map(|l| {
+                                let parsed = if l.complete {
+                                    Record::parse(&l.bytes)
+                                } else {
+                                    Err(RecordError::Malformed("torn final line (a write cut short by a crash; opening the log for writing repairs it)".into()))
+                                };
+                                let sig = match &parsed {
+                                    Ok(r) => r.check_signature(keyring),
+                                    Err(_) => Ok(()),
+                                };
+                                (parsed, sig)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_else(|_| Vec::new()))
+                    .collect()
+            });
+        if results.len() != batch.len() {
+            // A worker panicked: check this batch one line at a time instead.
+            batch.iter().for_each(|l| verifier.push(l));
+        } else {
+            for (line, (parsed, sig)) in batch.iter().zip(results) {
+                verifier.push_checked(line, parsed, sig);
+            }
+        }
+        progress(((b * BATCH) + batch.len()) as u64);
+    }
+    verifier.finish()
+}
