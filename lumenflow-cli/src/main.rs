@@ -15,7 +15,7 @@ const EXIT_USAGE: u8 = 64;
 
 /// Writes a line to standard output. If the reader has gone away (`lumenflow ... | head`),
 /// exits quietly instead of panicking as `println!` would; any other write error exits 1.
-fn emit(args: std::fmt::Arguments) {
+pub(crate) fn emit(args: std::fmt::Arguments) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_fmt(args).and_then(|_| out.write_all(b"\n")) {
@@ -27,8 +27,9 @@ fn emit(args: std::fmt::Arguments) {
     }
 }
 
+#[macro_export]
 macro_rules! outln {
-    ($($t:tt)*) => { emit(format_args!($($t)*)) };
+    ($($t:tt)*) => { $crate::emit(format_args!($($t)*)) };
 }
 
 #[derive(Parser)]
@@ -59,20 +60,133 @@ enum Command {
     },
     /// Decide one action against layered policies and print the decision.
     ///
-    /// Exits 0 whatever the effect; 1 if a policy, the action or the context is invalid.
+    /// With --evidence and --key, the decision is recorded as a signed evidence record
+    /// first and its id printed (close it later with `lumenflow record`). With
+    /// --hook claude-code, the action is read from a Claude Code PreToolUse event on
+    /// standard input and the answer is that hook's JSON (allow, deny or ask); any failure
+    /// answers deny. Exits 0 whatever the effect; 1 if a policy, the action or the context
+    /// is invalid or the evidence cannot be written.
     Decide {
         /// A policy file; repeat for layers, most general first.
         #[arg(long = "policy", short = 'p', value_name = "FILE", required = true)]
         policies: Vec<PathBuf>,
         /// The action as a JSON file, or - for standard input.
-        #[arg(long, value_name = "FILE|-")]
-        action: String,
+        #[arg(
+            long,
+            value_name = "FILE|-",
+            required_unless_present = "hook",
+            conflicts_with = "hook"
+        )]
+        action: Option<String>,
+        /// Read a coding agent's pre-tool-use hook event on standard input and answer in its protocol.
+        #[arg(long, value_enum)]
+        hook: Option<Hook>,
         /// The context as a JSON file (an object).
         #[arg(long, value_name = "FILE")]
         context: Option<PathBuf>,
         /// Print the full decision as JSON.
         #[arg(long)]
         json: bool,
+        /// Record the decision in this evidence directory (created if missing).
+        #[arg(long, value_name = "DIR", requires = "key")]
+        evidence: Option<PathBuf>,
+        /// The private key (from `lumenflow keygen`) that signs evidence.
+        #[arg(long, value_name = "FILE", requires = "evidence")]
+        key: Option<PathBuf>,
+    },
+    /// Record the outcome of a decided action (closing its decision record).
+    ///
+    /// With --hook claude-code, reads a Claude Code PostToolUse event on standard input and
+    /// closes the decision recorded for the same tool call.
+    Record {
+        /// The evidence directory.
+        dir: PathBuf,
+        /// The private key that signs evidence.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The decision's id (as printed by `lumenflow decide --evidence`), or its sequence number.
+        #[arg(long, value_name = "ID", required_unless_present = "hook")]
+        decision: Option<String>,
+        /// How it went.
+        #[arg(long, value_enum, required_unless_present = "hook")]
+        status: Option<StatusArg>,
+        /// A file with the tool's output (only its digest is recorded).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// An error message (redacted before recording).
+        #[arg(long, value_name = "TEXT")]
+        error: Option<String>,
+        /// How long the action took, in milliseconds.
+        #[arg(long, value_name = "MS")]
+        duration_ms: Option<u64>,
+        /// Read a coding agent's post-tool-use hook event on standard input.
+        #[arg(long, value_enum, conflicts_with_all = ["decision", "status"])]
+        hook: Option<Hook>,
+    },
+    /// Make a signing key: writes FILE (private, mode 0600) and FILE.pub (public).
+    Keygen {
+        /// Where to write the private key (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Verify an evidence directory or bundle offline.
+    ///
+    /// Checks canonical form, every hash and signature, sequence gaps, chain links and the
+    /// checkpoint, and reports integrity and completeness separately. Exit codes: 0 valid,
+    /// 1 tampered or invalid, 2 incomplete (tail missing against the checkpoint), 3 signed
+    /// by a key not given with --key, 64 usage error, 66 unreadable input.
+    Verify {
+        /// An evidence directory or a bundle file.
+        path: PathBuf,
+        /// A checkpoint kept elsewhere (default: the log's own, if any).
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+        /// A trusted public key; repeat for rotated keys (default: the keys shipped with the log).
+        #[arg(long = "key", value_name = "PUB")]
+        keys: Vec<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export a log: a self-contained bundle that `lumenflow verify` checks offline, the
+    /// records as JSONL, or a CSV table.
+    Export {
+        /// The evidence directory.
+        dir: PathBuf,
+        /// Where to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// What to write.
+        #[arg(long, value_enum, default_value = "bundle")]
+        format: ExportFormat,
+    },
+    /// Show records, optionally filtered.
+    Log {
+        /// An evidence directory or a bundle file.
+        path: PathBuf,
+        /// Only records of this kind (decision, outcome, recovery, ...).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only records of this session.
+        #[arg(long)]
+        session: Option<String>,
+        /// Only records since this time: RFC 3339, or an age such as 30m, 2h, 7d.
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// One JSON record per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign a checkpoint of the log's head and write it (keep a copy elsewhere).
+    Checkpoint {
+        /// The evidence directory.
+        dir: PathBuf,
+        /// The private key that signs it.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Also write the checkpoint to this file.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Run a policy test file: each case's action must get the expected effect (and rule).
     ///
@@ -86,6 +200,30 @@ enum Command {
         tests: PathBuf,
     },
 }
+
+/// Agent runtimes whose hook protocol `--hook` speaks.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Hook {
+    /// Claude Code's PreToolUse / PostToolUse command hooks.
+    ClaudeCode,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum StatusArg {
+    Success,
+    Failure,
+    Denied,
+    Unknown,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ExportFormat {
+    Bundle,
+    Jsonl,
+    Csv,
+}
+
+mod evidence_cmd;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -111,25 +249,96 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Decide {
             policies,
             action,
+            hook,
             context,
             json,
+            evidence,
+            key,
         } => {
+            if hook.is_some() {
+                return Ok(evidence_cmd::decide_hook(
+                    &policies,
+                    context.as_deref(),
+                    evidence.as_deref(),
+                    key.as_deref(),
+                ));
+            }
             let set = load_set(&policies)?;
-            let action = read_action(&action)?;
+            let action = read_action(action.as_deref().unwrap_or("-"))?;
             let context = match context {
                 Some(p) => read_context(&p)?,
                 None => Context::new(),
             };
-            let d = set.decide(&action, &context);
+            let (d, recorded) = match (evidence, key) {
+                (Some(dir), Some(key)) => {
+                    let g = evidence_cmd::governor(&dir, &key, set, context.clone())?;
+                    let gov = g.decide(&action).map_err(|e| {
+                        format!(
+                            "the decision could not be recorded, so it must not be acted on: {e}"
+                        )
+                    })?;
+                    (gov.decision, Some((gov.id, gov.hash)))
+                }
+                _ => (set.decide(&action, &context), None),
+            };
             if json {
+                let mut v = serde_json::to_value(&d).map_err(|e| e.to_string())?;
+                if let Some((id, hash)) = &recorded {
+                    v["evidence"] = serde_json::json!({"id": id, "hash": hash});
+                }
                 outln!(
                     "{}",
-                    serde_json::to_string_pretty(&d).map_err(|e| e.to_string())?
+                    serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
                 );
             } else {
                 print_decision(&d);
+                if let Some((id, _)) = &recorded {
+                    outln!("recorded decision {id}");
+                }
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Record {
+            dir,
+            key,
+            decision,
+            status,
+            output,
+            error,
+            duration_ms,
+            hook,
+        } => evidence_cmd::record(
+            &dir,
+            &key,
+            decision,
+            status,
+            output,
+            error,
+            duration_ms,
+            hook.is_some(),
+        ),
+        Command::Keygen { out } => evidence_cmd::keygen(&out),
+        Command::Verify {
+            path,
+            checkpoint,
+            keys,
+            json,
+        } => Ok(evidence_cmd::verify(
+            &path,
+            checkpoint.as_deref(),
+            &keys,
+            json,
+        )),
+        Command::Export { dir, out, format } => evidence_cmd::export(&dir, &out, format),
+        Command::Log {
+            path,
+            kind,
+            session,
+            since,
+            json,
+        } => evidence_cmd::log(&path, kind, session, since, json),
+        Command::Checkpoint { dir, key, out } => {
+            evidence_cmd::checkpoint(&dir, &key, out.as_deref())
         }
         Command::Test { policies, tests } => {
             let set = load_set(&policies)?;
@@ -214,7 +423,7 @@ fn check(paths: &[PathBuf], json: bool) -> ExitCode {
     }
 }
 
-fn load_set(paths: &[PathBuf]) -> Result<PolicySet, String> {
+pub(crate) fn load_set(paths: &[PathBuf]) -> Result<PolicySet, String> {
     let mut errors = Vec::new();
     let mut layers = Vec::new();
     for p in paths {
@@ -230,7 +439,7 @@ fn load_set(paths: &[PathBuf]) -> Result<PolicySet, String> {
     }
 }
 
-fn read_text(path: &str) -> Result<String, String> {
+pub(crate) fn read_text(path: &str) -> Result<String, String> {
     if path == "-" {
         let mut s = String::new();
         std::io::stdin()
@@ -247,7 +456,7 @@ fn read_action(path: &str) -> Result<Action, String> {
     Action::from_json(&read_text(path)?).map_err(|e| format!("{name}: {e}"))
 }
 
-fn read_context(path: &Path) -> Result<Context, String> {
+pub(crate) fn read_context(path: &Path) -> Result<Context, String> {
     let text = read_text(&path.display().to_string())?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| format!("{}: invalid JSON: {e}", path.display()))?;

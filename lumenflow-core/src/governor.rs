@@ -135,6 +135,10 @@ pub struct GovernorOptions {
     pub redactor: Redactor,
     /// The clock (injectable for tests).
     pub clock: Arc<dyn Clock>,
+    /// Whether decisions still open when this governor closes (or its process dies) are
+    /// closed as `unknown`. True for a governor that runs the tools itself; false for one
+    /// whose outcomes another process records (the CLI's `decide` and `record`).
+    pub close_open_on_exit: bool,
 }
 
 impl Default for GovernorOptions {
@@ -145,6 +149,7 @@ impl Default for GovernorOptions {
             segment_bytes: StoreOptions::default().segment_bytes,
             redactor: Redactor::default(),
             clock: Arc::new(SystemClock),
+            close_open_on_exit: true,
         }
     }
 }
@@ -176,6 +181,8 @@ pub struct Governor {
     instance: String,
     instance_lock: Mutex<Option<(File, PathBuf)>>,
     open: Mutex<HashMap<String, String>>,
+    /// The head after this governor's last append.
+    last: Mutex<Option<Head>>,
 }
 
 impl std::fmt::Debug for Governor {
@@ -221,17 +228,24 @@ impl Governor {
         let instance = canonical::hex(&id);
         let instances = dir.join("instances");
         std::fs::create_dir_all(&instances).map_err(io_err(&instances))?;
-        let lock_path = instances.join(format!("{instance}.lock"));
-        let lock = File::create(&lock_path).map_err(io_err(&lock_path))?;
-        lock.lock().map_err(io_err(&lock_path))?;
+        // A live governor holds its instance lock; one whose lock is free has ended.
+        let instance_lock = if options.close_open_on_exit {
+            let lock_path = instances.join(format!("{instance}.lock"));
+            let lock = File::create(&lock_path).map_err(io_err(&lock_path))?;
+            lock.lock().map_err(io_err(&lock_path))?;
+            Some((lock, lock_path))
+        } else {
+            None
+        };
         let g = Governor {
             policies,
             key,
             store,
             options,
             instance,
-            instance_lock: Mutex::new(Some((lock, lock_path))),
+            instance_lock: Mutex::new(instance_lock),
             open: Mutex::new(HashMap::new()),
+            last: Mutex::new(None),
         };
         g.reconcile_ended()?;
         Ok(g)
@@ -261,7 +275,14 @@ impl Governor {
 
     /// Appends records of these kinds and bodies (in order, atomically).
     pub fn append(&self, items: Vec<(String, Value)>) -> Result<Vec<Record>, EvidenceError> {
-        self.store.append(&self.sealer(), items)
+        let recs = self.store.append(&self.sealer(), items)?;
+        if let Some(r) = recs.last() {
+            let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+            if last.as_ref().is_none_or(|h| h.seq < r.seq) {
+                *last = Some(r.head());
+            }
+        }
+        Ok(recs)
     }
 
     /// Decides `action` in the governor's context and records the decision.
@@ -496,12 +517,16 @@ impl Governor {
     /// Signs a checkpoint of the current head, writes it to the evidence directory, and
     /// returns it (keep a copy elsewhere to detect a truncated log).
     pub fn checkpoint(&self) -> Result<Option<Checkpoint>, EvidenceError> {
-        let head = self
-            .store
-            .lines()?
-            .last()
-            .and_then(|l| Record::parse(&l.bytes).ok())
-            .map(|r| r.head());
+        let known = self.last.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let head = match known {
+            Some(h) => Some(h),
+            None => self
+                .store
+                .lines()?
+                .last()
+                .and_then(|l| Record::parse(&l.bytes).ok())
+                .map(|r| r.head()),
+        };
         let Some(head) = head else { return Ok(None) };
         let c = Checkpoint::seal(
             self.store.stream(),
@@ -522,7 +547,12 @@ impl Governor {
             .unwrap_or_else(|p| p.into_inner())
             .take()
         else {
-            return Ok(());
+            // A governor that leaves decisions open for others to close only checkpoints.
+            return if self.options.close_open_on_exit {
+                Ok(())
+            } else {
+                self.checkpoint().map(|_| ())
+            };
         };
         let open: Vec<(String, String)> = self
             .open

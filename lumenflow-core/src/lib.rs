@@ -46,6 +46,7 @@ pub mod evidence;
 pub mod export;
 pub mod functions;
 pub mod governor;
+pub mod hooks;
 pub mod keys;
 pub mod net;
 pub mod paths;

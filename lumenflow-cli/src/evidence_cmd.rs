@@ -1,0 +1,348 @@
+//! The evidence commands: keygen, record, verify, export, log, checkpoint, and the
+//! hook modes of decide and record. Each parses its input, calls the core, and prints.
+
+use crate::{load_set, read_context, read_text, ExportFormat, StatusArg};
+use lumenflow_core::evidence::Checkpoint;
+use lumenflow_core::export::{self, LogFilter};
+use lumenflow_core::governor::{Governor, GovernorOptions, Outcome, Status};
+use lumenflow_core::hooks;
+use lumenflow_core::keys::{KeyPair, Keyring};
+use lumenflow_core::verify::{Completeness, Integrity, Report};
+use lumenflow_core::{Context, PolicySet};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// A governor for one CLI invocation: its decisions stay open for `lumenflow record`.
+pub fn governor(
+    dir: &Path,
+    key: &Path,
+    set: PolicySet,
+    context: Context,
+) -> Result<Governor, String> {
+    let key = KeyPair::from_file(key).map_err(|e| e.to_string())?;
+    let options = GovernorOptions {
+        context,
+        close_open_on_exit: false,
+        ..GovernorOptions::default()
+    };
+    Governor::open(dir, set, key, options).map_err(|e| e.to_string())
+}
+
+fn status(s: StatusArg) -> Status {
+    match s {
+        StatusArg::Success => Status::Success,
+        StatusArg::Failure => Status::Failure,
+        StatusArg::Denied => Status::Denied,
+        StatusArg::Unknown => Status::Unknown,
+    }
+}
+
+/// `decide --hook claude-code`: always answers the hook, denying when anything fails.
+pub fn decide_hook(
+    policies: &[PathBuf],
+    context: Option<&Path>,
+    evidence: Option<&Path>,
+    key: Option<&Path>,
+) -> ExitCode {
+    let answer = (|| -> Result<serde_json::Value, String> {
+        let input = read_text("-")?;
+        let event = hooks::claude_code_event(&input).map_err(|e| e.to_string())?;
+        let set = load_set(policies)?;
+        let mut ctx = match context {
+            Some(p) => read_context(p)?,
+            None => Context::new(),
+        };
+        if let Some(cwd) = &event.cwd {
+            if !ctx.values().contains_key("worktree") {
+                ctx = ctx.with("worktree", cwd.clone());
+            }
+            ctx = ctx.with("cwd", cwd.clone());
+        }
+        let decision = match (evidence, key) {
+            (Some(dir), Some(key)) => {
+                let g = governor(dir, key, set, ctx)?;
+                g.decide(&event.action)
+                    .map_err(|e| format!("evidence could not be written: {e}"))?
+                    .decision
+            }
+            _ => set.decide(&event.action, &ctx),
+        };
+        Ok(hooks::claude_code_answer(&decision))
+    })()
+    .unwrap_or_else(|e| {
+        eprintln!("lumenflow: {e}");
+        hooks::claude_code_failure(&e)
+    });
+    outln!("{answer}");
+    ExitCode::SUCCESS
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn record(
+    dir: &Path,
+    key: &Path,
+    decision: Option<String>,
+    st: Option<StatusArg>,
+    output: Option<PathBuf>,
+    error: Option<String>,
+    duration_ms: Option<u64>,
+    hook: bool,
+) -> Result<ExitCode, String> {
+    let g = governor(dir, key, PolicySet::new(vec![]), Context::new())?;
+    let (id, mut outcome) = if hook {
+        let event = hooks::claude_code_event(&read_text("-")?).map_err(|e| e.to_string())?;
+        let tool_use_id = event
+            .tool_use_id
+            .clone()
+            .ok_or("the PostToolUse event has no tool_use_id")?;
+        let id = open_decision_for_tool_use(dir, &tool_use_id)?;
+        let response = event
+            .tool_response
+            .clone()
+            .unwrap_or(serde_json::Value::Null);
+        let mut o = if hooks::claude_code_failed(&response) {
+            Outcome::failure("the tool reported a failure")
+        } else {
+            Outcome::success()
+        };
+        let bytes = lumenflow_core::canonical::to_vec(&response).map_err(|e| e.to_string())?;
+        o = o.with_output(&bytes);
+        (id, o)
+    } else {
+        let id = decision.ok_or("--decision is required")?;
+        (id, Outcome::new(status(st.ok_or("--status is required")?)))
+    };
+    if let Some(p) = output {
+        let bytes = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        outcome = outcome.with_output(&bytes);
+    }
+    if error.is_some() {
+        outcome.error = error;
+    }
+    if duration_ms.is_some() {
+        outcome.duration_ms = duration_ms;
+    }
+    let rec = g.record(&id, outcome).map_err(|e| e.to_string())?;
+    if !hook {
+        outln!("recorded outcome {} for decision {id}", rec.id());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The open decision recorded for a Claude Code tool call.
+fn open_decision_for_tool_use(dir: &Path, tool_use_id: &str) -> Result<String, String> {
+    let records = export::read_records(dir).map_err(|e| e.to_string())?;
+    let mut found = None;
+    for r in &records {
+        if r.kind == "decision" && r.body["action"]["metadata"]["tool_use_id"] == tool_use_id {
+            found = Some(r.id());
+        } else if r.kind == "outcome" && found.as_deref() == r.body["decision"].as_str() {
+            found = None;
+        }
+    }
+    found.ok_or_else(|| {
+        format!(
+            "no open decision for tool call {tool_use_id} in {}",
+            dir.display()
+        )
+    })
+}
+
+pub fn keygen(out: &Path) -> Result<ExitCode, String> {
+    let key = KeyPair::generate().map_err(|e| e.to_string())?;
+    key.write_files(out).map_err(|e| e.to_string())?;
+    outln!("key {}", key.id());
+    outln!("private key: {} (mode 0600; keep it secret)", out.display());
+    outln!(
+        "public key:  {}",
+        lumenflow_core::keys::public_path(out).display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn verify(path: &Path, checkpoint: Option<&Path>, keys: &[PathBuf], json: bool) -> ExitCode {
+    let run = || -> Result<Report, (u8, String)> {
+        let keyring = if keys.is_empty() {
+            None
+        } else {
+            let mut ring = Keyring::new();
+            for k in keys {
+                ring.add_file(k).map_err(|e| (66, e.to_string()))?;
+            }
+            Some(ring)
+        };
+        let cp = match checkpoint {
+            Some(p) => {
+                let t = std::fs::read_to_string(p)
+                    .map_err(|e| (66, format!("{}: {e}", p.display())))?;
+                Some(Checkpoint::parse(&t).map_err(|e| (1, format!("{}: {e}", p.display())))?)
+            }
+            None => None,
+        };
+        if !path.exists() {
+            return Err((66, format!("{}: no such file or directory", path.display())));
+        }
+        let bar = progress_bar();
+        let report = export::verify_path(path, keyring.as_ref(), cp, &|n| {
+            if let Some(b) = &bar {
+                b.set_position(n);
+            }
+        })
+        .map_err(|e| (66, e.to_string()))?;
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        Ok(report)
+    };
+    match run() {
+        Ok(report) => {
+            if json {
+                let mut v = serde_json::to_value(&report).unwrap_or_default();
+                v["exit_code"] = serde_json::json!(report.exit_code());
+                outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            } else {
+                print_report(&report);
+            }
+            ExitCode::from(report.exit_code() as u8)
+        }
+        Err((code, msg)) => {
+            eprintln!("lumenflow verify: {msg}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let b = indicatif::ProgressBar::new_spinner();
+    b.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} verified {pos} records ({per_sec})")
+            .ok()?,
+    );
+    b.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(b)
+}
+
+fn print_report(r: &Report) {
+    let stream = r.stream.as_deref().unwrap_or("(empty)");
+    outln!("stream     {stream}");
+    outln!("records    {}", r.records);
+    match &r.integrity {
+        Integrity::Valid => outln!("integrity  valid: canonical form, hashes, signatures, sequence and links all check out"),
+        Integrity::Broken(b) => outln!(
+            "integrity  TAMPERED at seq {} ({} line {}): {}",
+            b.seq, b.segment, b.line, b.reason
+        ),
+    }
+    match &r.completeness {
+        Completeness::Complete { checkpoint_seq } => outln!("complete   yes: the log reaches the checkpoint (seq {checkpoint_seq})"),
+        Completeness::Incomplete { last_seq, checkpoint_seq } => outln!(
+            "complete   NO: the log ends at {} but the checkpoint is at seq {checkpoint_seq} (records missing from the end)",
+            last_seq.map_or("the start".to_owned(), |s| format!("seq {s}"))
+        ),
+        Completeness::Unchecked => outln!("complete   unknown: no checkpoint"),
+    }
+    if !r.unknown_keys.is_empty() {
+        outln!(
+            "keys       UNKNOWN signing key(s): {}",
+            r.unknown_keys.join(", ")
+        );
+    }
+    for n in &r.notes {
+        outln!("note       {n}");
+    }
+}
+
+pub fn export(dir: &Path, out: &Path, format: ExportFormat) -> Result<ExitCode, String> {
+    let f = match format {
+        ExportFormat::Bundle => export::Format::Bundle,
+        ExportFormat::Jsonl => export::Format::Jsonl,
+        ExportFormat::Csv => export::Format::Csv,
+    };
+    if !dir.join("segments").is_dir() {
+        return Err(format!("{}: not an evidence directory", dir.display()));
+    }
+    let n = export::export(dir, out, f).map_err(|e| e.to_string())?;
+    outln!("exported {n} records to {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_since(s: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t);
+    }
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("--since {s}: expected RFC 3339 or an age like 30m, 2h, 7d"))?;
+    let d = match unit {
+        "s" => chrono::Duration::seconds(n),
+        "m" => chrono::Duration::minutes(n),
+        "h" => chrono::Duration::hours(n),
+        "d" => chrono::Duration::days(n),
+        _ => return Err(format!("--since {s}: unit must be s, m, h or d")),
+    };
+    Ok((chrono::Utc::now() - d).fixed_offset())
+}
+
+pub fn log(
+    path: &Path,
+    kind: Option<String>,
+    session: Option<String>,
+    since: Option<String>,
+    json: bool,
+) -> Result<ExitCode, String> {
+    let since = since.as_deref().map(parse_since).transpose()?;
+    let records = export::read_records(path).map_err(|e| e.to_string())?;
+    let filter = LogFilter {
+        kind,
+        session,
+        since,
+    };
+    for r in export::filter_records(records, &filter) {
+        if json {
+            outln!("{}", String::from_utf8_lossy(&r.to_line()));
+            continue;
+        }
+        let row = export::csv_row(&r);
+        // seq ts kind | session actor tool effect rules | status decision | override reason
+        let what = match r.kind.as_str() {
+            "decision" => format!(
+                "{} {} by {} [{}] {}",
+                row[8], row[7], row[6], row[5], row[10]
+            ),
+            "outcome" => format!("{} for {}", row[11], row[12]),
+            "override" => format!("OVERRIDE {}", row[14]),
+            _ => row[14].clone(),
+        };
+        outln!("{:>6}  {}  {:<9} {}", r.seq, r.ts, r.kind, what.trim());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn checkpoint(dir: &Path, key: &Path, out: Option<&Path>) -> Result<ExitCode, String> {
+    let key = KeyPair::from_file(key).map_err(|e| e.to_string())?;
+    let records = export::read_records(dir).map_err(|e| e.to_string())?;
+    let Some(last) = records.last() else {
+        return Err(format!(
+            "{}: the log is empty; nothing to checkpoint",
+            dir.display()
+        ));
+    };
+    let c = Checkpoint::seal(
+        &last.stream,
+        &last.head(),
+        &lumenflow_core::evidence::timestamp(chrono::Utc::now()),
+        &key,
+    );
+    let text = format!("{}\n", c.to_json());
+    std::fs::write(dir.join("checkpoint.json"), &text).map_err(|e| e.to_string())?;
+    if let Some(o) = out {
+        std::fs::write(o, &text).map_err(|e| format!("{}: {e}", o.display()))?;
+    }
+    outln!("{}", text.trim());
+    Ok(ExitCode::SUCCESS)
+}
