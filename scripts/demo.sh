@@ -1,33 +1,45 @@
 #!/usr/bin/env bash
-# The main job: LumenFlow governing an agent's tool calls with the shipped example policy.
-# Usage: ./scripts/demo.sh
+# The main job: a governed agent session on the shipped example policy. A scripted coding
+# agent proposes tool calls in a scratch worktree; LumenFlow decides each, records signed
+# evidence before anything runs, runs only what is allowed, records outcomes; then the
+# evidence is verified offline with the public key, listed, exported and re-verified.
+# Usage: ./scripts/demo.sh [WORKDIR]   (default: a fresh temporary directory)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo build --locked -q --release -p lumenflow-cli
+work="${1:-$(mktemp -d)}"
+mkdir -p "$work/worktree"
+echo "== Building"
+cargo build --locked -q --release -p lumenflow-cli --bin lumenflow
+cargo build --locked -q --release -p lumenflow-core --example agent_session
 lf="$CARGO_TARGET_DIR/release/lumenflow"
 policy=examples/policies/software-delivery.yaml
-ctx=$(mktemp); trap 'rm -f "$ctx"' EXIT
-echo '{"worktree": "/work/repo", "allowed_hosts": ["*.github.com", "github.com"]}' > "$ctx"
 
-echo "== Check the policy"
+echo "== Checking and testing the policy"
 "$lf" check --policy "$policy"
+"$lf" test --policy "$policy" examples/policies/software-delivery.tests.yaml | tail -1
 
 echo
-echo "== Decide what an agent proposes"
-decide() {
-  printf '%-62s -> ' "$1"
-  "$lf" decide --policy "$policy" --context "$ctx" --action - <<<"$2"  | head -1
-}
-decide 'bash: cargo test'                        '{"tool":"bash","args":{"command":"cargo test"},"actor":"agent-7","session":"s-1"}'
-decide 'bash: env X=1 git -C ../x reset --hard'  '{"tool":"bash","args":{"command":"env X=1 git -C ../x reset --hard"},"actor":"agent-7","session":"s-1"}'
-decide "bash: bash -c 'git push -f origin main'"  '{"tool":"bash","args":{"command":"bash -c '"'"'git push -f origin main'"'"'"},"actor":"agent-7","session":"s-1"}'
-decide 'bash: echo pwned >> /etc/profile'         '{"tool":"bash","args":{"command":"echo pwned >> /etc/profile"},"actor":"agent-7","session":"s-1"}'
-decide 'edit: src/lib.rs'                         '{"tool":"edit","args":{"path":"src/lib.rs"},"actor":"agent-7","session":"s-1"}'
-decide 'write: src/../../../etc/passwd'           '{"tool":"write","args":{"path":"src/../../../etc/passwd","content":"x"},"actor":"agent-7","session":"s-1"}'
-decide 'http: POST https://example.com/upload'    '{"tool":"http","args":{"url":"https://example.com/upload","method":"POST"},"actor":"agent-7","session":"s-1"}'
-decide 'write: a file containing a GitHub token'  '{"tool":"write","args":{"path":"notes.md","content":"ghp_abcdefghijklmnopqrstuvwxyz0123456789"},"actor":"agent-7","session":"s-1"}'
+echo "== A signing key for this agent"
+"$lf" keygen --out "$work/agent.key"
 
 echo
-echo "== Run the policy's own tests"
-"$lf" test --policy "$policy" examples/policies/software-delivery.tests.yaml
+echo "== The governed session"
+"$CARGO_TARGET_DIR/release/examples/agent_session" "$work/evidence" "$work/agent.key" "$work/worktree"
+
+echo
+echo "== The evidence it wrote"
+"$lf" log "$work/evidence"
+
+echo
+echo "== Verifying offline with the public key"
+"$lf" verify "$work/evidence" --key "$work/agent.key.pub"
+
+echo
+echo "== Exporting a self-contained bundle and verifying it"
+"$lf" export "$work/evidence" --out "$work/session.lfb"
+"$lf" verify "$work/session.lfb" --key "$work/agent.key.pub" | sed -n 3,4p
+"$lf" export "$work/evidence" --out "$work/session.csv" --format csv
+
+echo
+echo "Everything is in $work (evidence/, session.lfb, session.csv, worktree/)."

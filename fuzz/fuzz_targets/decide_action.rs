@@ -22,7 +22,7 @@ fn set() -> &'static (PolicySet, Context) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    init();
+    init(data);
     let Some(src) = text(data) else { return };
     let Ok(action) = Action::from_json(src) else { return };
     let (set, ctx) = set();

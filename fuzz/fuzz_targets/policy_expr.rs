@@ -9,7 +9,7 @@ use lumenflow_fuzz::{check_decision, context, fixed_actions, init, text};
 use std::sync::OnceLock;
 
 fuzz_target!(|data: &[u8]| {
-    init();
+    init(data);
     let Some(expr) = text(data) else { return };
     // effect: allow and default: allow, so only a failed condition may deny, and a
     // failed condition must.

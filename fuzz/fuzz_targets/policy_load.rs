@@ -7,7 +7,7 @@ use lumenflow_core::{Policy, PolicySet};
 use lumenflow_fuzz::{bash, check_decision, context, init, text};
 
 fuzz_target!(|data: &[u8]| {
-    init();
+    init(data);
     let Some(src) = text(data) else { return };
     for loaded in [
         Policy::from_yaml(src, "fuzz.yaml"),

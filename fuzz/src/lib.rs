@@ -1,33 +1,70 @@
 //! Shared pieces of the LumenFlow fuzz targets.
 
 use lumenflow_core::{Action, Context, Decision, Effect};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Once;
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, Once};
 
-/// Environment variable: when set to `1`, panics that lumenflow-core catches itself
-/// (`catch_unwind` around the CEL parser and rule evaluation) are printed (the first few)
-/// but do not abort the run. By default every panic, caught or not, is a crash, because
-/// libfuzzer-sys installs a panic hook that aborts.
+/// Environment variable: when set to `1`, a panic does not abort the run by itself
+/// (by default every panic, caught or not, is a crash, because libfuzzer-sys installs a
+/// panic hook that aborts). A panic that lumenflow-core catches itself (`catch_unwind`
+/// around the CEL parser and rule evaluation) is then recorded once per source location:
+/// its message is printed and the input written to `artifacts/caught/<location>`. A
+/// panic that nobody catches still unwinds into libfuzzer-sys's own `catch_unwind`,
+/// which aborts: it is still a crash. Use it to keep fuzzing past known caught panics.
 pub const ALLOW_CAUGHT_PANICS: &str = "LUMENFLOW_FUZZ_ALLOW_CAUGHT_PANICS";
 
 static SETUP: Once = Once::new();
-static CAUGHT: AtomicUsize = AtomicUsize::new(0);
+static TOLERANT: AtomicBool = AtomicBool::new(false);
+static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
 
-/// Call at the start of every fuzz input.
-pub fn init() {
+thread_local! {
+    static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether [`ALLOW_CAUGHT_PANICS`] is on.
+pub fn tolerant() -> bool {
+    TOLERANT.load(Ordering::Relaxed)
+}
+
+/// Call at the start of every fuzz input, with the input.
+pub fn init(data: &[u8]) {
     SETUP.call_once(|| {
         if std::env::var(ALLOW_CAUGHT_PANICS).as_deref() == Ok("1") {
-            // Replace libfuzzer-sys's aborting hook. A panic that nobody catches still
-            // unwinds into libfuzzer-sys's own catch_unwind, which aborts: still a crash.
+            TOLERANT.store(true, Ordering::Relaxed);
             let _ = std::panic::take_hook();
             std::panic::set_hook(Box::new(|info| {
-                let n = CAUGHT.fetch_add(1, Ordering::Relaxed);
-                if n < 5 {
-                    eprintln!("[lumenflow-fuzz] panic #{n} (a crash only if not caught): {info}");
+                let loc = info
+                    .location()
+                    .map_or("unknown".to_owned(), |l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+                let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+                if !seen.get_or_insert_with(HashSet::new).insert(loc.clone()) {
+                    return;
                 }
+                let name: String = loc
+                    .rsplit("/src/")
+                    .next()
+                    .unwrap_or(&loc)
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '_' })
+                    .collect();
+                let path = format!("artifacts/caught/{name}");
+                let _ = std::fs::create_dir_all("artifacts/caught");
+                INPUT.with(|i| {
+                    let _ = std::fs::write(&path, &*i.borrow());
+                });
+                eprintln!("[lumenflow-fuzz] new panic site (a crash only if not caught): {info}\n[lumenflow-fuzz] input written to {path}");
             }));
         }
     });
+    if tolerant() {
+        INPUT.with(|i| {
+            let mut i = i.borrow_mut();
+            i.clear();
+            i.extend_from_slice(data);
+        });
+    }
 }
 
 /// Valid UTF-8, or `None`.
