@@ -194,53 +194,181 @@ fn governed_session_from_the_shell() {
     let ev = d.join("evidence");
     let out = lumenflow(&["keygen", "--out", key.to_str().unwrap()], None);
     assert_eq!(out.status.code(), Some(0));
-    assert!(!text(&out.stdout).contains("PRIVATE"), "keygen never prints the private key");
+    assert!(
+        !text(&out.stdout).contains("PRIVATE"),
+        "keygen never prints the private key"
+    );
     // Decide and record.
     let action = r#"{"tool": "bash", "args": {"command": "cargo test"}, "session": "s-1"}"#;
-    let out = lumenflow(&["decide", "-p", EXAMPLE, "--action", "-", "--evidence", ev.to_str().unwrap(), "--key", key.to_str().unwrap(), "--json"], Some(action));
+    let out = lumenflow(
+        &[
+            "decide",
+            "-p",
+            EXAMPLE,
+            "--action",
+            "-",
+            "--evidence",
+            ev.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--json",
+        ],
+        Some(action),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let id = v["evidence"]["id"].as_str().unwrap().to_owned();
-    let out = lumenflow(&["record", ev.to_str().unwrap(), "--key", key.to_str().unwrap(), "--decision", &id, "--status", "success"], None);
+    let out = lumenflow(
+        &[
+            "record",
+            ev.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--decision",
+            &id,
+            "--status",
+            "success",
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let again = lumenflow(&["record", ev.to_str().unwrap(), "--key", key.to_str().unwrap(), "--decision", &id, "--status", "failure"], None);
+    let again = lumenflow(
+        &[
+            "record",
+            ev.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--decision",
+            &id,
+            "--status",
+            "failure",
+        ],
+        None,
+    );
     assert_eq!(again.status.code(), Some(1), "a decision is closed once");
     // The Claude Code hook: deny, allow, and closing the allowed call.
-    let pre = |cmd: &str, id: &str| format!(r#"{{"session_id":"s-2","cwd":"/work/repo","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{{"command":{}}},"tool_use_id":"{id}"}}"#, serde_json::to_string(cmd).unwrap());
-    let out = lumenflow(&["decide", "-p", EXAMPLE, "--hook", "claude-code", "--evidence", ev.to_str().unwrap(), "--key", key.to_str().unwrap()], Some(&pre("git push --force", "t1")));
+    let pre = |cmd: &str, id: &str| {
+        format!(
+            r#"{{"session_id":"s-2","cwd":"/work/repo","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{{"command":{}}},"tool_use_id":"{id}"}}"#,
+            serde_json::to_string(cmd).unwrap()
+        )
+    };
+    let out = lumenflow(
+        &[
+            "decide",
+            "-p",
+            EXAMPLE,
+            "--hook",
+            "claude-code",
+            "--evidence",
+            ev.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+        Some(&pre("git push --force", "t1")),
+    );
     let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(a["hookSpecificOutput"]["permissionDecision"], "deny");
-    let out = lumenflow(&["decide", "-p", EXAMPLE, "--hook", "claude-code", "--evidence", ev.to_str().unwrap(), "--key", key.to_str().unwrap()], Some(&pre("curl https://example.com", "t2")));
+    let out = lumenflow(
+        &[
+            "decide",
+            "-p",
+            EXAMPLE,
+            "--hook",
+            "claude-code",
+            "--evidence",
+            ev.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+        Some(&pre("curl https://example.com", "t2")),
+    );
     let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(a["hookSpecificOutput"]["permissionDecision"], "ask");
-    let out = lumenflow(&["decide", "-p", EXAMPLE, "--hook", "claude-code", "--evidence", ev.to_str().unwrap(), "--key", key.to_str().unwrap()], Some(&pre("ls", "t3")));
+    let out = lumenflow(
+        &[
+            "decide",
+            "-p",
+            EXAMPLE,
+            "--hook",
+            "claude-code",
+            "--evidence",
+            ev.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+        Some(&pre("ls", "t3")),
+    );
     let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(a["hookSpecificOutput"]["permissionDecision"], "allow");
     let post = r#"{"session_id":"s-2","hook_event_name":"PostToolUse","tool_name":"Bash","tool_input":{"command":"ls"},"tool_use_id":"t3","tool_response":{"stdout":"a","stderr":"","interrupted":false}}"#;
-    let out = lumenflow(&["record", ev.to_str().unwrap(), "--key", key.to_str().unwrap(), "--hook", "claude-code"], Some(post));
+    let out = lumenflow(
+        &[
+            "record",
+            ev.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--hook",
+            "claude-code",
+        ],
+        Some(post),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     // A hook that cannot decide blocks the call.
-    let out = lumenflow(&["decide", "-p", EXAMPLE, "--hook", "claude-code"], Some("not json"));
+    let out = lumenflow(
+        &["decide", "-p", EXAMPLE, "--hook", "claude-code"],
+        Some("not json"),
+    );
     assert_eq!(out.status.code(), Some(0));
     let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(a["hookSpecificOutput"]["permissionDecision"], "deny");
     // log, verify, export.
-    let out = lumenflow(&["log", ev.to_str().unwrap(), "--kind", "outcome", "--json"], None);
-    let outcomes: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let statuses: Vec<&str> = outcomes.iter().map(|o| o["body"]["status"].as_str().unwrap()).collect();
+    let out = lumenflow(
+        &["log", ev.to_str().unwrap(), "--kind", "outcome", "--json"],
+        None,
+    );
+    let outcomes: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let statuses: Vec<&str> = outcomes
+        .iter()
+        .map(|o| o["body"]["status"].as_str().unwrap())
+        .collect();
     assert_eq!(statuses, ["success", "denied", "success"]);
     let out = lumenflow(&["log", ev.to_str().unwrap(), "--session", "s-2"], None);
-    assert_eq!(text(&out.stdout).lines().count(), 5, "{}", text(&out.stdout));
+    assert_eq!(
+        text(&out.stdout).lines().count(),
+        5,
+        "{}",
+        text(&out.stdout)
+    );
     let pubkey = format!("{}.pub", key.display());
-    let out = lumenflow(&["verify", ev.to_str().unwrap(), "--key", &pubkey, "--json"], None);
+    let out = lumenflow(
+        &["verify", ev.to_str().unwrap(), "--key", &pubkey, "--json"],
+        None,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["integrity"]["verdict"], "valid");
     assert_eq!(r["completeness"]["verdict"], "complete");
     let bundle = d.join("audit.lfb");
-    let out = lumenflow(&["export", ev.to_str().unwrap(), "--out", bundle.to_str().unwrap()], None);
+    let out = lumenflow(
+        &[
+            "export",
+            ev.to_str().unwrap(),
+            "--out",
+            bundle.to_str().unwrap(),
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(lumenflow(&["verify", bundle.to_str().unwrap()], None).status.code(), Some(0));
+    assert_eq!(
+        lumenflow(&["verify", bundle.to_str().unwrap()], None)
+            .status
+            .code(),
+        Some(0)
+    );
 }
 
 #[test]
@@ -253,24 +381,77 @@ fn verify_exit_codes() {
     lumenflow(&["keygen", "--out", other.to_str().unwrap()], None);
     for i in 0..5 {
         let a = format!(r#"{{"tool": "bash", "args": {{"command": "echo {i}"}}}}"#);
-        let out = lumenflow(&["decide", "-p", EXAMPLE, "--action", "-", "--evidence", ev.to_str().unwrap(), "--key", key.to_str().unwrap()], Some(&a));
+        let out = lumenflow(
+            &[
+                "decide",
+                "-p",
+                EXAMPLE,
+                "--action",
+                "-",
+                "--evidence",
+                ev.to_str().unwrap(),
+                "--key",
+                key.to_str().unwrap(),
+            ],
+            Some(&a),
+        );
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     }
     let cp = d.join("kept-checkpoint.json");
-    assert_eq!(lumenflow(&["checkpoint", ev.to_str().unwrap(), "--key", key.to_str().unwrap(), "--out", cp.to_str().unwrap()], None).status.code(), Some(0));
+    assert_eq!(
+        lumenflow(
+            &[
+                "checkpoint",
+                ev.to_str().unwrap(),
+                "--key",
+                key.to_str().unwrap(),
+                "--out",
+                cp.to_str().unwrap()
+            ],
+            None
+        )
+        .status
+        .code(),
+        Some(0)
+    );
     let pk = format!("{}.pub", key.display());
-    let ok = lumenflow(&["verify", ev.to_str().unwrap(), "--key", &pk, "--checkpoint", cp.to_str().unwrap()], None);
+    let ok = lumenflow(
+        &[
+            "verify",
+            ev.to_str().unwrap(),
+            "--key",
+            &pk,
+            "--checkpoint",
+            cp.to_str().unwrap(),
+        ],
+        None,
+    );
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stdout));
     // Unknown key (3).
     let opk = format!("{}.pub", other.display());
-    assert_eq!(lumenflow(&["verify", ev.to_str().unwrap(), "--key", &opk], None).status.code(), Some(3));
+    assert_eq!(
+        lumenflow(&["verify", ev.to_str().unwrap(), "--key", &opk], None)
+            .status
+            .code(),
+        Some(3)
+    );
     // Truncated tail against the kept checkpoint (2).
     let seg = ev.join("segments/000000000001.jsonl");
     let full = std::fs::read_to_string(&seg).unwrap();
     let cut: String = full.lines().take(3).map(|l| format!("{l}\n")).collect();
     std::fs::write(&seg, &cut).unwrap();
     std::fs::remove_file(ev.join("checkpoint.json")).unwrap();
-    let out = lumenflow(&["verify", ev.to_str().unwrap(), "--key", &pk, "--checkpoint", cp.to_str().unwrap()], None);
+    let out = lumenflow(
+        &[
+            "verify",
+            ev.to_str().unwrap(),
+            "--key",
+            &pk,
+            "--checkpoint",
+            cp.to_str().unwrap(),
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("records missing from the end"));
     // Tampered (1).
@@ -280,5 +461,10 @@ fn verify_exit_codes() {
     assert!(text(&out.stdout).contains("TAMPERED at seq"));
     // Usage (64) and unreadable input (66).
     assert_eq!(lumenflow(&["verify"], None).status.code(), Some(64));
-    assert_eq!(lumenflow(&["verify", "/nonexistent/evidence"], None).status.code(), Some(66));
+    assert_eq!(
+        lumenflow(&["verify", "/nonexistent/evidence"], None)
+            .status
+            .code(),
+        Some(66)
+    );
 }

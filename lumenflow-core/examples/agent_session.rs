@@ -17,14 +17,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("usage: agent_session EVIDENCE_DIR KEY_FILE WORKTREE");
         std::process::exit(64);
     };
-    let policy = Policy::from_file(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/policies/software-delivery.yaml"))?;
+    let policy = Policy::from_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/policies/software-delivery.yaml"
+    ))?;
     let options = GovernorOptions {
         context: Context::new()
             .with("worktree", worktree.as_str())
             .with("allowed_hosts", json!(["*.github.com", "github.com"])),
         ..GovernorOptions::default()
     };
-    let gov = Governor::open(evidence, PolicySet::single(policy), KeyPair::from_file(key)?, options)?;
+    let gov = Governor::open(
+        evidence,
+        PolicySet::single(policy),
+        KeyPair::from_file(key)?,
+        options,
+    )?;
     let agent = Actor::agent("agent-7");
 
     // What the agent wants to do, in order.
@@ -42,14 +50,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("{:<62} {}", "agent proposes", "LumenFlow decides");
     for p in proposals {
-        let action = Action::from_value(p)?.with_actor(agent.clone()).with_session("session-1");
+        let action = Action::from_value(p)?
+            .with_actor(agent.clone())
+            .with_session("session-1");
         let g = gov.decide(&action)?; // recorded before anything runs
         let label = match action.tool.as_str() {
-            "bash" => format!("bash: {}", action.args["command"].as_str().unwrap_or_default()),
-            "write" => format!("write: {}", action.args["path"].as_str().unwrap_or_default()),
-            other => format!("{other}: {}", action.args.get("url").and_then(|u| u.as_str()).unwrap_or_default()),
+            "bash" => format!(
+                "bash: {}",
+                action.args["command"].as_str().unwrap_or_default()
+            ),
+            "write" => format!(
+                "write: {}",
+                action.args["path"].as_str().unwrap_or_default()
+            ),
+            other => format!(
+                "{other}: {}",
+                action
+                    .args
+                    .get("url")
+                    .and_then(|u| u.as_str())
+                    .unwrap_or_default()
+            ),
         };
-        println!("{:<62} {} ({})", truncate(&label, 62), g.decision.effect, g.decision.reason);
+        println!(
+            "{:<62} {} ({})",
+            truncate(&label, 62),
+            g.decision.effect,
+            g.decision.reason
+        );
         match g.decision.effect {
             Effect::Allow => {
                 let start = Instant::now();
@@ -97,7 +125,8 @@ fn run(action: &Action, worktree: &str) -> Result<Vec<u8>, String> {
             }
         }
         "write" => {
-            let path = std::path::Path::new(worktree).join(action.args["path"].as_str().ok_or("no path")?);
+            let path =
+                std::path::Path::new(worktree).join(action.args["path"].as_str().ok_or("no path")?);
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
             }
