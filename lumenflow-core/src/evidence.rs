@@ -55,42 +55,54 @@ pub struct Head {
     pub hash: String,
 }
 
-/// One evidence record.
+/// One evidence record. (Fields are declared in canonical order: see [`canonical_bytes`].)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Record {
-    /// Format version ([`FORMAT`]).
-    pub v: u64,
-    /// The stream (log) id.
-    pub stream: String,
-    /// Sequence number, from 0 without gaps.
-    pub seq: u64,
-    /// The previous record's hash ([`GENESIS`] for the first).
-    pub prev: String,
-    /// When it was written (RFC 3339, UTC, microseconds).
-    pub ts: String,
-    /// What it records (see [`kind`]).
-    pub kind: String,
     /// The content.
     pub body: Value,
-    /// The signing key's id.
-    pub key: String,
     /// `sha256:<hex>` of the attested fields.
     pub hash: String,
+    /// The signing key's id.
+    pub key: String,
+    /// What it records (see [`kind`]).
+    pub kind: String,
+    /// The previous record's hash ([`GENESIS`] for the first).
+    pub prev: String,
+    /// Sequence number, from 0 without gaps.
+    pub seq: u64,
     /// Hex Ed25519 signature of the hash.
     pub sig: String,
+    /// The stream (log) id.
+    pub stream: String,
+    /// When it was written (RFC 3339, UTC, microseconds).
+    pub ts: String,
+    /// Format version ([`FORMAT`]).
+    pub v: u64,
 }
 
+/// Canonical bytes of a record-shaped struct whose fields are declared in canonical
+/// (sorted) order: `serde_json` then writes them in that order, so if the body takes the
+/// canonical fast path the output is already canonical; otherwise the full serialiser runs.
+fn canonical_bytes<T: Serialize>(v: &T, body: &Value) -> Vec<u8> {
+    if canonical::fast_path_ok(body) {
+        serde_json::to_vec(v).expect("records serialise")
+    } else {
+        canonical::to_vec(v).expect("records serialise")
+    }
+}
+
+/// The attested fields, in canonical order.
 #[derive(Serialize)]
 struct Attested<'a> {
-    v: u64,
-    stream: &'a str,
-    seq: u64,
-    prev: &'a str,
-    ts: &'a str,
-    kind: &'a str,
     body: &'a Value,
     key: &'a str,
+    kind: &'a str,
+    prev: &'a str,
+    seq: u64,
+    stream: &'a str,
+    ts: &'a str,
+    v: u64,
 }
 
 /// Why a record or checkpoint is not valid.
@@ -153,29 +165,29 @@ impl Record {
         let seq = head.map_or(0, |h| h.seq + 1);
         let prev = head.map_or(GENESIS, |h| h.hash.as_str()).to_owned();
         let attested = Attested {
-            v: FORMAT,
-            stream,
-            seq,
-            prev: &prev,
-            ts,
-            kind,
             body: &body,
             key: key.id(),
+            kind,
+            prev: &prev,
+            seq,
+            stream,
+            ts,
+            v: FORMAT,
         };
-        let bytes = canonical::to_vec(&attested).expect("records serialise");
+        let bytes = canonical_bytes(&attested, &body);
         let hash = sha256_tagged(RECORD_DOMAIN, &bytes);
         let sig = key.sign(&sig_message(&hash));
         Record {
-            v: FORMAT,
-            stream: stream.to_owned(),
-            seq,
-            prev,
-            ts: ts.to_owned(),
-            kind: kind.to_owned(),
             body,
-            key: key.id().to_owned(),
             hash: digest_string(&hash),
+            key: key.id().to_owned(),
+            kind: kind.to_owned(),
+            prev,
+            seq,
             sig: canonical::hex(&sig.to_bytes()),
+            stream: stream.to_owned(),
+            ts: ts.to_owned(),
+            v: FORMAT,
         }
     }
 
@@ -194,7 +206,7 @@ impl Record {
 
     /// The record's line: canonical JSON, without the newline.
     pub fn to_line(&self) -> Vec<u8> {
-        canonical::to_vec(self).expect("records serialise")
+        canonical_bytes(self, &self.body)
     }
 
     /// Parses a line and checks everything that needs no key: the schema, the exact
@@ -252,14 +264,14 @@ impl Record {
 
     fn computed_hash(&self) -> [u8; 32] {
         let attested = Attested {
-            v: self.v,
-            stream: &self.stream,
-            seq: self.seq,
-            prev: &self.prev,
-            ts: &self.ts,
-            kind: &self.kind,
             body: &self.body,
             key: &self.key,
+            kind: &self.kind,
+            prev: &self.prev,
+            seq: self.seq,
+            stream: &self.stream,
+            ts: &self.ts,
+            v: self.v,
         };
         sha256_tagged(
             RECORD_DOMAIN,
@@ -445,6 +457,31 @@ mod tests {
         let mut bad = back.clone();
         bad.sig = bad.sig.replacen('0', "1", 1).replacen('a', "b", 1);
         assert_eq!(bad.check_signature(&ring), Err(RecordError::BadSignature));
+    }
+
+    #[test]
+    fn lines_are_canonical_whatever_the_body() {
+        let k = key();
+        for body in [
+            serde_json::json!({"z": 1, "a": [1.5, "é", {"\u{1f600}": 1, "\u{e000}": 2}], "n": 9007199254740993u64}),
+            serde_json::json!({"plain": "text", "n": 3}),
+        ] {
+            let r = Record::seal(
+                "s",
+                None,
+                "2026-01-01T00:00:00.000000Z",
+                kind::DECISION,
+                body,
+                &k,
+            );
+            let line = r.to_line();
+            assert_eq!(line, canonical::to_vec(&r).unwrap());
+            // RFC 8785 numbers are doubles: 2^53 + 1 is recorded as 2^53. The line, not the
+            // in-memory body, is what is hashed, and it parses back to itself.
+            let back = Record::parse(&line).unwrap();
+            assert_eq!(back.to_line(), line);
+            assert_eq!(back.hash, r.hash);
+        }
     }
 
     #[test]
