@@ -48,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         json!({"tool": "bash", "args": {"command": "echo done > build.log && wc -c build.log"}}),
     ];
 
-    println!("{:<62} {}", "agent proposes", "LumenFlow decides");
+    println!("{:<62} LumenFlow decides", "agent proposes");
     for p in proposals {
         let action = Action::from_value(p)?
             .with_actor(agent.clone())
