@@ -226,6 +226,15 @@ enum ExportFormat {
 mod evidence_cmd;
 
 fn main() -> ExitCode {
+    // Panics inside a decision are contained by the core (the decision fails closed); say
+    // so in one line instead of printing a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("lumenflow: internal error{at} (a decision that hits it fails closed)");
+    }));
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

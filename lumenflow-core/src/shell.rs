@@ -20,6 +20,9 @@ use std::sync::Arc;
 
 /// How deep `$(...)`, backticks, `bash -c` and `eval` may nest before parsing gives up.
 pub const MAX_NESTING: usize = 8;
+/// How deep parentheses may nest. `brush-parser`'s word parser takes time exponential in
+/// this depth (it doubles with each level), so deeper input is refused before it is parsed.
+pub const MAX_PAREN_DEPTH: usize = 8;
 /// The longest command string accepted, in bytes.
 pub const MAX_COMMAND_BYTES: usize = 64 * 1024;
 
@@ -109,8 +112,9 @@ pub enum ShellError {
     /// The tokenizer rejected the input (for example an unterminated quote).
     #[error("cannot parse shell command: {0}")]
     Syntax(String),
-    /// Substitutions or `sh -c` nest deeper than [`MAX_NESTING`].
-    #[error("shell command nests deeper than {MAX_NESTING} levels")]
+    /// Substitutions or `sh -c` nest deeper than [`MAX_NESTING`], or parentheses deeper
+    /// than [`MAX_PAREN_DEPTH`].
+    #[error("shell command nests deeper than {MAX_NESTING} substitutions or {MAX_PAREN_DEPTH} parentheses")]
     TooDeep,
     /// The command is longer than [`MAX_COMMAND_BYTES`].
     #[error("shell command is {0} bytes, longer than the limit of {MAX_COMMAND_BYTES}")]
@@ -217,9 +221,39 @@ pub fn parse(src: &str) -> Result<Parsed, ShellError> {
     if src.len() > MAX_COMMAND_BYTES {
         return Err(ShellError::TooLong(src.len()));
     }
+    if paren_depth(src) > MAX_PAREN_DEPTH {
+        return Err(ShellError::TooDeep);
+    }
     let mut out = Parsed::default();
     parse_into(src, 0, &mut out)?;
     Ok(out)
+}
+
+/// The deepest nesting of parentheses in `src` (quoted or not).
+fn paren_depth(src: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for b in src.bytes() {
+        match b {
+            b'(' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// Runs a `brush-parser` call, turning a panic inside it into a syntax error.
+fn guarded<T, E: std::fmt::Display>(f: impl FnOnce() -> Result<T, E>) -> Result<T, ShellError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(t)) => Ok(t),
+        Ok(Err(e)) => Err(ShellError::Syntax(e.to_string())),
+        Err(_) => Err(ShellError::Syntax(
+            "the shell tokenizer failed on this input".into(),
+        )),
+    }
 }
 
 /// A token: a word (raw, quotes intact) or an operator, with its byte span.
@@ -297,8 +331,8 @@ fn tokenize(src: &str) -> Result<Vec<Tok<'_>>, ShellError> {
 }
 
 fn brush_tokens(src: &str) -> Result<Vec<Tok<'static>>, ShellError> {
-    let tokens = brush_parser::uncached_tokenize_str(src, &TokenizerOptions::default())
-        .map_err(|e| ShellError::Syntax(e.to_string()))?;
+    let tokens =
+        guarded(|| brush_parser::uncached_tokenize_str(src, &TokenizerOptions::default()))?;
     Ok(tokens
         .into_iter()
         .map(|t| match t {
@@ -451,8 +485,7 @@ fn expand_word(word: &str, depth: usize, out: &mut Parsed) -> Result<String, She
     if !word.contains(['\'', '"', '\\', '$', '`', '~']) {
         return Ok(word.to_owned());
     }
-    let pieces = brush_parser::word::parse(word, &Default::default())
-        .map_err(|e| ShellError::Syntax(e.to_string()))?;
+    let pieces = guarded(|| brush_parser::word::parse(word, &Default::default()))?;
     let mut text = String::with_capacity(word.len());
     expand_pieces(word, &pieces, depth, out, &mut text)?;
     Ok(text)
@@ -931,6 +964,21 @@ mod tests {
         assert!(fast_tokens("echo 'q'").is_none());
         assert!(fast_tokens("cat <<EOF").is_none());
         assert!(fast_tokens("echo $(x)").is_none());
+    }
+
+    #[test]
+    fn hostile_input_is_refused_quickly() {
+        // Found by fuzzing: brush-parser panics on a here-document in a substitution...
+        assert!(matches!(
+            parse("$($(<<EOF)\nEOF"),
+            Err(ShellError::Syntax(_))
+        ));
+        // ...and takes exponential time in parenthesis depth.
+        let deep = format!("<<E\n$({}\nE", "(".repeat(22));
+        let t = std::time::Instant::now();
+        assert_eq!(parse(&deep), Err(ShellError::TooDeep));
+        assert!(t.elapsed() < std::time::Duration::from_millis(50));
+        assert!(parse(&format!("echo {}x{}", "(".repeat(3), ")".repeat(3))).is_ok());
     }
 
     #[test]
