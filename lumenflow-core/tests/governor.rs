@@ -406,3 +406,31 @@ fn crash_recovery() {
         .iter()
         .any(|r| r.kind == kind::OUTCOME && r.body["status"] == "unknown"));
 }
+
+#[test]
+fn segments_rotate_and_stay_one_chain() {
+    let dir = tempdir("rotate");
+    let mut o = options(Durability::Group);
+    o.segment_bytes = 4096;
+    let g = Governor::open(&dir, policies(), key(), o).unwrap();
+    for i in 0..40 {
+        let d = g.decide(&bash(&format!("echo {i}"))).unwrap();
+        g.record(&d.id, Outcome::success()).unwrap();
+    }
+    g.close().unwrap();
+    let segments = std::fs::read_dir(dir.join("segments")).unwrap().count();
+    assert!(segments > 5, "only {segments} segments");
+    for e in std::fs::read_dir(dir.join("segments")).unwrap() {
+        let len = e.unwrap().metadata().unwrap().len();
+        assert!(len <= 4096 + 2048, "a segment grew to {len} bytes");
+    }
+    let report = export::verify_path(&dir, Some(&ring()), None, &|_| {}).unwrap();
+    assert_eq!(report.exit_code(), exit::VALID, "{report:?}");
+    assert_eq!(report.records, 80);
+    // A second process appending after rotation follows the newest segment.
+    let g = Governor::open(&dir, policies(), key(), options(Durability::None)).unwrap();
+    g.decide(&bash("pwd")).unwrap();
+    drop(g);
+    let report = export::verify_path(&dir, Some(&ring()), None, &|_| {}).unwrap();
+    assert_eq!(report.exit_code(), exit::VALID, "{report:?}");
+}
