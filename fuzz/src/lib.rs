@@ -10,7 +10,8 @@ use std::sync::{Mutex, Once};
 /// (by default every panic, caught or not, is a crash, because libfuzzer-sys installs a
 /// panic hook that aborts). A panic that lumenflow-core catches itself (`catch_unwind`
 /// around the CEL parser and rule evaluation) is then recorded once per source location:
-/// its message is printed and the input written to `artifacts/caught/<location>`. A
+/// its message is printed and the input written to
+/// `artifacts/<target>/caught-<location>` (relative to the working directory). A
 /// panic that nobody catches still unwinds into libfuzzer-sys's own `catch_unwind`,
 /// which aborts: it is still a crash. Use it to keep fuzzing past known caught panics.
 pub const ALLOW_CAUGHT_PANICS: &str = "LUMENFLOW_FUZZ_ALLOW_CAUGHT_PANICS";
@@ -49,8 +50,13 @@ pub fn init(data: &[u8]) {
                     .chars()
                     .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '_' })
                     .collect();
-                let path = format!("artifacts/caught/{name}");
-                let _ = std::fs::create_dir_all("artifacts/caught");
+                let target = std::env::current_exe()
+                    .ok()
+                    .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                    .unwrap_or_else(|| "unknown".into());
+                let dir = format!("artifacts/{target}");
+                let path = format!("{dir}/caught-{name}");
+                let _ = std::fs::create_dir_all(&dir);
                 INPUT.with(|i| {
                     let _ = std::fs::write(&path, &*i.borrow());
                 });

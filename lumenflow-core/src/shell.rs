@@ -224,9 +224,41 @@ pub fn parse(src: &str) -> Result<Parsed, ShellError> {
     if paren_depth(src) > MAX_PAREN_DEPTH {
         return Err(ShellError::TooDeep);
     }
+    if has_empty_heredoc_delimiter(src) {
+        // brush-parser's tokenizer loops for ever (allocating without bound) on these.
+        return Err(ShellError::Syntax("empty here-document delimiter".into()));
+    }
     let mut out = Parsed::default();
     parse_into(src, 0, &mut out)?;
     Ok(out)
+}
+
+/// Whether a here-document operator (`<<`, `<<-`) is followed by an empty quoted
+/// delimiter (`''` or `""`), anywhere in `src`.
+fn has_empty_heredoc_delimiter(src: &str) -> bool {
+    let b = src.as_bytes();
+    let mut i = 0;
+    while let Some(p) = src[i..].find("<<") {
+        let mut j = i + p + 2;
+        i = j;
+        if b.get(j) == Some(&b'<') {
+            i += 1;
+            continue; // `<<<` is a here-string
+        }
+        if b.get(j) == Some(&b'-') {
+            j += 1;
+        }
+        while matches!(b.get(j), Some(b' ' | b'\t')) {
+            j += 1;
+        }
+        if matches!(
+            (b.get(j), b.get(j + 1)),
+            (Some(b'\''), Some(b'\'')) | (Some(b'"'), Some(b'"'))
+        ) {
+            return true;
+        }
+    }
+    false
 }
 
 /// The deepest nesting of parentheses in `src` (quoted or not).
@@ -512,12 +544,18 @@ fn expand_pieces(
                 parse_into(s, depth + 1, out)?;
                 text.push_str(raw);
             }
-            WordPiece::TildeExpansion(_)
-            | WordPiece::ParameterExpansion(_)
-            | WordPiece::ArithmeticExpression(_) => {
-                if raw.contains("$(") || raw.contains('`') {
-                    scan_substitutions(raw, depth, out)?;
-                }
+            WordPiece::TildeExpansion(_) => text.push_str(raw),
+            WordPiece::ParameterExpansion(_) | WordPiece::ArithmeticExpression(_) => {
+                // `${a:-$(b)}` and `$(( $(b) + 1 ))` run `b`: scan what is *inside* the
+                // expansion, one level deeper (scanning `raw` itself would find the same
+                // expansion again, for ever).
+                let inner = raw
+                    .strip_prefix("$((")
+                    .and_then(|r| r.strip_suffix("))"))
+                    .or_else(|| raw.strip_prefix("${").and_then(|r| r.strip_suffix('}')))
+                    .or_else(|| raw.strip_prefix("$[").and_then(|r| r.strip_suffix(']')))
+                    .unwrap_or("");
+                scan_substitutions(inner, depth + 1, out)?;
                 text.push_str(raw)
             }
         }
@@ -529,6 +567,9 @@ fn expand_pieces(
 fn scan_substitutions(body: &str, depth: usize, out: &mut Parsed) -> Result<(), ShellError> {
     if !body.contains("$(") && !body.contains('`') {
         return Ok(());
+    }
+    if depth > MAX_NESTING {
+        return Err(ShellError::TooDeep);
     }
     let quoted = format!("\"{}\"", body.replace('"', "\\\""));
     expand_word(&quoted, depth, out).map(|_| ())
@@ -979,6 +1020,27 @@ mod tests {
         assert_eq!(parse(&deep), Err(ShellError::TooDeep));
         assert!(t.elapsed() < std::time::Duration::from_millis(50));
         assert!(parse(&format!("echo {}x{}", "(".repeat(3), ")".repeat(3))).is_ok());
+        // ...loops for ever on an empty quoted here-document delimiter...
+        for s in ["<<'' ", "cat <<\"\"\t", "cat <<- ''"] {
+            assert!(matches!(parse(s), Err(ShellError::Syntax(_))), "{s:?}");
+        }
+        assert!(parse("cat <<< 'x'").is_ok());
+        assert!(parse("cat <<'EOF'\nx\nEOF").is_ok());
+    }
+
+    #[test]
+    fn expansions_are_scanned_without_recursing_for_ever() {
+        // Found by fuzzing: these overflowed the stack.
+        assert_eq!(names("echo $((1+2))"), ["echo"]);
+        assert_eq!(names("echo \"$((1))\""), ["echo"]);
+        assert_eq!(names("x=${a:-$(b)}"), ["b"]);
+        assert_eq!(
+            names("echo $(( $(git reset --hard) + 1 ))"),
+            ["git", "echo"]
+        );
+        assert!(
+            parse("echo ${a:-${b:-${c:-${d:-${e:-${f:-${g:-${h:-${i:-${j:-$(k)}}}}}}}}}}").is_err()
+        );
     }
 
     #[test]
