@@ -1025,6 +1025,8 @@ mod tests {
             assert!(matches!(parse(s), Err(ShellError::Syntax(_))), "{s:?}");
         }
         assert!(parse("cat <<< 'x'").is_ok());
+        // ...and panics parsing a tilde prefix with a number too large for it.
+        assert!(matches!(parse("cd ~+99999999999999999999999"), Err(ShellError::Syntax(_))));
         assert!(parse("cat <<'EOF'\nx\nEOF").is_ok());
     }
 
