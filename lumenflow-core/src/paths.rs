@@ -12,23 +12,10 @@ use std::sync::{Arc, RwLock};
 /// root of an absolute path; kept as leading `..` for a relative one), and drops a
 /// trailing `/`. The empty path normalises to `.`.
 pub fn normalize(path: &str) -> String {
-    let absolute = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => match parts.last() {
-                Some(&last) if last != ".." => {
-                    parts.pop();
-                }
-                _ if absolute => {}
-                _ => parts.push(".."),
-            },
-            p => parts.push(p),
-        }
-    }
+    let mut parts = Stack::new();
+    components(path, &mut parts);
     let joined = parts.join("/");
-    match (absolute, joined.is_empty()) {
+    match (path.starts_with('/'), joined.is_empty()) {
         (true, _) => format!("/{joined}"),
         (false, true) => ".".to_owned(),
         (false, false) => joined,

@@ -1026,7 +1026,10 @@ mod tests {
         }
         assert!(parse("cat <<< 'x'").is_ok());
         // ...and panics parsing a tilde prefix with a number too large for it.
-        assert!(matches!(parse("cd ~+99999999999999999999999"), Err(ShellError::Syntax(_))));
+        assert!(matches!(
+            parse("cd ~+99999999999999999999999"),
+            Err(ShellError::Syntax(_))
+        ));
         assert!(parse("cat <<'EOF'\nx\nEOF").is_ok());
     }
 
