@@ -311,7 +311,7 @@ impl DirStore {
         if tail.known && size == tail.size {
             return Ok(None);
         }
-        let (last, torn) = last_line(&file, size, &path)?;
+        let SegmentEnd { last, torn } = last_line(&file, size, &path)?;
         let mut cut = None;
         let mut size = size;
         if let Some((offset, bytes)) = torn {
@@ -320,33 +320,34 @@ impl DirStore {
             size = offset;
             cut = Some((segment_name(tail.seg_no), offset, bytes));
         }
+        // The last record is in this segment, or (for a new, empty one) in the previous.
         let last = match last {
-            Some(l) => Some(l),
+            Some(l) => Some((path.clone(), l)),
             None if tail.seg_no > 1 => {
                 let prev_path = self.segment_path(tail.seg_no - 1);
                 let prev = File::open(&prev_path).map_err(io_err(&prev_path))?;
                 let psize = prev.metadata().map_err(io_err(&prev_path))?.len();
-                last_line(&prev, psize, &prev_path)?.0
+                last_line(&prev, psize, &prev_path)?
+                    .last
+                    .map(|l| (prev_path, l))
             }
             None => None,
         };
         tail.head = match last {
             None => None,
-            Some((line_no, bytes)) => {
-                let rec = Record::parse(&bytes).map_err(|e| EvidenceError::Corrupt {
-                    path: path.display().to_string(),
-                    line: line_no,
-                    reason: format!("the last record cannot be chained to: {e}"),
-                })?;
+            Some((at, (offset, bytes))) => {
+                let corrupt = |reason: String| EvidenceError::Corrupt {
+                    path: at.display().to_string(),
+                    line: line_number(&at, offset),
+                    reason,
+                };
+                let rec = Record::parse(&bytes)
+                    .map_err(|e| corrupt(format!("the last record cannot be chained to: {e}")))?;
                 if rec.stream != self.stream {
-                    return Err(EvidenceError::Corrupt {
-                        path: path.display().to_string(),
-                        line: line_no,
-                        reason: format!(
-                            "the last record belongs to stream {}, not {}",
-                            rec.stream, self.stream
-                        ),
-                    });
+                    return Err(corrupt(format!(
+                        "the last record belongs to stream {}, not {}",
+                        rec.stream, self.stream
+                    )));
                 }
                 Some(rec.head())
             }
@@ -444,40 +445,68 @@ impl DirStore {
     }
 }
 
-/// The last complete line of a segment (1-based line number and bytes), and, if the file
-/// does not end with a newline, the offset and bytes of the torn remainder.
-#[allow(clippy::type_complexity)]
-fn last_line(
-    file: &File,
-    size: u64,
-    path: &Path,
-) -> Result<(Option<(u64, Vec<u8>)>, Option<(u64, Vec<u8>)>), EvidenceError> {
-    if size == 0 {
-        return Ok((None, None));
+/// The last complete line of a segment, and, if the file does not end with a newline, the
+/// torn remainder.
+struct SegmentEnd {
+    /// Byte offset where the last complete line starts, and its bytes (no newline).
+    last: Option<(u64, Vec<u8>)>,
+    /// Offset and bytes of a final line without a newline.
+    torn: Option<(u64, Vec<u8>)>,
+}
+
+/// Finds a segment's last line by reading backwards from its end, in chunks that double
+/// until they hold it: the cost follows the last record's size, not the segment's.
+fn last_line(file: &File, size: u64, path: &Path) -> Result<SegmentEnd, EvidenceError> {
+    let mut chunk: u64 = 64 * 1024;
+    loop {
+        let start = size.saturating_sub(chunk);
+        let mut buf = Vec::with_capacity((size - start) as usize);
+        let mut f = file;
+        f.seek(SeekFrom::Start(start)).map_err(io_err(path))?;
+        f.take(size - start)
+            .read_to_end(&mut buf)
+            .map_err(io_err(path))?;
+        let more = start > 0;
+        // The end of the complete lines: just after the last newline.
+        let complete = match buf.iter().rposition(|&b| b == b'\n') {
+            Some(i) => i + 1,
+            None if more => {
+                chunk *= 2;
+                continue;
+            }
+            None => 0,
+        };
+        let torn =
+            (complete < buf.len()).then(|| (start + complete as u64, buf[complete..].to_vec()));
+        if complete == 0 {
+            return Ok(SegmentEnd { last: None, torn });
+        }
+        let line_start = match buf[..complete - 1].iter().rposition(|&b| b == b'\n') {
+            Some(i) => i + 1,
+            None if more => {
+                chunk *= 2;
+                continue;
+            }
+            None => 0,
+        };
+        return Ok(SegmentEnd {
+            last: Some((
+                start + line_start as u64,
+                buf[line_start..complete - 1].to_vec(),
+            )),
+            torn,
+        });
     }
-    let mut f = file;
+}
+
+/// The 1-based number of the line starting at `offset` (reads the file up to it; only
+/// for error messages).
+fn line_number(path: &Path, offset: u64) -> u64 {
     let mut data = Vec::new();
-    f.seek(SeekFrom::Start(0)).map_err(io_err(path))?;
-    // Segments are bounded in size; reading one is the simple, obviously-correct way to
-    // find its last line. It happens only when another process wrote or after a crash.
-    f.take(size).read_to_end(&mut data).map_err(io_err(path))?;
-    let end_complete = data.last() == Some(&b'\n');
-    let complete_len = match data.iter().rposition(|&b| b == b'\n') {
-        Some(i) => i + 1,
-        None => 0,
-    };
-    let torn = (!end_complete).then(|| (complete_len as u64, data[complete_len..].to_vec()));
-    let body = &data[..complete_len];
-    if body.is_empty() {
-        return Ok((None, torn));
+    match File::open(path).and_then(|f| f.take(offset).read_to_end(&mut data)) {
+        Ok(_) => data.iter().filter(|&&b| b == b'\n').count() as u64 + 1,
+        Err(_) => 0,
     }
-    let without_nl = &body[..body.len() - 1];
-    let start = without_nl
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let line_no = without_nl.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-    Ok((Some((line_no, without_nl[start..].to_vec())), torn))
 }
 
 impl Store for DirStore {
@@ -618,5 +647,48 @@ pub fn split_lines(segment: &str, data: &[u8], out: &mut Vec<RawLine>) {
                 break;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn end_of(content: &[u8]) -> SegmentEnd {
+        let p =
+            std::env::temp_dir().join(format!("lf-seg-{}-{}", std::process::id(), content.len()));
+        std::fs::write(&p, content).unwrap();
+        let f = File::open(&p).unwrap();
+        let e = last_line(&f, content.len() as u64, &p).unwrap();
+        let _ = std::fs::remove_file(&p);
+        e
+    }
+
+    #[test]
+    fn finds_the_last_line_from_the_end() {
+        let big = vec![b'x'; 200 * 1024]; // longer than the first chunk
+        let mut c = b"first\n".to_vec();
+        c.extend_from_slice(&big);
+        c.push(b'\n');
+        let e = end_of(&c);
+        assert_eq!(e.last, Some((6, big.clone())));
+        assert!(e.torn.is_none());
+        c.extend_from_slice(b"{\"part");
+        let e = end_of(&c);
+        assert_eq!(e.last, Some((6, big.clone())));
+        assert_eq!(e.torn, Some((c.len() as u64 - 6, b"{\"part".to_vec())));
+        let e = end_of(b"only\n");
+        assert_eq!(e.last, Some((0, b"only".to_vec())));
+        let e = end_of(b"no newline at all");
+        assert_eq!(
+            (e.last, e.torn),
+            (None, Some((0, b"no newline at all".to_vec())))
+        );
+        let e = end_of(&[big.as_slice(), b"\nshort\n"].concat());
+        assert_eq!(e.last, Some((big.len() as u64 + 1, b"short".to_vec())));
+        assert_eq!(
+            line_number(&std::env::temp_dir().join("lf-no-such-file"), 10),
+            0
+        );
     }
 }
