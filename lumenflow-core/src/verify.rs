@@ -190,15 +190,7 @@ impl<'k> Verifier<'k> {
 
     /// Checks the next line completely.
     pub fn push(&mut self, line: &RawLine) {
-        let parsed = if line.complete {
-            Record::parse(&line.bytes)
-        } else {
-            Err(RecordError::Malformed("torn final line (a write cut short by a crash; opening the log for writing repairs it)".into()))
-        };
-        let sig = match &parsed {
-            Ok(r) => r.check_signature(self.keyring),
-            Err(_) => Ok(()),
-        };
+        let (parsed, sig) = check_line(line, self.keyring);
         self.push_checked(line, parsed, sig);
     }
 
@@ -303,6 +295,26 @@ impl<'k> Verifier<'k> {
     }
 }
 
+/// The per-record checks, which need no other record: parsing, canonical form, the hash,
+/// and the signature (checked only if the record parsed).
+fn check_line(
+    line: &RawLine,
+    keyring: &Keyring,
+) -> (Result<Record, RecordError>, Result<(), RecordError>) {
+    let parsed = if line.complete {
+        Record::parse(&line.bytes)
+    } else {
+        Err(RecordError::Malformed(
+            "torn final line (a write cut short by a crash; opening the log for writing repairs it)".into(),
+        ))
+    };
+    let sig = match &parsed {
+        Ok(r) => r.check_signature(keyring),
+        Err(_) => Ok(()),
+    };
+    (parsed, sig)
+}
+
 /// Verifies lines in order, doing the per-record work on every core. `progress` is called
 /// with the number of records checked so far.
 pub fn verify_lines(
@@ -320,27 +332,16 @@ pub fn verify_lines(
         let results: Vec<(Result<Record, RecordError>, Result<(), RecordError>)> =
             std::thread::scope(|s| {
                 let handles: Vec<_> = batch
-                .chunks(per)
-                .map(|chunk| {
-                    s.spawn(move || {
-                        chunk
-                            .iter()
-                            .map(|l| {
-                                let parsed = if l.complete {
-                                    Record::parse(&l.bytes)
-                                } else {
-                                    Err(RecordError::Malformed("torn final line (a write cut short by a crash; opening the log for writing repairs it)".into()))
-                                };
-                                let sig = match &parsed {
-                                    Ok(r) => r.check_signature(keyring),
-                                    Err(_) => Ok(()),
-                                };
-                                (parsed, sig)
-                            })
-                            .collect::<Vec<_>>()
+                    .chunks(per)
+                    .map(|chunk| {
+                        s.spawn(move || {
+                            chunk
+                                .iter()
+                                .map(|l| check_line(l, keyring))
+                                .collect::<Vec<_>>()
+                        })
                     })
-                })
-                .collect();
+                    .collect();
                 handles
                     .into_iter()
                     .flat_map(|h| h.join().unwrap_or_else(|_| Vec::new()))
