@@ -373,6 +373,20 @@ impl Governor {
         hash: &str,
         outcome: Outcome,
     ) -> Result<Record, EvidenceError> {
+        let body = self.outcome_body(id, hash, outcome);
+        let rec = self
+            .append(vec![body])?
+            .pop()
+            .ok_or_else(|| EvidenceError::Invalid("the store wrote no record".into()))?;
+        self.open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+        Ok(rec)
+    }
+
+    /// The `outcome` record (kind and body) closing decision `id` (with hash `hash`).
+    fn outcome_body(&self, id: &str, hash: &str, outcome: Outcome) -> (String, Value) {
         let mut body = Map::new();
         body.insert("decision".into(), json!(id));
         body.insert("decision_hash".into(), json!(hash));
@@ -407,15 +421,7 @@ impl Governor {
             }
         }
         body.insert("instance".into(), json!(self.instance));
-        let rec = self
-            .append(vec![(kind::OUTCOME.to_owned(), Value::Object(body))])?
-            .pop()
-            .ok_or_else(|| EvidenceError::Invalid("the store wrote no record".into()))?;
-        self.open
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
-        Ok(rec)
+        (kind::OUTCOME.to_owned(), Value::Object(body))
     }
 
     /// Finds a decision record by id (or bare sequence number) that has no outcome yet.
@@ -496,12 +502,8 @@ impl Governor {
             .into_iter()
             .filter(|(id, _, _)| !closed.contains(id))
             .map(|(id, hash, inst)| {
-                (
-                    kind::OUTCOME.to_owned(),
-                    json!({"decision": id, "decision_hash": hash, "status": "unknown",
-                           "error": format!("governor {inst} ended without recording an outcome; reconciled when the log was reopened"),
-                           "instance": self.instance}),
-                )
+                let why = format!("governor {inst} ended without recording an outcome; reconciled when the log was reopened");
+                self.outcome_body(&id, &hash, Outcome { error: Some(why), ..Outcome::new(Status::Unknown) })
             })
             .collect();
         if !items.is_empty() {
@@ -563,10 +565,14 @@ impl Governor {
         let items: Vec<(String, Value)> = open
             .into_iter()
             .map(|(id, hash)| {
-                (
-                    kind::OUTCOME.to_owned(),
-                    json!({"decision": id, "decision_hash": hash, "status": "unknown",
-                           "error": "the governor closed before an outcome was recorded", "instance": self.instance}),
+                let why = "the governor closed before an outcome was recorded".to_owned();
+                self.outcome_body(
+                    &id,
+                    &hash,
+                    Outcome {
+                        error: Some(why),
+                        ..Outcome::new(Status::Unknown)
+                    },
                 )
             })
             .collect();
