@@ -8,7 +8,9 @@
 use crate::canonical;
 use crate::evidence::{Checkpoint, Head, Record};
 use crate::keys::{parse_public, Keyring};
-use crate::store::{read_segments, split_lines, EvidenceError, RawLine};
+use crate::store::{
+    published_keys, read_checkpoint, read_segments, split_lines, EvidenceError, RawLine,
+};
 use crate::verify::{verify_lines, Report, Verifier};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -147,18 +149,8 @@ pub fn export(dir: &Path, out: &Path, format: Format) -> Result<u64, EvidenceErr
                 .first()
                 .and_then(|l| Record::parse(&l.bytes).ok())
                 .map(|r| r.stream);
-            let mut keys = Vec::new();
-            if let Ok(entries) = std::fs::read_dir(dir.join("keys")) {
-                let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-                paths.sort();
-                for p in paths {
-                    keys.push(std::fs::read_to_string(&p).map_err(io_err(&p))?);
-                }
-            }
-            let checkpoint = match std::fs::read_to_string(dir.join("checkpoint.json")) {
-                Ok(t) => Some(Checkpoint::parse(&t)?),
-                Err(_) => None,
-            };
+            let keys = published_keys(dir)?;
+            let checkpoint = read_checkpoint(dir)?;
             let manifest = Manifest {
                 format: "lumenflow-bundle".into(),
                 v: 1,
@@ -349,16 +341,10 @@ pub fn verify_path(
         }
         let lines = read_segments(&path.join("segments"))?;
         let mut ring = Keyring::new();
-        if let Ok(entries) = std::fs::read_dir(path.join("keys")) {
-            for e in entries.flatten() {
-                ring.add_file(e.path())?;
-            }
+        for pem in published_keys(path)? {
+            ring.add(parse_public(&pem, &format!("{}/keys", path.display()))?);
         }
-        let cp = match std::fs::read_to_string(path.join("checkpoint.json")) {
-            Ok(t) => Some(Checkpoint::parse(&t)?),
-            Err(_) => None,
-        };
-        (lines, ring, cp, None)
+        (lines, ring, read_checkpoint(path)?, None)
     };
     let keyring = match keys {
         Some(k) => {

@@ -431,18 +431,6 @@ impl DirStore {
         }
         Ok(())
     }
-
-    /// The public keys in `DIR/keys/`.
-    pub fn published_keys(&self) -> Result<crate::keys::Keyring, EvidenceError> {
-        let mut ring = crate::keys::Keyring::new();
-        let keys = self.dir.join("keys");
-        if let Ok(entries) = std::fs::read_dir(&keys) {
-            for e in entries.flatten() {
-                ring.add_file(e.path())?;
-            }
-        }
-        Ok(ring)
-    }
 }
 
 /// The last complete line of a segment, and, if the file does not end with a newline, the
@@ -586,13 +574,34 @@ impl Store for DirStore {
     }
 
     fn checkpoint(&self) -> Result<Option<Checkpoint>, EvidenceError> {
-        let path = self.dir.join("checkpoint.json");
-        match std::fs::read_to_string(&path) {
-            Ok(t) => Ok(Some(Checkpoint::parse(&t)?)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_err(&path)(e)),
-        }
+        read_checkpoint(&self.dir)
     }
+}
+
+/// The checkpoint kept in an evidence directory (`DIR/checkpoint.json`), if there is one.
+pub fn read_checkpoint(dir: &Path) -> Result<Option<Checkpoint>, EvidenceError> {
+    let path = dir.join("checkpoint.json");
+    match std::fs::read_to_string(&path) {
+        Ok(t) => Ok(Some(Checkpoint::parse(&t)?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(&path)(e)),
+    }
+}
+
+/// The public keys published in an evidence directory (`DIR/keys/`), as PEM text in file
+/// name order. A convenience for readers: verification should pin the keys it trusts.
+pub fn published_keys(dir: &Path) -> Result<Vec<String>, EvidenceError> {
+    let keys = dir.join("keys");
+    let mut paths: Vec<PathBuf> = match std::fs::read_dir(&keys) {
+        Ok(entries) => entries.flatten().map(|e| e.path()).collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(&keys)(e)),
+    };
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| std::fs::read_to_string(p).map_err(io_err(p)))
+        .collect()
 }
 
 /// Every line of every `*.jsonl` segment in `dir`, in segment order.
