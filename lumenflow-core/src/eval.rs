@@ -646,35 +646,28 @@ fn order(op: Cmp, a: &V<'_>, b: &V<'_>) -> Result<bool, EvalError> {
     })
 }
 
+/// Checked integer arithmetic, the same for `int` and `uint`.
+macro_rules! checked {
+    ($op:expr, $x:expr, $y:expr, $wrap:path) => {{
+        let (x, y) = ($x, $y);
+        let r = match $op {
+            Arith::Add => x.checked_add(y),
+            Arith::Sub => x.checked_sub(y),
+            Arith::Mul => x.checked_mul(y),
+            Arith::Div if y == 0 => return err("division by zero"),
+            Arith::Div => x.checked_div(y),
+            Arith::Rem if y == 0 => return err("remainder by zero"),
+            Arith::Rem => x.checked_rem(y),
+        };
+        r.map($wrap)
+            .map_or_else(|| err(format!("{:?} overflows", $op)), Ok)
+    }};
+}
+
 fn arith<'a>(op: Arith, a: V<'a>, b: V<'a>) -> R<'a> {
-    let overflow = || err(format!("{op:?} overflows"));
     match (&a, &b) {
-        (V::Int(x), V::Int(y)) => {
-            let (x, y) = (*x, *y);
-            let r = match op {
-                Arith::Add => x.checked_add(y),
-                Arith::Sub => x.checked_sub(y),
-                Arith::Mul => x.checked_mul(y),
-                Arith::Div if y == 0 => return err("division by zero"),
-                Arith::Div => x.checked_div(y),
-                Arith::Rem if y == 0 => return err("remainder by zero"),
-                Arith::Rem => x.checked_rem(y),
-            };
-            r.map(V::Int).map_or_else(overflow, Ok)
-        }
-        (V::Uint(x), V::Uint(y)) => {
-            let (x, y) = (*x, *y);
-            let r = match op {
-                Arith::Add => x.checked_add(y),
-                Arith::Sub => x.checked_sub(y),
-                Arith::Mul => x.checked_mul(y),
-                Arith::Div if y == 0 => return err("division by zero"),
-                Arith::Div => x.checked_div(y),
-                Arith::Rem if y == 0 => return err("remainder by zero"),
-                Arith::Rem => x.checked_rem(y),
-            };
-            r.map(V::Uint).map_or_else(overflow, Ok)
-        }
+        (V::Int(x), V::Int(y)) => checked!(op, *x, *y, V::Int),
+        (V::Uint(x), V::Uint(y)) => checked!(op, *x, *y, V::Uint),
         (V::Double(x), V::Double(y)) => Ok(V::Double(match op {
             Arith::Add => x + y,
             Arith::Sub => x - y,
