@@ -13,10 +13,25 @@ fn bash(cmd: &str) -> Action {
 }
 
 fn rules(default: &str, rules: &[(&str, &str, &str)]) -> String {
-    let mut s = format!("version: 1\nname: p\ndefault: {default}\nrules:\n");
-    if rules.is_empty() {
-        s = format!("version: 1\nname: p\ndefault: {default}\nrules: []\n");
+    policy_text("p", default, None, rules)
+}
+
+/// A policy's YAML text: its header, then each rule (`when` quoted as a JSON string).
+fn policy_text(
+    name: &str,
+    default: &str,
+    loosen: Option<&str>,
+    rules: &[(&str, &str, &str)],
+) -> String {
+    let mut s = format!("version: 1\nname: {name}\ndefault: {default}\n");
+    if let Some(l) = loosen {
+        s.push_str(&format!("may_loosen: [{l}]\n"));
     }
+    s.push_str(if rules.is_empty() {
+        "rules: []\n"
+    } else {
+        "rules:\n"
+    });
     for (id, effect, when) in rules {
         s.push_str(&format!(
             "  - id: {id}\n    effect: {effect}\n    when: {}\n",
@@ -165,18 +180,7 @@ fn approvers_come_from_deciding_rules() {
 }
 
 fn layer(name: &str, default: &str, loosen: &str, rules: &[(&str, &str, &str)]) -> Policy {
-    let mut s =
-        format!("version: 1\nname: {name}\ndefault: {default}\nmay_loosen: [{loosen}]\nrules:\n");
-    for (id, effect, when) in rules {
-        s.push_str(&format!(
-            "  - id: {id}\n    effect: {effect}\n    when: {}\n",
-            serde_json::to_string(when).unwrap()
-        ));
-    }
-    if rules.is_empty() {
-        s.push_str("  []\n");
-    }
-    policy(&s)
+    policy(&policy_text(name, default, Some(loosen), rules))
 }
 
 #[test]
