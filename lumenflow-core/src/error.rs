@@ -142,3 +142,44 @@ pub enum ActionError {
     #[error("action exceeds a limit: {0}")]
     TooLarge(String),
 }
+
+/// Any error LumenFlow reports, for callers (and language bindings) that want one type.
+///
+/// [`Error::code`] names the kind with a stable string that bindings map to their own
+/// exception classes.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A policy could not be loaded.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// An action or context was rejected before any rule ran.
+    #[error(transparent)]
+    Action(#[from] ActionError),
+    /// A key could not be read, parsed or used.
+    #[error(transparent)]
+    Key(#[from] crate::keys::KeyError),
+    /// Evidence could not be written or read.
+    #[error(transparent)]
+    Evidence(#[from] crate::store::EvidenceError),
+    /// An approval could not be given, refused, or found.
+    #[error(transparent)]
+    Approval(#[from] crate::approval::ApprovalError),
+    /// A caller's argument is not valid (named in the message).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Error {
+    /// A stable name for the kind of error: `policy`, `action`, `key`, `evidence`,
+    /// `approval` or `invalid`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Policy(_) => "policy",
+            Error::Action(_) => "action",
+            Error::Key(_) => "key",
+            Error::Evidence(_) => "evidence",
+            Error::Approval(_) => "approval",
+            Error::Invalid(_) => "invalid",
+        }
+    }
+}

@@ -36,6 +36,7 @@
 #![warn(missing_docs)]
 
 pub mod action;
+pub mod approval;
 pub mod canonical;
 mod cel_value;
 pub mod clock;
@@ -62,5 +63,5 @@ pub use action::{Action, Actor, ActorKind, Context, Limits};
 pub use decide::{
     DecidedBy, Decision, Effect, MatchedRule, PolicyRef, PolicySet, RuleError, RuleRef, Warning,
 };
-pub use error::{ActionError, Diagnostic, PolicyError};
+pub use error::{ActionError, Diagnostic, Error, PolicyError};
 pub use policy::{Format, Loosen, Policy, Rule};
