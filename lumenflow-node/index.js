@@ -1,0 +1,704 @@
+'use strict';
+/**
+ * LumenFlow for Node: policy and evidence for AI agents.
+ *
+ * A thin wrapper over the native module (napi-rs over `lumenflow-core`): it turns
+ * JavaScript values into JSON text for the core, the core's JSON answers into objects,
+ * and the core's errors into `LumenflowError` subclasses with a stable `code`. Every
+ * semantic (deciding, recording, verifying) lives in the Rust core.
+ */
+
+const native = require('./native.js');
+
+// ---------------------------------------------------------------------------------
+// Errors
+
+/** Base class of every error LumenFlow throws; `code` is stable (`LUMENFLOW_*`). */
+class LumenflowError extends Error {
+  /**
+   * @param {string} code
+   * @param {string} message
+   * @param {{cause?: unknown}} [options]
+   */
+  constructor(code, message, options) {
+    super(message, options);
+    this.name = new.target.name;
+    /** @type {string} */
+    this.code = code;
+  }
+}
+
+/** A policy could not be loaded; `diagnostics` locate every problem found. */
+class PolicyError extends LumenflowError {
+  constructor(message, diagnostics = []) {
+    super('LUMENFLOW_POLICY', message);
+    this.diagnostics = diagnostics;
+  }
+}
+
+/** An action or context was rejected before any rule ran. */
+class ActionError extends LumenflowError {
+  constructor(message) {
+    super('LUMENFLOW_ACTION', message);
+  }
+}
+
+/** A key could not be read, parsed or used. */
+class KeyError extends LumenflowError {
+  constructor(message) {
+    super('LUMENFLOW_KEY', message);
+  }
+}
+
+/** Evidence could not be written or read. */
+class EvidenceError extends LumenflowError {
+  constructor(message, options) {
+    super('LUMENFLOW_EVIDENCE', message, options);
+  }
+}
+
+/** An approval could not be given, refused, or found. */
+class ApprovalError extends LumenflowError {
+  constructor(message) {
+    super('LUMENFLOW_APPROVAL', message);
+  }
+}
+
+/** An argument from JavaScript is not valid (wrong type, missing, cyclic, BigInt...). */
+class InvalidArgumentError extends LumenflowError {
+  constructor(message, options) {
+    super('LUMENFLOW_INVALID', message, options);
+  }
+}
+
+/** A bug in LumenFlow (a contained panic); please report it. */
+class InternalError extends LumenflowError {
+  constructor(message) {
+    super('LUMENFLOW_INTERNAL', message);
+  }
+}
+
+/** The policy denied the call; the tool did not run. */
+class Denied extends LumenflowError {
+  /** @param {Governed} governed */
+  constructor(governed) {
+    super('LUMENFLOW_DENIED', `denied: ${governed.decision.reason}`);
+    /** The decision (its rules and reasons). */
+    this.decision = governed.decision;
+    /** The evidence record of the decision. */
+    this.decisionId = governed.id;
+  }
+}
+
+/** The policy requires an approval before the call may run; the tool did not run. */
+class ApprovalRequired extends LumenflowError {
+  /** @param {Governed} governed */
+  constructor(governed) {
+    const approvers = governed.decision.approvers;
+    super(
+      'LUMENFLOW_APPROVAL_REQUIRED',
+      `approval required (${approvers.length ? approvers.join(', ') : 'any approver'}): ${governed.decision.reason}`,
+    );
+    this.decision = governed.decision;
+    this.decisionId = governed.id;
+    /** Who may approve (from the deciding rules). */
+    this.approvers = approvers;
+  }
+}
+
+const CLASSES = {
+  LUMENFLOW_POLICY: (m, d) => new PolicyError(m, d),
+  LUMENFLOW_ACTION: (m) => new ActionError(m),
+  LUMENFLOW_KEY: (m) => new KeyError(m),
+  LUMENFLOW_EVIDENCE: (m) => new EvidenceError(m),
+  LUMENFLOW_APPROVAL: (m) => new ApprovalError(m),
+  LUMENFLOW_INVALID: (m) => new InvalidArgumentError(m),
+  LUMENFLOW_INTERNAL: (m) => new InternalError(m),
+};
+
+/**
+ * Turns an error thrown by the native module into its LumenflowError subclass.
+ * @param {unknown} e
+ * @param {string} where the call, for napi's own argument-conversion errors
+ */
+function fromNative(e, where) {
+  if (e instanceof LumenflowError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  if (msg.startsWith('{"code"')) {
+    try {
+      const body = JSON.parse(msg);
+      const make = CLASSES[body.code];
+      if (make) return make(body.message, body.diagnostics);
+    } catch {
+      // not ours: fall through
+    }
+  }
+  // napi's own conversion errors (a wrong argument type reached the native layer).
+  return new InvalidArgumentError(`${where}: ${msg}`, { cause: e });
+}
+
+/** Calls `f`, rethrowing native errors as LumenflowError subclasses. */
+function call(where, f) {
+  try {
+    return f();
+  } catch (e) {
+    throw fromNative(e, where);
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Argument translation
+
+/**
+ * JSON text of `value` for the core. Cyclic objects and BigInt (which JSON cannot
+ * hold) are rejected here, with the argument's name.
+ */
+function toJson(value, what) {
+  let text;
+  try {
+    text = JSON.stringify(value);
+  } catch (e) {
+    throw new InvalidArgumentError(`${what}: cannot be sent to LumenFlow as JSON: ${e.message}`, {
+      cause: e,
+    });
+  }
+  if (text === undefined) {
+    throw new InvalidArgumentError(`${what}: must be a JSON value, not ${typeof value}`);
+  }
+  return text;
+}
+
+function isPlainObject(v) {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function objectJson(value, what) {
+  if (!isPlainObject(value)) {
+    throw new InvalidArgumentError(`${what}: must be an object, not ${describe(value)}`);
+  }
+  return toJson(value, what);
+}
+
+function optionalObjectJson(value, what) {
+  return value === undefined || value === null ? undefined : objectJson(value, what);
+}
+
+function describe(v) {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v;
+}
+
+function expectString(v, what) {
+  if (typeof v !== 'string' || v.length === 0) {
+    throw new InvalidArgumentError(`${what}: must be a non-empty string, not ${describe(v)}`);
+  }
+  return v;
+}
+
+function stringList(v, what) {
+  const list = Array.isArray(v) ? v : [v];
+  if (list.length === 0) throw new InvalidArgumentError(`${what}: must name at least one policy`);
+  return list.map((x, i) => expectString(x, `${what}[${i}]`));
+}
+
+// ---------------------------------------------------------------------------------
+// Decisions
+
+/**
+ * The answer to "may this action run?", with everything that led to it
+ * (spec/decision.md). `toJSON()` gives the core's serialisation (snake_case, as in the
+ * spec and the evidence).
+ */
+class Decision {
+  /** @param {object} raw the core's serialisation */
+  constructor(raw) {
+    /** @private */
+    this._raw = raw;
+    /** `allow`, `deny` or `require_approval`. */
+    this.effect = raw.effect;
+    /** A one-line explanation. */
+    this.reason = raw.reason;
+  }
+  /** True if the effect is allow. */
+  get allowed() {
+    return this.effect === 'allow';
+  }
+  /** `rule`, `default` (or another value of the spec). */
+  get decidedBy() {
+    return this._raw.decided_by;
+  }
+  /** The rules that produced the effect: `{policy, rule}`. */
+  get decidingRules() {
+    return this._raw.deciding_rules;
+  }
+  /** Every rule that matched, with its effect and reason. */
+  get matched() {
+    return this._raw.matched;
+  }
+  /** Rules whose condition failed to evaluate. */
+  get errors() {
+    return this._raw.errors;
+  }
+  /** Refused loosening attempts and other notes. */
+  get warnings() {
+    return this._raw.warnings;
+  }
+  /** The policies, in layer order, with their digests. */
+  get policies() {
+    return this._raw.policies;
+  }
+  /** Who may approve, when the effect is require_approval. */
+  get approvers() {
+    return this._raw.approvers;
+  }
+  /** Evaluation time in nanoseconds. */
+  get evalNs() {
+    return this._raw.eval_ns;
+  }
+  /** The core's serialisation. */
+  toJSON() {
+    return this._raw;
+  }
+}
+
+/** A decision recorded as evidence: the decision and its record's id and hash. */
+class Governed {
+  constructor(n) {
+    /** The decision record's id (`<stream>:<seq>`), for `Governor.record`. */
+    this.id = n.id;
+    /** The decision record's hash. */
+    this.hash = n.hash;
+    /** The decision. */
+    this.decision = new Decision(JSON.parse(n.decision));
+  }
+  /** The decision's effect. */
+  get effect() {
+    return this.decision.effect;
+  }
+  /** True if the effect is allow. */
+  get allowed() {
+    return this.decision.allowed;
+  }
+  toJSON() {
+    return { id: this.id, hash: this.hash, decision: this.decision.toJSON() };
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Policies
+
+/** Layered policies (organisation, team, task...), loaded and compiled once. */
+class PolicySet {
+  /** @private use PolicySet.fromFiles / PolicySet.fromYaml */
+  constructor(handle) {
+    if (!(handle instanceof native.NativePolicies)) {
+      throw new InvalidArgumentError('use PolicySet.fromFiles(...) or PolicySet.fromYaml(...)');
+    }
+    /** @private */
+    this._native = handle;
+  }
+
+  /** Loads policy files (YAML or JSON) as layers, in order. */
+  static fromFiles(...paths) {
+    const list = stringList(paths.flat(), 'policy files');
+    return new PolicySet(call('PolicySet.fromFiles', () => native.NativePolicies.fromFiles(list)));
+  }
+
+  /**
+   * Loads policies from texts. Each layer is a string, or `{text, origin}` where `origin`
+   * names it in error messages.
+   */
+  static fromYaml(...layers) {
+    const flat = layers.flat();
+    if (flat.length === 0) throw new InvalidArgumentError('PolicySet.fromYaml: give at least one policy');
+    const texts = [];
+    const origins = [];
+    flat.forEach((l, i) => {
+      if (typeof l === 'string') {
+        texts.push(l);
+        origins.push(`policy[${i}]`);
+      } else if (isPlainObject(l) && typeof l.text === 'string') {
+        texts.push(l.text);
+        origins.push(typeof l.origin === 'string' ? l.origin : `policy[${i}]`);
+      } else {
+        throw new InvalidArgumentError(
+          `PolicySet.fromYaml: layer ${i} must be a string or {text, origin}, not ${describe(l)}`,
+        );
+      }
+    });
+    return new PolicySet(call('PolicySet.fromYaml', () => native.NativePolicies.fromTexts(texts, origins)));
+  }
+
+  /** Decides `action` in `context`. Pure: nothing is recorded. */
+  decide(action, context) {
+    const a = objectJson(action, 'action');
+    const c = optionalObjectJson(context, 'context');
+    return new Decision(JSON.parse(call('decide', () => this._native.decide(a, c))));
+  }
+
+  /** Runs a policy test file (spec/policy-tests.md); returns its report. */
+  runTests(path) {
+    const p = expectString(path, 'test file');
+    return JSON.parse(call('runTests', () => this._native.runTests(p)));
+  }
+}
+
+function policiesOf(options) {
+  if (options.policies !== undefined) {
+    if (!(options.policies instanceof PolicySet)) {
+      throw new InvalidArgumentError('options.policies: must be a PolicySet');
+    }
+    return options.policies;
+  }
+  if (options.policy === undefined) {
+    throw new InvalidArgumentError('options.policy: required (a policy file, or a list of them as layers)');
+  }
+  return PolicySet.fromFiles(stringList(options.policy, 'options.policy'));
+}
+
+const OPEN_KEYS = new Set(['policy', 'policies', 'evidence', 'key', 'context', 'durability', 'segmentBytes', 'redact']);
+
+function openArgs(options) {
+  if (!isPlainObject(options)) {
+    throw new InvalidArgumentError(`Governor options: must be an object, not ${describe(options)}`);
+  }
+  for (const k of Object.keys(options)) {
+    if (!OPEN_KEYS.has(k)) {
+      throw new InvalidArgumentError(`Governor options: unknown option \`${k}\` (${[...OPEN_KEYS].join(', ')})`);
+    }
+  }
+  const dir = expectString(options.evidence, 'options.evidence');
+  const key = expectString(options.key, 'options.key');
+  const policies = policiesOf(options);
+  const rest = {};
+  if (options.context !== undefined) rest.context = options.context;
+  if (options.durability !== undefined) rest.durability = options.durability;
+  if (options.segmentBytes !== undefined) rest.segmentBytes = options.segmentBytes;
+  if (options.redact !== undefined) rest.redact = options.redact;
+  return [dir, policies, key, toJson(rest, 'Governor options')];
+}
+
+// ---------------------------------------------------------------------------------
+// The governor
+
+function outputBytes(value) {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') return Buffer.from(value);
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  try {
+    const t = JSON.stringify(value);
+    return t === undefined ? undefined : Buffer.from(t);
+  } catch {
+    return undefined; // not serialisable (cyclic, BigInt): no digest
+  }
+}
+
+function errorMessage(err) {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  try {
+    return String(err);
+  } catch {
+    return 'unprintable error';
+  }
+}
+
+const WRAP_KEYS = new Set(['actor', 'session', 'run', 'metadata', 'context', 'args']);
+
+/**
+ * Decides actions under policies and records every decision and outcome as signed,
+ * hash-chained evidence, before anything runs.
+ */
+class Governor {
+  /**
+   * Opens (or creates) an evidence directory. Blocks while the store opens; see
+   * `Governor.open` for the asynchronous form.
+   * @param {object} options `{policy | policies, evidence, key, context?, durability?, segmentBytes?, redact?}`
+   */
+  constructor(options) {
+    if (options instanceof native.NativeGovernor) {
+      this._native = options;
+      return;
+    }
+    const [dir, policies, key, rest] = openArgs(options);
+    /** @private */
+    this._native = call('Governor', () => native.NativeGovernor.open(dir, policies._native, key, rest));
+  }
+
+  /** Opens a governor on a worker thread (does not block the event loop). */
+  static async open(options) {
+    const [dir, policies, key, rest] = openArgs(options);
+    let handle;
+    try {
+      handle = await native.openGovernorAsync(dir, policies._native, key, rest);
+    } catch (e) {
+      throw fromNative(e, 'Governor.open');
+    }
+    return new Governor(handle);
+  }
+
+  /** The signing key's id. */
+  get keyId() {
+    return call('keyId', () => this._native.keyId);
+  }
+
+  /** Whether `close()` was called. */
+  get closed() {
+    return this._native.closed;
+  }
+
+  /**
+   * Decides `action` (in `context`, or the governor's) and records the decision before
+   * returning. A deny is closed at once; otherwise call `record` with the outcome.
+   * @returns {Governed}
+   */
+  decide(action, context) {
+    const a = objectJson(action, 'action');
+    const c = optionalObjectJson(context, 'context');
+    return new Governed(call('decide', () => this._native.decide(a, c)));
+  }
+
+  /**
+   * Records how decision `id` turned out.
+   * @param {string} id
+   * @param {{status: 'success'|'failure', output?: string|Uint8Array, durationMs?: number, error?: string}} outcome
+   * @returns {string} the outcome record's id
+   */
+  record(id, outcome) {
+    expectString(id, 'decision id');
+    if (!isPlainObject(outcome)) {
+      throw new InvalidArgumentError(`outcome: must be an object, not ${describe(outcome)}`);
+    }
+    const status = expectString(outcome.status, 'outcome.status');
+    let output;
+    if (outcome.output !== undefined) {
+      if (typeof outcome.output !== 'string' && !(outcome.output instanceof Uint8Array)) {
+        throw new InvalidArgumentError('outcome.output: must be a string or bytes');
+      }
+      output = outputBytes(outcome.output);
+    }
+    if (outcome.durationMs !== undefined && typeof outcome.durationMs !== 'number') {
+      throw new InvalidArgumentError('outcome.durationMs: must be a number');
+    }
+    if (outcome.error !== undefined && typeof outcome.error !== 'string') {
+      throw new InvalidArgumentError('outcome.error: must be a string');
+    }
+    return call('record', () => this._native.record(id, status, output, outcome.durationMs, outcome.error));
+  }
+
+  /**
+   * Wraps a tool function so that every call is decided and recorded: the call's first
+   * argument is the action's `args` (or `options.args(...callArgs)` builds them), the
+   * function runs only if allowed, and its success (output digested) or failure is
+   * recorded. Results and errors pass through unchanged. A denied call throws `Denied`,
+   * one that needs approval `ApprovalRequired` (as a rejected promise when `fn` is an
+   * async function, or the wrapper is called for a promise-returning tool).
+   * @param {string} tool
+   * @param {Function} fn
+   * @param {{actor?: string|object, session?: string, run?: string, metadata?: object, context?: object, args?: (...a: any[]) => object}} [options]
+   */
+  wrap(tool, fn, options = {}) {
+    expectString(tool, 'tool');
+    if (typeof fn !== 'function') {
+      throw new InvalidArgumentError(`wrap: fn must be a function, not ${describe(fn)}`);
+    }
+    if (!isPlainObject(options)) {
+      throw new InvalidArgumentError(`wrap options: must be an object, not ${describe(options)}`);
+    }
+    for (const k of Object.keys(options)) {
+      if (!WRAP_KEYS.has(k)) {
+        throw new InvalidArgumentError(`wrap options: unknown option \`${k}\` (${[...WRAP_KEYS].join(', ')})`);
+      }
+    }
+    if (options.args !== undefined && typeof options.args !== 'function') {
+      throw new InvalidArgumentError('wrap options.args: must be a function building the action args');
+    }
+    const base = {};
+    for (const k of ['actor', 'session', 'run', 'metadata']) {
+      if (options[k] !== undefined) base[k] = options[k];
+    }
+    const gov = this;
+    const toArgs = options.args ?? ((a) => (a === undefined ? {} : a));
+    const isAsync = fn[Symbol.toStringTag] === 'AsyncFunction';
+    const name = fn.name || tool;
+    const wrapped = function (...callArgs) {
+      let governed;
+      try {
+        governed = gov.decide({ ...base, tool, args: toArgs(...callArgs) }, options.context);
+        if (governed.effect === 'deny') throw new Denied(governed);
+        if (governed.effect !== 'allow') throw new ApprovalRequired(governed);
+      } catch (e) {
+        if (isAsync) return Promise.reject(e);
+        throw e;
+      }
+      const start = performance.now();
+      let result;
+      try {
+        result = fn.apply(this, callArgs);
+      } catch (err) {
+        gov._failed(governed.id, err, start);
+        throw err;
+      }
+      if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
+        return Promise.resolve(result).then(
+          (value) => {
+            gov._succeeded(governed.id, value, start);
+            return value;
+          },
+          (err) => {
+            gov._failed(governed.id, err, start);
+            throw err;
+          },
+        );
+      }
+      gov._succeeded(governed.id, result, start);
+      return result;
+    };
+    Object.defineProperty(wrapped, 'name', { value: `governed ${name}` });
+    return wrapped;
+  }
+
+  /** @private */
+  _succeeded(id, value, start) {
+    const output = outputBytes(value);
+    const ms = performance.now() - start;
+    call('record', () => this._native.record(id, 'success', output, ms, undefined));
+  }
+
+  /** @private */
+  _failed(id, err, start) {
+    const ms = performance.now() - start;
+    call('record', () => this._native.record(id, 'failure', undefined, ms, errorMessage(err)));
+  }
+
+  /** Signs and writes a checkpoint of the current head; returns it (null if empty). */
+  checkpoint() {
+    const c = call('checkpoint', () => this._native.checkpoint());
+    return c === null ? null : JSON.parse(c);
+  }
+
+  /** Closes open decisions as `unknown`, writes a checkpoint, releases the store. */
+  close() {
+    call('close', () => this._native.close());
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Verification, keys, export, canonical JSON
+
+const VERIFY_KEYS = new Set(['keys', 'keyPems', 'checkpoint', 'checkpointJson']);
+
+function verifyOptions(options) {
+  if (options === undefined) return undefined;
+  if (!isPlainObject(options)) {
+    throw new InvalidArgumentError(`verify options: must be an object, not ${describe(options)}`);
+  }
+  const out = {};
+  for (const [k, v] of Object.entries(options)) {
+    if (!VERIFY_KEYS.has(k)) {
+      throw new InvalidArgumentError(`verify options: unknown option \`${k}\` (${[...VERIFY_KEYS].join(', ')})`);
+    }
+    if (v === undefined) continue;
+    if (k === 'keys' || k === 'keyPems') {
+      out[k] = stringList(v, `verify options.${k}`);
+    } else if (k === 'checkpointJson') {
+      out[k] = typeof v === 'string' ? v : toJson(v, 'verify options.checkpointJson');
+    } else {
+      out[k] = expectString(v, `verify options.${k}`);
+    }
+  }
+  return JSON.stringify(out);
+}
+
+function logBytes(data) {
+  if (typeof data === 'string') return Buffer.from(data);
+  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  throw new InvalidArgumentError(`records: must be a string or bytes, not ${describe(data)}`);
+}
+
+/**
+ * Verifies an evidence directory or a bundle file. Report: `integrity`, `completeness`,
+ * `exit_code` (0 valid, 1 tampered, 2 incomplete, 3 unknown key). Blocks; see
+ * `verifyAsync`.
+ * @param {string} path
+ * @param {{keys?: string[], keyPems?: string[], checkpoint?: string, checkpointJson?: string|object}} [options]
+ */
+function verify(path, options) {
+  const p = expectString(path, 'path');
+  const o = verifyOptions(options);
+  return JSON.parse(call('verify', () => native.verifyPath(p, o)));
+}
+
+/** `verify` on a worker thread. */
+async function verifyAsync(path, options) {
+  const p = expectString(path, 'path');
+  const o = verifyOptions(options);
+  try {
+    return JSON.parse(await native.verifyPathAsync(p, o));
+  } catch (e) {
+    throw fromNative(e, 'verifyAsync');
+  }
+}
+
+/** Verifies record lines (a JSONL log's contents) against trusted keys. */
+function verifyRecords(data, options) {
+  const d = logBytes(data);
+  const o = verifyOptions(options);
+  return JSON.parse(call('verifyRecords', () => native.verifyRecords(d, o)));
+}
+
+/** `verifyRecords` on a worker thread. */
+async function verifyRecordsAsync(data, options) {
+  const d = logBytes(data);
+  const o = verifyOptions(options);
+  try {
+    return JSON.parse(await native.verifyRecordsAsync(d, o));
+  } catch (e) {
+    throw fromNative(e, 'verifyRecordsAsync');
+  }
+}
+
+/** Generates an Ed25519 key pair: `path` (private, 0600) and `path.pub`; returns its id. */
+function generateKey(path) {
+  const p = expectString(path, 'path');
+  return call('generateKey', () => native.generateKey(p));
+}
+
+/** Exports an evidence directory as a `bundle` (default), `jsonl` or `csv`; returns the record count. */
+function exportEvidence(dir, out, format = 'bundle') {
+  const d = expectString(dir, 'dir');
+  const o = expectString(out, 'out');
+  const f = expectString(format, 'format');
+  return call('exportEvidence', () => native.exportEvidence(d, o, f));
+}
+
+/** RFC 8785 canonical JSON of a value (what LumenFlow hashes and signs). */
+function canonicalize(value) {
+  const t = toJson(value, 'value');
+  return call('canonicalize', () => native.canonicalize(t));
+}
+
+module.exports = {
+  Governor,
+  PolicySet,
+  Decision,
+  Governed,
+  verify,
+  verifyAsync,
+  verifyRecords,
+  verifyRecordsAsync,
+  generateKey,
+  exportEvidence,
+  canonicalize,
+  LumenflowError,
+  PolicyError,
+  ActionError,
+  KeyError,
+  EvidenceError,
+  ApprovalError,
+  InvalidArgumentError,
+  InternalError,
+  Denied,
+  ApprovalRequired,
+  version: native.nativeVersion(),
+};
