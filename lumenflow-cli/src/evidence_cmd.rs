@@ -19,11 +19,13 @@ pub fn governor(
     key: &Path,
     set: PolicySet,
     context: Context,
+    host_approves: bool,
 ) -> Result<Governor, String> {
     let key = KeyPair::from_file(key).map_err(|e| e.to_string())?;
     let options = GovernorOptions {
         context,
         close_open_on_exit: false,
+        host_approves,
         ..GovernorOptions::default()
     };
     Governor::open(dir, set, key, options).map_err(|e| e.to_string())
@@ -61,7 +63,7 @@ pub fn decide_hook(
         }
         let decision = match (evidence, key) {
             (Some(dir), Some(key)) => {
-                let g = governor(dir, key, set, ctx)?;
+                let g = governor(dir, key, set, ctx, true)?;
                 g.decide(&event.action)
                     .map_err(|e| format!("evidence could not be written: {e}"))?
                     .decision
@@ -89,7 +91,7 @@ pub fn record(
     duration_ms: Option<u64>,
     hook: bool,
 ) -> Result<ExitCode, String> {
-    let g = governor(dir, key, PolicySet::new(vec![]), Context::new())?;
+    let g = governor(dir, key, PolicySet::new(vec![]), Context::new(), false)?;
     let (id, mut outcome) = if hook {
         let event = hooks::claude_code_event(&read_text("-")?).map_err(|e| e.to_string())?;
         let tool_use_id = event

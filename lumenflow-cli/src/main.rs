@@ -188,6 +188,78 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Approval requests (opened by require_approval decisions).
+    Approvals {
+        #[command(subcommand)]
+        command: ApprovalsCommand,
+    },
+    /// Approve an approval request (as an approver the request's rule allows).
+    Approve {
+        /// The evidence directory.
+        dir: PathBuf,
+        /// The request id (the id of the decision that opened it).
+        request: String,
+        #[command(flatten)]
+        vote: VoteArgs,
+    },
+    /// Reject an approval request (one reject closes it).
+    Reject {
+        /// The evidence directory.
+        dir: PathBuf,
+        /// The request id.
+        request: String,
+        #[command(flatten)]
+        vote: VoteArgs,
+    },
+    /// Override a deny (break-glass): allowed only to actors the deciding rules name in
+    /// `overridable_by`, with a reason; recorded and flagged in every view.
+    Override {
+        /// The evidence directory.
+        dir: PathBuf,
+        /// The id of the denied decision.
+        decision: String,
+        /// Who overrides.
+        #[arg(long = "as", value_name = "ID")]
+        who: String,
+        /// A role the overrider holds (repeatable).
+        #[arg(long = "role", value_name = "ROLE")]
+        roles: Vec<String>,
+        /// Why (required).
+        #[arg(long)]
+        reason: String,
+        /// The private key that signs the record.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The policy files (to check who may override), most general first.
+        #[arg(long = "policy", short = 'p', value_name = "FILE", required = true)]
+        policies: Vec<PathBuf>,
+    },
+    /// Show budget spend per account.
+    Budgets {
+        /// The evidence directory.
+        dir: PathBuf,
+        /// The policy files that define the budgets.
+        #[arg(long = "policy", short = 'p', value_name = "FILE", required = true)]
+        policies: Vec<PathBuf>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-decide every recorded action under policies, with no side effects, and report
+    /// what would change. Exits 0 if nothing changes, 1 otherwise.
+    Replay {
+        /// An evidence directory or a bundle file.
+        path: PathBuf,
+        /// The policy files to replay with, most general first.
+        #[arg(long = "policy", short = 'p', value_name = "FILE", required = true)]
+        policies: Vec<PathBuf>,
+        /// Print the full report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// List unchanged decisions too.
+        #[arg(long)]
+        all: bool,
+    },
     /// Run a policy test file: each case's action must get the expected effect (and rule).
     ///
     /// Prints pass/fail per case and the rules no case exercised; exits 1 on any failure.
@@ -199,6 +271,40 @@ enum Command {
         #[arg(value_name = "TESTS.yaml")]
         tests: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum ApprovalsCommand {
+    /// List approval requests (pending ones unless --all).
+    List {
+        /// The evidence directory.
+        dir: PathBuf,
+        /// Include approved, rejected, expired and used requests.
+        #[arg(long)]
+        all: bool,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(clap::Args)]
+struct VoteArgs {
+    /// Who votes.
+    #[arg(long = "as", value_name = "ID")]
+    who: String,
+    /// A role the approver holds (repeatable; matched by `role:<name>` approvers).
+    #[arg(long = "role", value_name = "ROLE")]
+    roles: Vec<String>,
+    /// Why.
+    #[arg(long, default_value = "")]
+    reason: String,
+    /// The private key that signs the record.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// The approver's own private key: signs the vote itself (matched by `key:<id>` approvers).
+    #[arg(long, value_name = "FILE")]
+    sign_key: Option<PathBuf>,
 }
 
 /// Agent runtimes whose hook protocol `--hook` speaks.
@@ -224,6 +330,7 @@ enum ExportFormat {
 }
 
 mod evidence_cmd;
+mod state_cmd;
 
 fn main() -> ExitCode {
     // Panics inside a decision are contained by the core (the decision fails closed); say
@@ -280,7 +387,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             };
             let (d, recorded) = match (evidence, key) {
                 (Some(dir), Some(key)) => {
-                    let g = evidence_cmd::governor(&dir, &key, set, context.clone())?;
+                    let g = evidence_cmd::governor(&dir, &key, set, context.clone(), false)?;
                     let gov = g.decide(&action).map_err(|e| {
                         format!(
                             "the decision could not be recorded, so it must not be acted on: {e}"
@@ -349,6 +456,49 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Checkpoint { dir, key, out } => {
             evidence_cmd::checkpoint(&dir, &key, out.as_deref())
         }
+        Command::Approvals {
+            command: ApprovalsCommand::List { dir, all, json },
+        } => state_cmd::list(&dir, all, json),
+        Command::Approve { dir, request, vote } => state_cmd::vote(
+            &dir,
+            &request,
+            &vote.who,
+            vote.roles,
+            &vote.reason,
+            &vote.key,
+            vote.sign_key.as_deref(),
+            lumenflow_core::approval::Choice::Approve,
+        ),
+        Command::Reject { dir, request, vote } => state_cmd::vote(
+            &dir,
+            &request,
+            &vote.who,
+            vote.roles,
+            &vote.reason,
+            &vote.key,
+            vote.sign_key.as_deref(),
+            lumenflow_core::approval::Choice::Reject,
+        ),
+        Command::Override {
+            dir,
+            decision,
+            who,
+            roles,
+            reason,
+            key,
+            policies,
+        } => state_cmd::override_deny(&dir, &decision, &who, roles, &reason, &key, &policies),
+        Command::Budgets {
+            dir,
+            policies,
+            json,
+        } => state_cmd::budgets(&dir, &policies, json),
+        Command::Replay {
+            path,
+            policies,
+            json,
+            all,
+        } => state_cmd::replay(&path, &policies, json, all),
         Command::Test { policies, tests } => {
             let set = load_set(&policies)?;
             let suite = TestSuite::from_file(&tests).map_err(|e| e.to_string())?;

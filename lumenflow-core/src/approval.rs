@@ -1,4 +1,259 @@
-//! Approvals: requests opened by `require_approval` decisions, votes, grants.
+//! Approvals: requests opened by `require_approval` decisions, votes, and one-shot grants.
+//!
+//! A `require_approval` decision opens a request bound to the exact action: its tool,
+//! arguments, actor and session (the *binding* digest). Approvers the rule allows vote
+//! (`approve` / `reject`); a request is approved once `quorum` distinct approvers have
+//! approved and nobody rejected, and it can be voted on only until it expires. Re-proposing
+//! the same action then yields allow, consuming the grant; any change to the action is not
+//! covered. The proposer never approves their own request. Votes may be signed with the
+//! approver's own Ed25519 key; rules can demand that with `key:<key id>` approvers.
+//! Everything is recorded as evidence and the state is derived from the log
+//! ([`crate::state`]). Normative description: `spec/approvals.md`.
+
+use crate::canonical;
+use crate::keys::{parse_public, KeyPair};
+use ed25519_dalek::Signature;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Who votes (or overrides): an id and the roles the embedding program vouches for.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Approver {
+    /// The approver's id (`alice`, `user:alice`).
+    pub id: String,
+    /// Roles, matched by `role:<name>` entries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+}
+
+impl Approver {
+    /// An approver with no roles.
+    pub fn new(id: impl Into<String>) -> Approver {
+        Approver {
+            id: id.into(),
+            roles: Vec::new(),
+        }
+    }
+
+    /// Adds a role.
+    pub fn with_role(mut self, role: impl Into<String>) -> Approver {
+        self.roles.push(role.into());
+        self
+    }
+}
+
+/// An approver's choice: approve or reject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Choice {
+    /// Approve.
+    Approve,
+    /// Reject.
+    Reject,
+}
+
+impl Choice {
+    /// `approve` or `reject`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Choice::Approve => "approve",
+            Choice::Reject => "reject",
+        }
+    }
+}
+
+/// An approver's own signature on a vote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoteSignature {
+    /// The approver's public key (PEM).
+    pub public_key: String,
+    /// Ed25519 signature over [`signing_message`], hex.
+    pub signature: String,
+}
+
+/// The bytes an approver signs: a domain tag, then the canonical JSON of the request id,
+/// the action's binding digest, the verdict, the approver's id and the reason.
+pub fn signing_message(
+    request: &str,
+    binding: &str,
+    verdict: Choice,
+    approver: &str,
+    reason: &str,
+) -> Vec<u8> {
+    let body = serde_json::json!({
+        "request": request,
+        "binding": binding,
+        "verdict": verdict.as_str(),
+        "approver": approver,
+        "reason": reason,
+    });
+    let mut m = b"lumenflow/approval/v1\n".to_vec();
+    m.extend_from_slice(&canonical::to_vec(&body).unwrap_or_default());
+    m
+}
+
+/// Signs a vote with the approver's key.
+pub fn sign(
+    key: &KeyPair,
+    request: &str,
+    binding: &str,
+    verdict: Choice,
+    approver: &str,
+    reason: &str,
+) -> VoteSignature {
+    let sig = key.sign(&signing_message(request, binding, verdict, approver, reason));
+    VoteSignature {
+        public_key: key.public_pem(),
+        signature: canonical::hex(&sig.to_bytes()),
+    }
+}
+
+/// Checks a vote signature; returns the signing key's id.
+pub fn check_signature(
+    s: &VoteSignature,
+    request: &str,
+    binding: &str,
+    verdict: Choice,
+    approver: &str,
+    reason: &str,
+) -> Result<String, String> {
+    let key = parse_public(&s.public_key, "the approver's public key").map_err(|e| e.to_string())?;
+    let bytes = crate::keys::hex_decode(&s.signature)
+        .filter(|b| b.len() == 64)
+        .ok_or("the signature is not 64 bytes of hex")?;
+    let sig = Signature::from_slice(&bytes).map_err(|e| e.to_string())?;
+    key.verify_strict(&signing_message(request, binding, verdict, approver, reason), &sig)
+        .map_err(|_| "the signature does not match the vote".to_owned())?;
+    Ok(crate::keys::key_id(&key))
+}
+
+/// Whether an approver (who signed with key `key_id`, if any) matches one entry of a
+/// rule's `approvers` (or `overridable_by`): `role:<r>` needs the role, `key:<id>` a
+/// signature by that key, `user:<x>` the id `x` or `user:x`, a trailing `*` matches any
+/// id with that prefix, anything else the id exactly.
+pub fn matches(entry: &str, who: &Approver, key_id: Option<&str>) -> bool {
+    if let Some(r) = entry.strip_prefix("role:") {
+        return who.roles.iter().any(|x| x == r);
+    }
+    if let Some(k) = entry.strip_prefix("key:") {
+        return key_id == Some(k);
+    }
+    if let Some(prefix) = entry.strip_suffix('*') {
+        return who.id.starts_with(prefix);
+    }
+    if let Some(u) = entry.strip_prefix("user:") {
+        if who.id == u {
+            return true;
+        }
+    }
+    who.id == entry
+}
+
+/// Where a request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestState {
+    /// Waiting for votes.
+    Pending,
+    /// Approved: re-proposing the exact action is allowed once.
+    Approved,
+    /// Rejected by an approver.
+    Rejected,
+    /// Expired before it was approved, or before its grant was used.
+    Expired,
+    /// Approved, and the grant has been used.
+    Used,
+}
+
+impl RequestState {
+    /// The state's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestState::Pending => "pending",
+            RequestState::Approved => "approved",
+            RequestState::Rejected => "rejected",
+            RequestState::Expired => "expired",
+            RequestState::Used => "used",
+        }
+    }
+}
+
+/// One recorded vote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vote {
+    /// Who voted.
+    pub approver: Approver,
+    /// Approve or reject.
+    pub verdict: Choice,
+    /// Why.
+    pub reason: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// The id of the key the approver signed with, if they signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// The vote record's id.
+    pub record: String,
+}
+
+/// An approval request, as derived from the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    /// The request's id: the id of the decision record that opened it.
+    pub id: String,
+    /// That decision record's hash.
+    pub decision_hash: String,
+    /// The action's tool.
+    pub tool: String,
+    /// The proposing actor's id.
+    pub actor: String,
+    /// The action's session.
+    pub session: String,
+    /// The binding digest: tool, args, actor and session.
+    pub binding: String,
+    /// The rules (or budgets) that required approval, as `policy/rule`.
+    pub rules: Vec<String>,
+    /// Who may approve (empty: anyone but the proposer).
+    pub approvers: Vec<Arc<str>>,
+    /// How many distinct approvers must approve.
+    pub quorum: u32,
+    /// When it was opened (RFC 3339).
+    pub opened_at: String,
+    /// When it expires (RFC 3339), if it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// Where it stands (at the time it was read).
+    pub state: RequestState,
+    /// The votes, in order.
+    pub votes: Vec<Vote>,
+    /// The decision that used the grant, once used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_by: Option<String>,
+}
+
+impl Request {
+    /// Distinct approvers who approved.
+    pub fn approvals(&self) -> usize {
+        let mut ids: Vec<&str> = self
+            .votes
+            .iter()
+            .filter(|v| v.verdict == Choice::Approve)
+            .map(|v| v.approver.id.as_str())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    }
+
+    /// Whether `who` (signing with `key_id`) may vote on this request.
+    pub fn allows(&self, who: &Approver, key_id: Option<&str>) -> bool {
+        if who.id == self.actor {
+            return false;
+        }
+        self.approvers.is_empty() || self.approvers.iter().any(|e| matches(e, who, key_id))
+    }
+}
+
 
 /// Why an approval could not be given, refused, or found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

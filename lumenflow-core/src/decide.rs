@@ -64,6 +64,34 @@ pub enum DecidedBy {
     Default,
     /// The action or context was rejected before any rule ran (always deny).
     InvalidInput,
+    /// A budget's limit (or an error computing its charge) decided.
+    Budget,
+    /// Approval was required and an approved request for this exact action allowed it.
+    Approval,
+    /// Approval was required and every deciding rule's `auto_approve` condition held.
+    AutoApproval,
+    /// A deny was overridden (break-glass) by an authorised actor with a reason.
+    Override,
+}
+
+/// The terms of an approval: what a `require_approval` decision asks for, or which
+/// approval allowed an action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalTerms {
+    /// How many distinct approvers must approve.
+    pub quorum: u32,
+    /// Seconds the request (and its grant) stays valid, if limited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
+    /// When the request expires (RFC 3339), set when it is recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// The approval request whose grant allowed this action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// The `auto_approve` conditions that approved it automatically.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub automatic: Vec<String>,
 }
 
 /// A rule, named by its policy and id.
@@ -146,6 +174,12 @@ pub struct Decision {
     pub policies: Vec<PolicyRef>,
     /// Who may approve, when the effect is require_approval (from the deciding rules).
     pub approvers: Vec<Arc<str>>,
+    /// The approval terms (for require_approval) or the approval that allowed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalTerms>,
+    /// What each budget made of the action (only for governed decisions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<crate::budget::Charge>,
     /// A one-line explanation.
     pub reason: String,
     /// Time spent evaluating, in nanoseconds.
@@ -239,6 +273,8 @@ impl PolicySet {
                 })
                 .collect(),
             approvers: Vec::new(),
+            approval: None,
+            budgets: Vec::new(),
             reason: String::new(),
             eval_ns: 0,
         };
@@ -275,10 +311,13 @@ impl PolicySet {
             .enumerate()
             .map(|(i, p)| evaluate_layer(i, p, &action.tool, &native, &mut fallback, &mut d))
             .collect();
+        self.combine(outcomes, &mut d);
+        if d.effect == Effect::RequireApproval && d.decided_by == DecidedBy::Rule {
+            self.approval_terms(&native, &mut fallback, &mut d);
+        }
         if fallback.scope.take().is_some() {
             crate::shell::clear_cache();
         }
-        self.combine(outcomes, &mut d);
         d.eval_ns = start.elapsed().as_nanos() as u64;
         d
     }
@@ -349,7 +388,67 @@ impl PolicySet {
         d.reason = self.explain(&c, d);
     }
 
-    fn rule(&self, policy: &str, id: &str) -> Option<&Rule> {
+    /// Sets the approval terms of a require_approval decision by rules, and approves it
+    /// automatically if every deciding rule has an `auto_approve` condition that holds.
+    fn approval_terms<'a>(
+        &'a self,
+        native: &crate::eval::Scope<'a>,
+        fallback: &mut Fallback<'a>,
+        d: &mut Decision,
+    ) {
+        let mut terms = ApprovalTerms {
+            quorum: 1,
+            expires_in: None,
+            expires_at: None,
+            request: None,
+            automatic: Vec::new(),
+        };
+        let mut all_auto = true;
+        for r in &d.deciding_rules {
+            let Some(rule) = self.rule(&r.policy, &r.rule) else {
+                all_auto = false;
+                continue;
+            };
+            terms.quorum = terms.quorum.max(rule.quorum());
+            if let Some(e) = rule.expires_in() {
+                terms.expires_in = Some(terms.expires_in.map_or(e, |x| x.min(e)));
+            }
+            match rule.auto_approve() {
+                Some(c) if all_auto => {
+                    match evaluate_condition(c.native(), c.expr(), native, fallback) {
+                        Ok(true) => terms.automatic.push(format!("{}: {}", r.rule, c.source())),
+                        Ok(false) => all_auto = false,
+                        Err(message) => {
+                            all_auto = false;
+                            d.errors.push(RuleError {
+                                policy: r.policy.clone(),
+                                rule: r.rule.clone(),
+                                message: format!("auto_approve: {message}"),
+                                effect: Effect::RequireApproval,
+                            });
+                        }
+                    }
+                }
+                _ => all_auto = false,
+            }
+        }
+        if all_auto && !terms.automatic.is_empty() {
+            d.effect = Effect::Allow;
+            d.decided_by = DecidedBy::AutoApproval;
+            d.reason = format!(
+                "allowed: approved automatically ({})",
+                terms.automatic.join("; ")
+            );
+            d.approvers.clear();
+            terms.quorum = 0;
+            terms.expires_in = None;
+        } else {
+            terms.automatic.clear();
+        }
+        d.approval = Some(terms);
+    }
+
+    pub(crate) fn rule(&self, policy: &str, id: &str) -> Option<&Rule> {
         self.layers
             .iter()
             .filter(|p| p.name() == policy)
@@ -499,9 +598,44 @@ fn evaluate_rule<'a>(
     native: &crate::eval::Scope<'a>,
     fallback: &mut Fallback<'a>,
 ) -> Result<bool, String> {
-    let run = || match rule.native() {
+    evaluate_condition(rule.native(), rule.rest(), native, fallback)
+}
+
+/// Evaluates an expression to any value with the `cel` interpreter (budget charges).
+pub(crate) fn evaluate_value(
+    expr: &cel::parser::Expression,
+    action: &Action,
+    context: &Context,
+) -> Result<cel::Value, String> {
+    let run = || {
+        let mut fallback = Fallback {
+            action,
+            context,
+            scope: None,
+        };
+        let r = fallback
+            .scope()
+            .resolve(expr)
+            .map_err(|e| crate::error::bound(e.to_string()));
+        crate::shell::clear_cache();
+        r
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(r) => r,
+        Err(_) => Err("evaluation panicked (reported as an error)".into()),
+    }
+}
+
+/// Evaluates a condition to a bool, natively when compiled so; anything else is an error.
+fn evaluate_condition<'a>(
+    program: Option<&'a crate::eval::Program>,
+    expr: &'a cel::parser::Expression,
+    native: &crate::eval::Scope<'a>,
+    fallback: &mut Fallback<'a>,
+) -> Result<bool, String> {
+    let run = || match program {
         Some(program) => program.evaluate(native),
-        None => match fallback.scope().resolve(rule.rest()) {
+        None => match fallback.scope().resolve(expr) {
             Ok(cel::Value::Bool(b)) => Ok(b),
             Ok(other) => Err(format!(
                 "condition evaluated to {} {}, not a bool",

@@ -7,20 +7,29 @@
 //! by a process that ended are closed with outcome `unknown` when the log is next opened,
 //! and a closing governor closes its own the same way.
 //!
+//! A `require_approval` decision opens an approval request ([`Governor::approve`],
+//! [`Governor::reject`]) and is closed at once with outcome `awaiting_approval`; once
+//! approved, re-proposing the same action is allowed. Budgets are reserved at decision and
+//! settled at outcome. An authorised actor may override a deny ([`Governor::override_deny`]).
+//! All of that state is derived from the log ([`crate::state`]) under the log's lock.
+//!
 //! A `Governor` is `Send + Sync`; any number of threads and processes may govern with the
 //! same evidence directory at once.
 
 use crate::action::{Action, Context};
+use crate::approval::{self, ApprovalError, Approver, Choice, Request, RequestState, VoteSignature};
 use crate::canonical;
 use crate::clock::{Clock, SystemClock};
-use crate::decide::{Decision, Effect, PolicySet};
+use crate::decide::{DecidedBy, Decision, Effect, PolicyRef, PolicySet};
+use crate::error::Error;
 use crate::evidence::{kind, timestamp, Checkpoint, Head, Record};
 use crate::keys::KeyPair;
 use crate::redact::{redact_text, Redactor};
-use crate::store::{DirStore, Durability, EvidenceError, Sealer, Store, StoreOptions};
+use crate::state::{self, micros, State};
+use crate::store::{Cursor, DirStore, Durability, EvidenceError, Sealer, Store, StoreOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -37,6 +46,8 @@ pub enum Status {
     Denied,
     /// Nobody recorded how it went (its process ended first).
     Unknown,
+    /// It was not run: it needs approval. Once approved, re-proposing it is a new decision.
+    AwaitingApproval,
 }
 
 impl std::str::FromStr for Status {
@@ -47,15 +58,16 @@ impl std::str::FromStr for Status {
             "failure" => Ok(Status::Failure),
             "denied" => Ok(Status::Denied),
             "unknown" => Ok(Status::Unknown),
+            "awaiting_approval" => Ok(Status::AwaitingApproval),
             other => Err(format!(
-                "unknown status `{other}` (success, failure, denied, unknown)"
+                "unknown status `{other}` (success, failure, denied, unknown, awaiting_approval)"
             )),
         }
     }
 }
 
 /// What to record about an action's outcome.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     /// How it went.
     pub status: Status,
@@ -65,6 +77,10 @@ pub struct Outcome {
     pub duration_ms: Option<u64>,
     /// An error message (redacted before recording).
     pub error: Option<String>,
+    /// What the action actually cost, to settle budgets (in `action.cost` terms).
+    pub cost: Option<f64>,
+    /// Tokens it actually consumed, to settle budgets (in `action.tokens` terms).
+    pub tokens: Option<i64>,
 }
 
 impl Outcome {
@@ -75,6 +91,8 @@ impl Outcome {
             output_digest: None,
             duration_ms: None,
             error: None,
+            cost: None,
+            tokens: None,
         }
     }
 
@@ -97,6 +115,20 @@ impl Outcome {
         self
     }
 
+    /// Records what the action actually cost; budgets charged on `action.cost` settle
+    /// with it.
+    pub fn with_cost(mut self, cost: f64) -> Outcome {
+        self.cost = Some(cost);
+        self
+    }
+
+    /// Records the tokens actually consumed; budgets charged on `action.tokens` settle
+    /// with them.
+    pub fn with_tokens(mut self, tokens: i64) -> Outcome {
+        self.tokens = Some(tokens);
+        self
+    }
+
     /// Records the duration.
     pub fn with_duration(mut self, d: std::time::Duration) -> Outcome {
         self.duration_ms = Some(d.as_millis().min(u128::from(u64::MAX)) as u64);
@@ -115,11 +147,63 @@ pub struct Governed {
     pub hash: String,
 }
 
+/// What a governed decision means for the caller, in one word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Run it (and record the outcome).
+    Allow,
+    /// Do not run it.
+    Deny,
+    /// Do not run it yet: approval request [`Governed::request`] is open.
+    ApprovalRequired,
+    /// Do not run it: a budget would be exceeded.
+    BudgetExceeded,
+}
+
 impl Governed {
     /// True if the effect is allow.
     pub fn allowed(&self) -> bool {
         self.decision.allowed()
     }
+
+    /// Allow, deny, approval required or budget exceeded.
+    pub fn verdict(&self) -> Verdict {
+        match (self.decision.effect, self.decision.decided_by) {
+            (Effect::Allow, _) => Verdict::Allow,
+            (Effect::Deny, DecidedBy::Budget)
+                if self.decision.budgets.iter().any(|c| {
+                    c.status == crate::budget::ChargeStatus::Exceeded
+                }) =>
+            {
+                Verdict::BudgetExceeded
+            }
+            (Effect::Deny, _) => Verdict::Deny,
+            (Effect::RequireApproval, _) => Verdict::ApprovalRequired,
+        }
+    }
+
+    /// The approval request this decision opened (its own id), if it requires approval.
+    pub fn request(&self) -> Option<&str> {
+        (self.decision.effect == Effect::RequireApproval).then_some(self.id.as_str())
+    }
+}
+
+/// A budget account as it stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetStatus {
+    /// The budget's id.
+    pub budget: String,
+    /// The account (session, actor, run id, or `*`).
+    pub account: String,
+    /// Spend counted now (settled and reserved, inside the window).
+    pub spent: f64,
+    /// The limit.
+    pub limit: f64,
+    /// `limit - spent`, never below 0.
+    pub remaining: f64,
+    /// The unit.
+    pub unit: String,
 }
 
 /// Options for [`Governor::open`].
@@ -139,6 +223,10 @@ pub struct GovernorOptions {
     /// closed as `unknown`. True for a governor that runs the tools itself; false for one
     /// whose outcomes another process records (the CLI's `decide` and `record`).
     pub close_open_on_exit: bool,
+    /// Whether the host asks for approval itself (as Claude Code does for an `ask`
+    /// answer): then a require_approval decision stays open for the outcome of the call
+    /// the host's user let run, instead of opening a LumenFlow approval request.
+    pub host_approves: bool,
 }
 
 impl Default for GovernorOptions {
@@ -150,26 +238,27 @@ impl Default for GovernorOptions {
             redactor: Redactor::default(),
             clock: Arc::new(SystemClock),
             close_open_on_exit: true,
+            host_approves: false,
         }
     }
 }
 
 struct Seal<'a> {
     key: &'a KeyPair,
-    clock: &'a dyn Clock,
+    ts: &'a str,
 }
 
 impl Sealer for Seal<'_> {
     fn seal(&self, stream: &str, head: Option<&Head>, kind: &str, body: Value) -> Record {
-        Record::seal(
-            stream,
-            head,
-            &timestamp(self.clock.now()),
-            kind,
-            body,
-            self.key,
-        )
+        Record::seal(stream, head, self.ts, kind, body, self.key)
     }
+}
+
+/// The state derived from the log, and how far into the log it has read.
+#[derive(Default)]
+struct Tracked {
+    cursor: Cursor,
+    state: State,
 }
 
 /// Decides actions under a policy and records every decision and outcome as evidence.
@@ -180,7 +269,7 @@ pub struct Governor {
     options: GovernorOptions,
     instance: String,
     instance_lock: Mutex<Option<(File, PathBuf)>>,
-    open: Mutex<HashMap<String, String>>,
+    tracked: Mutex<Tracked>,
     /// The head after this governor's last append.
     last: Mutex<Option<Head>>,
 }
@@ -244,7 +333,7 @@ impl Governor {
             options,
             instance,
             instance_lock: Mutex::new(instance_lock),
-            open: Mutex::new(HashMap::new()),
+            tracked: Mutex::new(Tracked::default()),
             last: Mutex::new(None),
         };
         g.reconcile_ended()?;
@@ -266,23 +355,55 @@ impl Governor {
         self.key.id()
     }
 
-    fn sealer(&self) -> Seal<'_> {
-        Seal {
-            key: &self.key,
-            clock: &*self.options.clock,
-        }
+    /// Now, as the record timestamp it will be written with.
+    fn now(&self) -> String {
+        timestamp(self.options.clock.now())
     }
 
-    /// Appends records of these kinds and bodies (in order, atomically).
-    pub fn append(&self, items: Vec<(String, Value)>) -> Result<Vec<Record>, EvidenceError> {
-        let recs = self.store.append(&self.sealer(), items)?;
+    /// Under the log's lock: brings the state up to date with what other writers appended,
+    /// lets `choose` pick records to append given it, appends them, and folds them in.
+    fn commit<T>(
+        &self,
+        ts: &str,
+        choose: impl FnOnce(&State) -> Result<(Vec<(String, Value)>, T), Error>,
+    ) -> Result<(Vec<Record>, T), Error> {
+        let mut guard = self.tracked.lock().unwrap_or_else(|p| p.into_inner());
+        let Tracked { cursor, state } = &mut *guard;
+        let seal = Seal { key: &self.key, ts };
+        let result = self.store.transact(&seal, Some(cursor), |lines| {
+            state.apply_lines(&lines);
+            choose(state)
+        });
+        let (recs, t) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                // The cursor may have moved past lines the state did not fold in.
+                *guard = Tracked::default();
+                return Err(e);
+            }
+        };
+        for r in &recs {
+            guard.state.apply(r);
+        }
+        drop(guard);
         if let Some(r) = recs.last() {
             let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
             if last.as_ref().is_none_or(|h| h.seq < r.seq) {
                 *last = Some(r.head());
             }
         }
-        Ok(recs)
+        Ok((recs, t))
+    }
+
+    /// Appends records of these kinds and bodies (in order, atomically).
+    pub fn append(&self, items: Vec<(String, Value)>) -> Result<Vec<Record>, EvidenceError> {
+        let ts = self.now();
+        self.commit(&ts, |_| Ok((items, ())))
+            .map(|(r, ())| r)
+            .map_err(|e| match e {
+                Error::Evidence(e) => e,
+                other => EvidenceError::Invalid(other.to_string()),
+            })
     }
 
     /// Decides `action` in the governor's context and records the decision.
@@ -290,44 +411,69 @@ impl Governor {
         self.decide_in(action, &self.options.context)
     }
 
-    /// Decides `action` in `context` and records the decision.
+    /// Decides `action` in `context` and records the decision. A deny is closed at once
+    /// (`denied`), as is a decision that requires approval (`awaiting_approval`).
     pub fn decide_in(&self, action: &Action, context: &Context) -> Result<Governed, EvidenceError> {
-        let decision = self.policies.decide(action, context);
-        let body = self.decision_body(action, context, &decision)?;
-        let rec = self
-            .append(vec![(kind::DECISION.to_owned(), body)])?
-            .pop()
+        self.decide_inner(action, context).map_err(|e| match e {
+            Error::Evidence(e) => e,
+            other => EvidenceError::Invalid(other.to_string()),
+        })
+    }
+
+    fn decide_inner(&self, action: &Action, context: &Context) -> Result<Governed, Error> {
+        let invalid = |e: serde_json::Error| Error::Invalid(e.to_string());
+        let full = serde_json::to_value(action).map_err(invalid)?;
+        let input_digest = canonical::digest(&full).map_err(invalid)?;
+        let binding = state::binding(&full);
+        let ts = self.now();
+        let (recs, decision) = self.commit(&ts, |st| {
+            let mut d = state::evaluate(&self.policies, st, action, context, &binding, &ts);
+            if d.effect == Effect::RequireApproval {
+                if let Some(t) = d.approval.as_mut() {
+                    if let Some(secs) = t.expires_in {
+                        let at = chrono::DateTime::parse_from_rfc3339(&ts)
+                            .map_err(|e| Error::Invalid(e.to_string()))?
+                            .with_timezone(&chrono::Utc)
+                            + chrono::Duration::seconds(secs.min(i64::MAX as u64 / 2000) as i64);
+                        t.expires_at = Some(timestamp(at));
+                    }
+                }
+            }
+            let body = self.decision_body(full, &input_digest, &binding, context, &d)?;
+            Ok((vec![(kind::DECISION.to_owned(), body)], d))
+        })?;
+        let rec = recs
+            .last()
             .ok_or_else(|| EvidenceError::Invalid("the store wrote no record".into()))?;
         let governed = Governed {
             decision,
             id: rec.id(),
             hash: rec.hash.clone(),
         };
-        if governed.decision.effect == Effect::Deny {
-            self.close_decision(&governed.id, &governed.hash, Outcome::new(Status::Denied))?;
-        } else {
-            self.open
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(governed.id.clone(), governed.hash.clone());
+        match governed.decision.effect {
+            Effect::Deny => {
+                self.close_decision(&governed.id, Outcome::new(Status::Denied))?;
+            }
+            Effect::RequireApproval if !self.options.host_approves => {
+                self.close_decision(&governed.id, Outcome::new(Status::AwaitingApproval))?;
+            }
+            Effect::RequireApproval | Effect::Allow => {}
         }
         Ok(governed)
     }
 
-    /// The `decision` record's body: the redacted action, digests of the full input and
-    /// the context, what was redacted, and the decision.
+    /// The `decision` record's body: the redacted action and context, digests of the full
+    /// input, the context and the approval binding, what was redacted, and the decision.
     fn decision_body(
         &self,
-        action: &Action,
+        full: Value,
+        input_digest: &str,
+        binding: &str,
         context: &Context,
         d: &Decision,
-    ) -> Result<Value, EvidenceError> {
-        let full =
-            serde_json::to_value(action).map_err(|e| EvidenceError::Invalid(e.to_string()))?;
-        let input_digest =
-            canonical::digest(&full).map_err(|e| EvidenceError::Invalid(e.to_string()))?;
-        let context_digest =
-            canonical::digest(context).map_err(|e| EvidenceError::Invalid(e.to_string()))?;
+    ) -> Result<Value, Error> {
+        let invalid = |e: serde_json::Error| Error::Invalid(e.to_string());
+        let context_digest = canonical::digest(context).map_err(invalid)?;
         let mut redacted_action = full;
         let mut redactions: Vec<Value> = self
             .options
@@ -336,57 +482,100 @@ impl Governor {
             .into_iter()
             .map(|r| json!({"pointer": format!("/action{}", r.pointer), "kind": r.kind}))
             .collect();
-        let mut decision =
-            serde_json::to_value(d).map_err(|e| EvidenceError::Invalid(e.to_string()))?;
+        let mut redacted_context = serde_json::to_value(context).map_err(invalid)?;
+        for r in self.options.redactor.redact(&mut redacted_context) {
+            redactions.push(json!({"pointer": format!("/context{}", r.pointer), "kind": r.kind}));
+        }
+        let mut decision = serde_json::to_value(d).map_err(invalid)?;
         for r in Redactor::default().redact(&mut decision) {
             redactions.push(json!({"pointer": format!("/decision{}", r.pointer), "kind": r.kind}));
         }
         Ok(json!({
             "action": redacted_action,
+            "context": redacted_context,
             "input_digest": input_digest,
             "context_digest": context_digest,
+            "binding": binding,
             "redactions": redactions,
             "decision": decision,
             "instance": self.instance,
         }))
     }
 
-    /// Records how the decided action turned out. `decision` is the id of a decision
-    /// record of this log that has no outcome yet (from this or another process).
-    pub fn record(&self, decision: &str, outcome: Outcome) -> Result<Record, EvidenceError> {
-        let hash = match self
-            .open
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(decision)
-            .cloned()
-        {
-            Some(h) => h,
-            None => self.find_open_decision(decision)?,
-        };
-        self.close_decision(decision, &hash, outcome)
+    /// The full id (`<stream>:<seq>`) for an id or a bare sequence number.
+    fn full_id(&self, id: &str) -> String {
+        if id.contains(':') {
+            id.to_owned()
+        } else {
+            format!("{}:{id}", self.store.stream())
+        }
     }
 
-    fn close_decision(
+    /// Records how the decided action turned out. `decision` is the id of a decision
+    /// record of this log that has no outcome yet (from this or another process). Budgets
+    /// reserved for it settle: with the actual cost or tokens if the outcome gives them,
+    /// refunded if it failed without them, as reserved otherwise.
+    pub fn record(&self, decision: &str, outcome: Outcome) -> Result<Record, EvidenceError> {
+        self.close_decision(&self.full_id(decision), outcome)
+            .map_err(|e| match e {
+                Error::Evidence(e) => e,
+                other => EvidenceError::Invalid(other.to_string()),
+            })
+    }
+
+    fn close_decision(&self, id: &str, outcome: Outcome) -> Result<Record, Error> {
+        let ts = self.now();
+        let (recs, ()) = self.commit(&ts, |st| {
+            let open = st
+                .open
+                .get(id)
+                .ok_or_else(|| EvidenceError::UnknownDecision(id.to_owned()))?;
+            let settled = self.settlement(st, id, open, &outcome);
+            Ok((vec![self.outcome_body(id, &open.hash, outcome, settled)], ()))
+        })?;
+        recs.into_iter()
+            .last()
+            .ok_or_else(|| EvidenceError::Invalid("the store wrote no record".into()).into())
+    }
+
+    /// How decision `id`'s reservations settle given its outcome.
+    fn settlement(&self, st: &State, id: &str, open: &state::Open, o: &Outcome) -> Vec<Value> {
+        let reservations = st.accounts().reservations(id);
+        if reservations.is_empty() {
+            return Vec::new();
+        }
+        let actual = (o.cost.is_some() || o.tokens.is_some())
+            .then(|| {
+                let mut a: Action = serde_json::from_value(open.action.clone()?).ok()?;
+                a.cost = o.cost.or(a.cost).or(Some(0.0));
+                a.tokens = o.tokens.or(a.tokens).or(Some(0));
+                Some(a)
+            })
+            .flatten();
+        reservations
+            .into_iter()
+            .map(|(budget, account, reserved)| {
+                let b = crate::budget::find(&self.policies, &budget);
+                let amount = match (&actual, b) {
+                    (Some(a), Some(b)) => {
+                        crate::budget::amount(b, a, &self.options.context).unwrap_or(reserved)
+                    }
+                    _ if matches!(o.status, Status::Failure | Status::Denied) => 0.0,
+                    _ => reserved,
+                };
+                json!({"budget": budget, "account": account, "reserved": reserved, "amount": amount})
+            })
+            .collect()
+    }
+
+    /// The `outcome` record (kind and body) closing decision `id` (with hash `hash`).
+    fn outcome_body(
         &self,
         id: &str,
         hash: &str,
         outcome: Outcome,
-    ) -> Result<Record, EvidenceError> {
-        let body = self.outcome_body(id, hash, outcome);
-        let rec = self
-            .append(vec![body])?
-            .pop()
-            .ok_or_else(|| EvidenceError::Invalid("the store wrote no record".into()))?;
-        self.open
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
-        Ok(rec)
-    }
-
-    /// The `outcome` record (kind and body) closing decision `id` (with hash `hash`).
-    fn outcome_body(&self, id: &str, hash: &str, outcome: Outcome) -> (String, Value) {
+        settled: Vec<Value>,
+    ) -> (String, Value) {
         let mut body = Map::new();
         body.insert("decision".into(), json!(id));
         body.insert("decision_hash".into(), json!(hash));
@@ -399,6 +588,15 @@ impl Governor {
         }
         if let Some(ms) = outcome.duration_ms {
             body.insert("duration_ms".into(), json!(ms));
+        }
+        if let Some(c) = outcome.cost.filter(|c| c.is_finite()) {
+            body.insert("cost".into(), json!(c));
+        }
+        if let Some(t) = outcome.tokens {
+            body.insert("tokens".into(), json!(t));
+        }
+        if !settled.is_empty() {
+            body.insert("settled".into(), Value::Array(settled));
         }
         if let Some(e) = outcome.error {
             let e = crate::error::bound(e);
@@ -424,30 +622,226 @@ impl Governor {
         (kind::OUTCOME.to_owned(), Value::Object(body))
     }
 
-    /// Finds a decision record by id (or bare sequence number) that has no outcome yet.
-    fn find_open_decision(&self, id: &str) -> Result<String, EvidenceError> {
-        let full_id = if id.contains(':') {
-            id.to_owned()
-        } else {
-            format!("{}:{id}", self.store.stream())
-        };
-        let mut hash = None;
-        for line in self.store.lines()? {
-            let Ok(rec) = Record::parse(&line.bytes) else {
-                continue;
-            };
-            if rec.kind == kind::DECISION && rec.id() == full_id {
-                hash = Some(rec.hash.clone());
-            } else if rec.kind == kind::OUTCOME
-                && rec.body.get("decision").and_then(Value::as_str) == Some(&full_id)
-            {
-                return Err(EvidenceError::Invalid(format!(
-                    "decision {full_id} already has an outcome (record {})",
-                    rec.id()
-                )));
-            }
+    /// Approves request `request` as `approver`. Refused if the approver is not one the
+    /// request allows (the proposer never is), or the request expired or is closed. A
+    /// second vote by the same approver changes nothing and writes nothing.
+    pub fn approve(&self, request: &str, approver: &Approver, reason: &str) -> Result<Request, Error> {
+        self.vote(request, approver, Choice::Approve, reason, None)
+    }
+
+    /// Rejects request `request` as `approver` (one reject closes it).
+    pub fn reject(&self, request: &str, approver: &Approver, reason: &str) -> Result<Request, Error> {
+        self.vote(request, approver, Choice::Reject, reason, None)
+    }
+
+    /// Votes on a request, optionally with the approver's own signature over
+    /// [`approval::signing_message`] (checked, and recorded with the key's id; `key:<id>`
+    /// approvers require it).
+    pub fn vote(
+        &self,
+        request: &str,
+        approver: &Approver,
+        verdict: Choice,
+        reason: &str,
+        signature: Option<&VoteSignature>,
+    ) -> Result<Request, Error> {
+        let id = self.full_id(request);
+        if approver.id.trim().is_empty() {
+            return Err(Error::Invalid("the approver's id must not be empty".into()));
         }
-        hash.ok_or(EvidenceError::UnknownDecision(full_id))
+        let ts = self.now();
+        let now = micros(&ts);
+        self.commit(&ts, |st| {
+            let req = st
+                .request_at(&id, now)
+                .ok_or_else(|| ApprovalError::UnknownRequest(id.clone()))?;
+            match req.state {
+                RequestState::Pending => {}
+                RequestState::Expired => {
+                    return Err(ApprovalError::Expired {
+                        request: id.clone(),
+                        expired_at: req.expires_at.clone().unwrap_or_default(),
+                    }
+                    .into())
+                }
+                other => {
+                    return Err(ApprovalError::Closed {
+                        request: id.clone(),
+                        state: other.as_str().into(),
+                    }
+                    .into())
+                }
+            }
+            let key_id = signature
+                .map(|s| {
+                    approval::check_signature(s, &id, &req.binding, verdict, &approver.id, reason)
+                        .map_err(|reason| ApprovalError::BadSignature {
+                            request: id.clone(),
+                            approver: approver.id.clone(),
+                            reason,
+                        })
+                })
+                .transpose()?;
+            if !req.allows(approver, key_id.as_deref()) {
+                let allowed = if req.approvers.is_empty() {
+                    "anyone but the proposer".to_owned()
+                } else {
+                    req.approvers.iter().map(|a| &**a).collect::<Vec<_>>().join(", ")
+                };
+                return Err(ApprovalError::NotAnApprover {
+                    request: id.clone(),
+                    approver: approver.id.clone(),
+                    allowed,
+                }
+                .into());
+            }
+            if req.votes.iter().any(|v| v.approver.id == approver.id) {
+                return Ok((Vec::new(), ()));
+            }
+            let mut body = json!({
+                "request": id,
+                "request_hash": req.decision_hash,
+                "binding": req.binding,
+                "verdict": verdict.as_str(),
+                "approver": approver,
+                "reason": reason,
+                "instance": self.instance,
+            });
+            if let (Some(s), Some(k)) = (signature, &key_id) {
+                body["key_id"] = json!(k);
+                body["public_key"] = json!(s.public_key);
+                body["signature"] = json!(s.signature);
+            }
+            Ok((vec![(kind::APPROVAL.to_owned(), body)], ()))
+        })?;
+        let t = self.tracked.lock().unwrap_or_else(|p| p.into_inner());
+        t.state
+            .request_at(&id, now)
+            .ok_or_else(|| ApprovalError::UnknownRequest(id).into())
+    }
+
+    /// One approval request as it stands now.
+    pub fn approval(&self, request: &str) -> Result<Request, Error> {
+        let id = self.full_id(request);
+        self.approvals()?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| ApprovalError::UnknownRequest(id).into())
+    }
+
+    /// Every approval request in the log, oldest first, as it stands now.
+    pub fn approvals(&self) -> Result<Vec<Request>, Error> {
+        let ts = self.now();
+        let now = micros(&ts);
+        Ok(self.commit(&ts, |st| Ok((Vec::new(), st.requests_at(now))))?.1)
+    }
+
+    /// Every budget account charged so far, as it stands now.
+    pub fn budgets(&self) -> Result<Vec<BudgetStatus>, Error> {
+        let ts = self.now();
+        let now = micros(&ts);
+        Ok(self
+            .commit(&ts, |st| {
+                let mut out = Vec::new();
+                for (budget, account) in st.accounts().accounts() {
+                    let Some(b) = crate::budget::find(&self.policies, &budget) else {
+                        continue;
+                    };
+                    let spent = st.accounts().spent(&budget, &account, b.window, now);
+                    out.push(BudgetStatus {
+                        budget: budget.to_string(),
+                        account,
+                        spent,
+                        limit: b.limit,
+                        remaining: (b.limit - spent).max(0.0),
+                        unit: b.unit.to_string(),
+                    });
+                }
+                Ok((Vec::new(), out))
+            })?
+            .1)
+    }
+
+    /// Overrides a deny (break-glass): `who` must be allowed by every deciding rule's
+    /// `overridable_by`, and must give a reason. Writes an `override` record that allows
+    /// the same action (flagged in every view) and returns it; run the action and
+    /// [`Governor::record`] its outcome as for any allowed decision.
+    pub fn override_deny(&self, decision: &str, who: &Approver, reason: &str) -> Result<Governed, Error> {
+        let id = self.full_id(decision);
+        if reason.trim().is_empty() {
+            return Err(ApprovalError::OverrideRefused {
+                decision: id,
+                reason: "an override needs a reason".into(),
+            }
+            .into());
+        }
+        let ts = self.now();
+        let (recs, d) = self.commit(&ts, |st| {
+            let refused = |reason: String| ApprovalError::OverrideRefused {
+                decision: id.clone(),
+                reason,
+            };
+            let den = st
+                .denied
+                .get(&id)
+                .ok_or_else(|| refused("no deny with this id in the log".into()))?;
+            if let Some(by) = &den.overridden_by {
+                return Err(refused(format!("already overridden by {by}")).into());
+            }
+            let rules = state::may_override(&self.policies, den, who).map_err(refused)?;
+            let d = Decision {
+                effect: Effect::Allow,
+                decided_by: DecidedBy::Override,
+                deciding_rules: den.rules.clone(),
+                matched: Vec::new(),
+                errors: Vec::new(),
+                warnings: Vec::new(),
+                policies: self
+                    .policies
+                    .policies()
+                    .iter()
+                    .map(|p| PolicyRef {
+                        name: p.name().into(),
+                        digest: p.digest().into(),
+                    })
+                    .collect(),
+                approvers: Vec::new(),
+                approval: None,
+                budgets: Vec::new(),
+                reason: format!(
+                    "allowed by override: {} overrode the deny {} of rule{} {}: {}",
+                    who.id,
+                    id,
+                    if rules.len() > 1 { "s" } else { "" },
+                    rules.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", "),
+                    reason
+                ),
+                eval_ns: 0,
+            };
+            let body = json!({
+                "action": den.action,
+                "input_digest": den.input_digest,
+                "binding": den.binding,
+                "redactions": [],
+                "decision": d,
+                "override": {
+                    "decision": id,
+                    "decision_hash": den.hash,
+                    "actor": who,
+                    "reason": reason,
+                },
+                "instance": self.instance,
+            });
+            Ok((vec![(kind::OVERRIDE.to_owned(), body)], d))
+        })?;
+        let rec = recs
+            .last()
+            .ok_or_else(|| EvidenceError::Invalid("the store wrote no record".into()))?;
+        Ok(Governed {
+            decision: d,
+            id: rec.id(),
+            hash: rec.hash.clone(),
+        })
     }
 
     /// Closes, as `unknown`, the open decisions of governors that have ended (their
@@ -475,45 +869,48 @@ impl Governor {
                 ended.push((id.to_owned(), f, path));
             }
         }
-        if ended.is_empty() {
-            return Ok(());
-        }
         let ids: HashSet<&str> = ended.iter().map(|(i, _, _)| i.as_str()).collect();
-        let mut open: Vec<(String, String, String)> = Vec::new();
-        let mut closed: HashSet<String> = HashSet::new();
-        for line in self.store.lines()? {
-            let Ok(rec) = Record::parse(&line.bytes) else {
-                continue;
-            };
-            let inst = rec
-                .body
-                .get("instance")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            if rec.kind == kind::DECISION && ids.contains(inst) {
-                open.push((rec.id(), rec.hash.clone(), inst.to_owned()));
-            } else if rec.kind == kind::OUTCOME {
-                if let Some(d) = rec.body.get("decision").and_then(Value::as_str) {
-                    closed.insert(d.to_owned());
-                }
-            }
-        }
-        let items: Vec<(String, Value)> = open
-            .into_iter()
-            .filter(|(id, _, _)| !closed.contains(id))
-            .map(|(id, hash, inst)| {
-                let why = format!("governor {inst} ended without recording an outcome; reconciled when the log was reopened");
-                self.outcome_body(&id, &hash, Outcome { error: Some(why), ..Outcome::new(Status::Unknown) })
-            })
-            .collect();
-        if !items.is_empty() {
-            self.append(items)?;
-        }
+        // Also brings the state up to date with the log (read once, here).
+        self.close_open(
+            |o| ids.contains(o.instance.as_str()),
+            |o| format!("governor {} ended without recording an outcome; reconciled when the log was reopened", o.instance),
+        )?;
         for (_, f, path) in ended {
             let _ = std::fs::remove_file(&path);
             drop(f);
         }
         Ok(())
+    }
+
+    /// Closes, as `unknown`, the open decisions that `which` selects, saying `why`.
+    fn close_open(
+        &self,
+        which: impl Fn(&state::Open) -> bool,
+        why: impl Fn(&state::Open) -> String,
+    ) -> Result<(), EvidenceError> {
+        let ts = self.now();
+        self.commit(&ts, |st| {
+            let mut ids: Vec<(&String, &state::Open)> =
+                st.open.iter().filter(|(_, o)| which(o)).collect();
+            ids.sort_by_key(|(id, _)| id.rsplit(':').next().and_then(|n| n.parse::<u64>().ok()));
+            let items = ids
+                .into_iter()
+                .map(|(id, o)| {
+                    let out = Outcome {
+                        error: Some(why(o)),
+                        ..Outcome::new(Status::Unknown)
+                    };
+                    let settled = self.settlement(st, id, o, &out);
+                    self.outcome_body(id, &o.hash, out, settled)
+                })
+                .collect();
+            Ok((items, ()))
+        })
+        .map(|_| ())
+        .map_err(|e| match e {
+            Error::Evidence(e) => e,
+            other => EvidenceError::Invalid(other.to_string()),
+        })
     }
 
     /// Signs a checkpoint of the current head, writes it to the evidence directory, and
@@ -556,31 +953,11 @@ impl Governor {
                 self.checkpoint().map(|_| ())
             };
         };
-        let open: Vec<(String, String)> = self
-            .open
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .drain()
-            .collect();
-        let items: Vec<(String, Value)> = open
-            .into_iter()
-            .map(|(id, hash)| {
-                let why = "the governor closed before an outcome was recorded".to_owned();
-                self.outcome_body(
-                    &id,
-                    &hash,
-                    Outcome {
-                        error: Some(why),
-                        ..Outcome::new(Status::Unknown)
-                    },
-                )
-            })
-            .collect();
-        let result = if items.is_empty() {
-            Ok(())
-        } else {
-            self.append(items).map(|_| ())
-        };
+        let me = self.instance.clone();
+        let result = self.close_open(
+            |o| o.instance == me,
+            |_| "the governor closed before an outcome was recorded".to_owned(),
+        );
         let cp = self.checkpoint().map(|_| ());
         let _ = std::fs::remove_file(&path);
         drop(lock);

@@ -37,6 +37,7 @@
 
 pub mod action;
 pub mod approval;
+pub mod budget;
 pub mod canonical;
 mod cel_value;
 pub mod clock;
@@ -53,8 +54,10 @@ pub mod net;
 pub mod paths;
 pub mod policy;
 pub mod redact;
+pub mod replay;
 pub mod secrets;
 pub mod shell;
+pub mod state;
 pub mod store;
 pub mod testing;
 pub mod verify;

@@ -84,6 +84,34 @@ struct PolicyDoc {
     may_loosen: Vec<Loosen>,
     #[serde(default)]
     rules: Vec<RuleDoc>,
+    #[serde(default)]
+    budgets: Vec<BudgetDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BudgetDoc {
+    id: Spanned<String>,
+    per: Spanned<crate::budget::Per>,
+    limit: Spanned<f64>,
+    #[serde(default)]
+    unit: Option<String>,
+    #[serde(default)]
+    window: Option<Spanned<String>>,
+    charge: Spanned<String>,
+    #[serde(default)]
+    warn_at: Option<Spanned<f64>>,
+    #[serde(default)]
+    on_exceed: Option<Spanned<Effect>>,
+    #[serde(default)]
+    approvers: Vec<String>,
+    #[serde(default)]
+    quorum: Option<Spanned<u32>>,
+    #[serde(default)]
+    expires_in: Option<Spanned<String>>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -101,6 +129,35 @@ struct RuleDoc {
     on_error: Option<Spanned<Effect>>,
     #[serde(default)]
     approvers: Vec<String>,
+    #[serde(default)]
+    quorum: Option<Spanned<u32>>,
+    #[serde(default)]
+    expires_in: Option<Spanned<String>>,
+    #[serde(default)]
+    auto_approve: Option<Spanned<String>>,
+    #[serde(default)]
+    overridable_by: Vec<String>,
+}
+
+/// A CEL expression compiled whole (an automatic approver's condition, a budget's charge).
+#[derive(Debug)]
+pub struct Condition {
+    source: String,
+    expr: Expression,
+    native: Option<crate::eval::Program>,
+}
+
+impl Condition {
+    /// The expression as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+    pub(crate) fn expr(&self) -> &Expression {
+        &self.expr
+    }
+    pub(crate) fn native(&self) -> Option<&crate::eval::Program> {
+        self.native.as_ref()
+    }
 }
 
 /// One compiled rule.
@@ -111,6 +168,10 @@ pub struct Rule {
     on_error: Effect,
     reason: Option<Arc<str>>,
     approvers: Vec<Arc<str>>,
+    quorum: u32,
+    expires_in: Option<u64>,
+    auto_approve: Option<Condition>,
+    overridable_by: Vec<Arc<str>>,
     when: String,
     line: u64,
     /// The tools the rule is limited to by a top-level `action.tool == "x"` or
@@ -143,6 +204,22 @@ impl Rule {
     /// Who may approve when the effect is `require_approval` (`role:lead`, `user:alice`).
     pub fn approvers(&self) -> impl Iterator<Item = &str> {
         self.approvers.iter().map(|a| &**a)
+    }
+    /// How many distinct approvers must approve (at least 1).
+    pub fn quorum(&self) -> u32 {
+        self.quorum
+    }
+    /// Seconds an approval request (and the grant it becomes) stays valid, if limited.
+    pub fn expires_in(&self) -> Option<u64> {
+        self.expires_in
+    }
+    /// The condition under which approval is granted automatically, if any.
+    pub fn auto_approve(&self) -> Option<&Condition> {
+        self.auto_approve.as_ref()
+    }
+    /// Who may override this rule's deny (break-glass), with a reason.
+    pub fn overridable_by(&self) -> impl Iterator<Item = &str> {
+        self.overridable_by.iter().map(|a| &**a)
     }
     pub(crate) fn id_arc(&self) -> &Arc<str> {
         &self.id
@@ -188,6 +265,7 @@ pub struct Policy {
     on_error: Effect,
     may_loosen: Vec<Loosen>,
     rules: Vec<Rule>,
+    budgets: Vec<crate::budget::Budget>,
     by_tool: BTreeMap<Box<str>, Vec<usize>>,
     any_tool: Vec<usize>,
     document: serde_json::Value,
@@ -245,6 +323,11 @@ impl Policy {
         let document: serde_json::Value =
             serde_saphyr::from_str(text).map_err(|e| invalid(saphyr_diagnostic(origin, &e)))?;
         compile(doc, document, text, origin)
+    }
+
+    /// The budgets the policy defines.
+    pub fn budgets(&self) -> &[crate::budget::Budget] {
+        &self.budgets
     }
 
     /// The policy's name.
@@ -431,6 +514,69 @@ fn compile(
                 .in_field("approvers"),
             );
         }
+        let approval_only = |field: &str, loc: &serde_saphyr::Location| {
+            at(
+                format!("{field} is only meaningful with effect require_approval"),
+                loc,
+            )
+            .in_rule(&id)
+            .in_field(field)
+        };
+        let is_approval = r.effect.value == Effect::RequireApproval;
+        let quorum = match &r.quorum {
+            Some(q) if !is_approval => {
+                diags.push(approval_only("quorum", &q.referenced));
+                1
+            }
+            Some(q) if q.value == 0 => {
+                diags.push(
+                    at("quorum must be at least 1".into(), &q.referenced)
+                        .in_rule(&id)
+                        .in_field("quorum"),
+                );
+                1
+            }
+            Some(q) => q.value,
+            None => 1,
+        };
+        let expires_in = match &r.expires_in {
+            Some(e) if !is_approval => {
+                diags.push(approval_only("expires_in", &e.referenced));
+                None
+            }
+            Some(e) => match parse_duration(&e.value) {
+                Ok(secs) => Some(secs),
+                Err(msg) => {
+                    diags.push(at(msg, &e.referenced).in_rule(&id).in_field("expires_in"));
+                    None
+                }
+            },
+            None => None,
+        };
+        let auto_approve = match &r.auto_approve {
+            Some(a) if !is_approval => {
+                diags.push(approval_only("auto_approve", &a.referenced));
+                None
+            }
+            Some(a) => match compile_condition(a, &lines, origin, Some(&id), "auto_approve") {
+                Ok(c) => Some(c),
+                Err(mut d) => {
+                    diags.append(&mut d);
+                    None
+                }
+            },
+            None => None,
+        };
+        if r.effect.value != Effect::Deny && !r.overridable_by.is_empty() {
+            diags.push(
+                at(
+                    "overridable_by is only meaningful with effect deny".into(),
+                    &r.effect.referenced,
+                )
+                .in_rule(&id)
+                .in_field("overridable_by"),
+            );
+        }
         let compiled = compile_expression(&r.when.value).map_err(|errs| {
             errs.into_iter()
                 .map(|(l, c, msg)| {
@@ -449,6 +595,10 @@ fn compile(
                 on_error: r.on_error.as_ref().map_or(on_error, |e| e.value),
                 reason: r.reason.map(Into::into),
                 approvers: r.approvers.into_iter().map(Into::into).collect(),
+                quorum,
+                expires_in,
+                auto_approve,
+                overridable_by: r.overridable_by.into_iter().map(Into::into).collect(),
                 when: r.when.value,
                 line: rule_line,
                 tools,
@@ -459,6 +609,7 @@ fn compile(
             Err(mut d) => diags.append(&mut d),
         }
     }
+    let budgets = compile_budgets(doc.budgets, &lines, origin, &mut diags);
     if !diags.is_empty() {
         return Err(PolicyError::Invalid(diags));
     }
@@ -486,10 +637,178 @@ fn compile(
         on_error,
         may_loosen: doc.may_loosen,
         rules,
+        budgets,
         by_tool,
         any_tool,
         document,
     })
+}
+
+/// Parses a duration such as `30m`, `24h`, `7d` or `1h 30m` into whole seconds.
+pub(crate) fn parse_duration(s: &str) -> Result<u64, String> {
+    match humantime::parse_duration(s.trim()) {
+        Ok(d) if d.as_secs() > 0 => Ok(d.as_secs()),
+        Ok(_) => Err(format!("duration `{s}` must be at least one second")),
+        Err(e) => Err(format!(
+            "`{s}` is not a duration (like 90s, 30m, 24h, 7d): {e}"
+        )),
+    }
+}
+
+/// Compiles a whole CEL expression (no tool index) with diagnostics pointing into the file.
+fn compile_condition(
+    src: &Spanned<String>,
+    lines: &[&str],
+    origin: &str,
+    rule: Option<&str>,
+    field: &str,
+) -> Result<Condition, Vec<Diagnostic>> {
+    match checked_program(&src.value) {
+        Ok(expr) => Ok(Condition {
+            source: src.value.clone(),
+            native: crate::eval::compile(&expr),
+            expr,
+        }),
+        Err(errs) => Err(errs
+            .into_iter()
+            .map(|(l, c, msg)| {
+                let (fl, fc) = file_position(lines, &src.referenced, &src.value, l, c);
+                let d = Diagnostic::new(origin, msg).at(fl, fc).in_field(field);
+                match rule {
+                    Some(r) => d.in_rule(r),
+                    None => d,
+                }
+            })
+            .collect()),
+    }
+}
+
+fn compile_budgets(
+    docs: Vec<BudgetDoc>,
+    lines: &[&str],
+    origin: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<crate::budget::Budget> {
+    let mut out = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    for b in docs {
+        let id = b.id.value.clone();
+        let before = diags.len();
+        let at = |msg: String, loc: &serde_saphyr::Location, field: &str| {
+            Diagnostic::new(origin, msg)
+                .at(loc.line(), loc.column())
+                .in_rule(&format!("budget {id}"))
+                .in_field(field)
+        };
+        if id.trim().is_empty() {
+            diags.push(at("budget id must not be empty".into(), &b.id.referenced, "id"));
+        } else if let Some(first) = seen.get(&id) {
+            diags.push(at(
+                format!("duplicate budget id (first defined on line {first})"),
+                &b.id.referenced,
+                "id",
+            ));
+        } else {
+            seen.insert(id.clone(), b.id.referenced.line());
+        }
+        let limit = b.limit.value;
+        if !(limit.is_finite() && limit > 0.0) {
+            diags.push(at(
+                format!("limit must be a positive number, not {limit}"),
+                &b.limit.referenced,
+                "limit",
+            ));
+        }
+        let warn_at = match &b.warn_at {
+            Some(w) if !(w.value > 0.0 && w.value <= 1.0) => {
+                diags.push(at(
+                    format!(
+                        "warn_at is a fraction of the limit, above 0 and at most 1, not {}",
+                        w.value
+                    ),
+                    &w.referenced,
+                    "warn_at",
+                ));
+                None
+            }
+            Some(w) => Some(w.value),
+            None => None,
+        };
+        let on_exceed = match &b.on_exceed {
+            Some(e) if e.value == Effect::Allow => {
+                diags.push(at(
+                    "on_exceed must be deny or require_approval".into(),
+                    &e.referenced,
+                    "on_exceed",
+                ));
+                Effect::Deny
+            }
+            Some(e) => e.value,
+            None => Effect::Deny,
+        };
+        let window = match &b.window {
+            Some(w) => match parse_duration(&w.value) {
+                Ok(s) => Some(s),
+                Err(m) => {
+                    diags.push(at(m, &w.referenced, "window"));
+                    None
+                }
+            },
+            None => None,
+        };
+        let expires_in = match &b.expires_in {
+            Some(w) => match parse_duration(&w.value) {
+                Ok(s) => Some(s),
+                Err(m) => {
+                    diags.push(at(m, &w.referenced, "expires_in"));
+                    None
+                }
+            },
+            None => None,
+        };
+        let quorum = match &b.quorum {
+            Some(q) if q.value == 0 => {
+                diags.push(at("quorum must be at least 1".into(), &q.referenced, "quorum"));
+                1
+            }
+            Some(q) => q.value,
+            None => 1,
+        };
+        if on_exceed != Effect::RequireApproval
+            && (!b.approvers.is_empty() || b.quorum.is_some() || b.expires_in.is_some())
+        {
+            diags.push(at(
+                "approvers, quorum and expires_in are only meaningful with on_exceed: require_approval".into(),
+                &b.id.referenced,
+                "on_exceed",
+            ));
+        }
+        let charge = compile_condition(
+            &b.charge,
+            lines,
+            origin,
+            Some(&format!("budget {id}")),
+            "charge",
+        );
+        match charge {
+            Ok(charge) if diags.len() == before => out.push(crate::budget::Budget {
+                id: id.into(),
+                per: b.per.value,
+                limit,
+                unit: b.unit.unwrap_or_default().into(),
+                window,
+                charge,
+                warn_at,
+                on_exceed,
+                approvers: b.approvers.into_iter().map(Into::into).collect(),
+                quorum,
+                expires_in,
+            }),
+            Ok(_) => {}
+            Err(mut d) => diags.append(&mut d),
+        }
+    }
+    out
 }
 
 /// Maps a (line, column) inside an expression to the policy file, for plain, quoted and
@@ -523,6 +842,11 @@ type Compiled = (Option<BTreeSet<String>>, Expression);
 
 /// Compiles and checks one expression; errors are (line, column, message) inside it.
 fn compile_expression(src: &str) -> Result<Compiled, Vec<(u64, u64, String)>> {
+    checked_program(src).map(|e| split_tools(&e))
+}
+
+/// Parses and checks one expression; errors are (line, column, message) inside it.
+fn checked_program(src: &str) -> Result<Expression, Vec<(u64, u64, String)>> {
     if src.len() > MAX_EXPRESSION_BYTES {
         return Err(vec![(
             1,
@@ -581,7 +905,7 @@ fn compile_expression(src: &str) -> Result<Compiled, Vec<(u64, u64, String)>> {
             })
             .collect());
     }
-    Ok(split_tools(program.expression()))
+    Ok(program.expression().clone())
 }
 
 fn line_col(src: &str, offset: usize) -> (u64, u64) {

@@ -86,6 +86,15 @@ pub trait Sealer {
     fn seal(&self, stream: &str, head: Option<&Head>, kind: &str, body: Value) -> Record;
 }
 
+/// A position in a [`DirStore`]'s log: everything before it has been read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cursor {
+    /// The segment number (1-based; 0 means the start).
+    pub segment: u64,
+    /// The byte offset in that segment.
+    pub offset: u64,
+}
+
 /// One raw line of a log, with where it was found.
 #[derive(Debug, Clone)]
 pub struct RawLine {
@@ -270,6 +279,112 @@ impl DirStore {
         }
         Ok(max)
     }
+
+    /// Appends under the log's lock what `choose` decides after seeing the lines other
+    /// writers appended since `cursor` (all of them are read, then `cursor` moves past
+    /// everything, including what is appended here). With no cursor, `choose` sees no
+    /// lines. If `choose` fails, nothing is appended. This is how state derived from the
+    /// log (approvals, budgets) is read and changed atomically across processes.
+    pub fn transact<T, E: From<EvidenceError>>(
+        &self,
+        sealer: &dyn Sealer,
+        mut cursor: Option<&mut Cursor>,
+        choose: impl FnOnce(Vec<RawLine>) -> Result<(Vec<(String, Value)>, T), E>,
+    ) -> Result<(Vec<Record>, T), E> {
+        let mut tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+        let lock_path = self.dir.join("lock");
+        self.lock.lock().map_err(io_err(&lock_path))?;
+        let mut chosen = None;
+        let result = (|| -> Result<Vec<Record>, E> {
+            let mut out = Vec::new();
+            if let Some((segment, offset, bytes)) = self.refresh(&mut tail)? {
+                let body = json!({
+                    "reason": "torn_tail",
+                    "detail": "a partial final line (a write interrupted by a crash) was cut off",
+                    "segment": segment,
+                    "offset": offset,
+                    "bytes": bytes.len(),
+                    "digest": crate::canonical::sha256_digest(&bytes),
+                });
+                let rec = sealer.seal(&self.stream, tail.head.as_ref(), kind::RECOVERY, body);
+                self.write_line(&mut tail, &rec.to_line())?;
+                tail.head = Some(rec.head());
+                out.push(rec);
+            }
+            let lines = match cursor.as_deref_mut() {
+                Some(c) => self.read_after(c, &tail)?,
+                None => Vec::new(),
+            };
+            let (items, t) = choose(lines)?;
+            chosen = Some(t);
+            for (k, body) in items {
+                let rec = sealer.seal(&self.stream, tail.head.as_ref(), &k, body);
+                self.write_line(&mut tail, &rec.to_line())?;
+                tail.head = Some(rec.head());
+                out.push(rec);
+            }
+            if self.options.durability == Durability::Sync {
+                let f = tail.file.clone().expect("refreshed");
+                f.sync_data()
+                    .map_err(io_err(&self.segment_path(tail.seg_no)))?;
+            }
+            if let Some(c) = cursor {
+                *c = Cursor {
+                    segment: tail.seg_no,
+                    offset: tail.size,
+                };
+            }
+            Ok(out)
+        })();
+        if result.is_err() {
+            // Whatever happened, re-read the files before the next append.
+            tail.known = false;
+        }
+        let _ = self.lock.unlock();
+        tail.written += 1;
+        let gen = tail.written;
+        let file = tail.file.clone();
+        let path = self.segment_path(tail.seg_no);
+        drop(tail);
+        let out = result?;
+        if self.options.durability == Durability::Group && !out.is_empty() {
+            if let Some(f) = file {
+                self.group_sync(gen, &f, &path)?;
+            }
+        }
+        Ok((out, chosen.expect("set when choose succeeded")))
+    }
+
+    /// The lines after `cursor` up to the tail (under the lock).
+    fn read_after(&self, cursor: &Cursor, tail: &Tail) -> Result<Vec<RawLine>, EvidenceError> {
+        let mut out = Vec::new();
+        let mut seg = cursor.segment.max(1);
+        let mut offset = cursor.offset;
+        while seg <= tail.seg_no {
+            let path = self.segment_path(seg);
+            let end = if seg == tail.seg_no {
+                tail.size
+            } else {
+                u64::MAX
+            };
+            match File::open(&path) {
+                Ok(mut f) => {
+                    f.seek(SeekFrom::Start(offset)).map_err(io_err(&path))?;
+                    let mut data = Vec::new();
+                    f.take(end.saturating_sub(offset))
+                        .read_to_end(&mut data)
+                        .map_err(io_err(&path))?;
+                    split_lines(&segment_name(seg), &data, &mut out);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err(&path)(e)),
+            }
+            seg += 1;
+            offset = 0;
+        }
+        Ok(out)
+    }
+
 
     /// The directory.
     pub fn dir(&self) -> &Path {
@@ -507,55 +622,8 @@ impl Store for DirStore {
         sealer: &dyn Sealer,
         items: Vec<(String, Value)>,
     ) -> Result<Vec<Record>, EvidenceError> {
-        let mut tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
-        let lock_path = self.dir.join("lock");
-        self.lock.lock().map_err(io_err(&lock_path))?;
-        let result = (|| -> Result<Vec<Record>, EvidenceError> {
-            let mut out = Vec::with_capacity(items.len() + 1);
-            if let Some((segment, offset, bytes)) = self.refresh(&mut tail)? {
-                let body = json!({
-                    "reason": "torn_tail",
-                    "detail": "a partial final line (a write interrupted by a crash) was cut off",
-                    "segment": segment,
-                    "offset": offset,
-                    "bytes": bytes.len(),
-                    "digest": crate::canonical::sha256_digest(&bytes),
-                });
-                let rec = sealer.seal(&self.stream, tail.head.as_ref(), kind::RECOVERY, body);
-                self.write_line(&mut tail, &rec.to_line())?;
-                tail.head = Some(rec.head());
-                out.push(rec);
-            }
-            for (k, body) in items {
-                let rec = sealer.seal(&self.stream, tail.head.as_ref(), &k, body);
-                self.write_line(&mut tail, &rec.to_line())?;
-                tail.head = Some(rec.head());
-                out.push(rec);
-            }
-            if self.options.durability == Durability::Sync {
-                let f = tail.file.clone().expect("refreshed");
-                f.sync_data()
-                    .map_err(io_err(&self.segment_path(tail.seg_no)))?;
-            }
-            Ok(out)
-        })();
-        if result.is_err() {
-            // Whatever happened, re-read the files before the next append.
-            tail.known = false;
-        }
-        let _ = self.lock.unlock();
-        tail.written += 1;
-        let gen = tail.written;
-        let file = tail.file.clone();
-        let path = self.segment_path(tail.seg_no);
-        drop(tail);
-        let out = result?;
-        if self.options.durability == Durability::Group {
-            if let Some(f) = file {
-                self.group_sync(gen, &f, &path)?;
-            }
-        }
-        Ok(out)
+        self.transact(sealer, None, |_| Ok::<_, EvidenceError>((items, ())))
+            .map(|(r, ())| r)
     }
 
     fn lines(&self) -> Result<Vec<RawLine>, EvidenceError> {

@@ -94,13 +94,15 @@ fn decisions_and_outcomes_are_recorded_and_verify() {
         .decide(&Action::new("http", json!({"url": "https://x.io"})).unwrap())
         .unwrap();
     assert_eq!(pending.decision.effect, Effect::RequireApproval);
+    let left_open = g.decide(&bash("pwd")).unwrap();
+    assert!(left_open.allowed());
     g.close().unwrap();
 
     let recs = records(&dir);
     let kinds: Vec<&str> = recs.iter().map(|r| r.kind.as_str()).collect();
     assert_eq!(
         kinds,
-        ["decision", "outcome", "decision", "outcome", "decision", "outcome"]
+        ["decision", "outcome", "decision", "outcome", "decision", "outcome", "decision", "outcome"]
     );
     assert_eq!(recs[1].body["status"], "success");
     assert_eq!(recs[1].body["decision"], d.id);
@@ -112,9 +114,14 @@ fn decisions_and_outcomes_are_recorded_and_verify() {
         .starts_with("sha256:"));
     assert_eq!(recs[3].body["status"], "denied", "a deny is closed at once");
     assert_eq!(
-        recs[5].body["status"], "unknown",
+        recs[5].body["status"], "awaiting_approval",
+        "a decision that needs approval is closed at once; its approval is a new decision"
+    );
+    assert_eq!(
+        recs[7].body["status"], "unknown",
         "closing closes what is still open"
     );
+    assert_eq!(recs[7].body["decision"], left_open.id);
     assert_eq!(recs[0].body["decision"]["effect"], "allow");
     assert_eq!(recs[0].body["action"]["args"]["command"], "ls -la");
     assert!(recs[0].body["decision"]["policies"][0]["digest"]
@@ -126,7 +133,7 @@ fn decisions_and_outcomes_are_recorded_and_verify() {
     assert_eq!(report.exit_code(), exit::VALID, "{report:?}");
     assert_eq!(
         report.completeness,
-        Completeness::Complete { checkpoint_seq: 5 }
+        Completeness::Complete { checkpoint_seq: 7 }
     );
     // Recording twice, or for a decision that does not exist, is refused.
     let g = Governor::open(&dir, policies(), key(), options(Durability::None)).unwrap();

@@ -1,0 +1,267 @@
+//! The commands over state derived from the log: approvals, approve, reject, override,
+//! budgets and replay. Each parses its input, calls the core, and prints.
+
+use crate::load_set;
+use lumenflow_core::approval::{self, Approver, Choice, Request};
+use lumenflow_core::governor::Governor;
+use lumenflow_core::keys::KeyPair;
+use lumenflow_core::replay;
+use lumenflow_core::state::State;
+use lumenflow_core::{Context, PolicySet};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn json_line<T: serde::Serialize>(v: &T) -> Result<String, String> {
+    serde_json::to_string(v).map_err(|e| e.to_string())
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// The state of an evidence directory, read without writing anything.
+fn read_state(dir: &Path) -> Result<State, String> {
+    let segs = dir.join("segments");
+    if !segs.is_dir() {
+        return Err(format!(
+            "{}: not an evidence directory (no segments/)",
+            dir.display()
+        ));
+    }
+    let lines = lumenflow_core::store::read_segments(&segs).map_err(|e| e.to_string())?;
+    let mut st = State::new();
+    st.apply_lines(&lines);
+    Ok(st)
+}
+
+fn print_request(r: &Request) {
+    let approvers: Vec<&str> = r.approvers.iter().map(|a| &**a).collect();
+    outln!(
+        "{}  {:<9} {} by {} in session {} ({}); approvals {}/{}; approvers: {}{}",
+        r.id,
+        r.state.as_str(),
+        r.tool,
+        if r.actor.is_empty() { "-" } else { &r.actor },
+        if r.session.is_empty() { "-" } else { &r.session },
+        r.rules.join(", "),
+        r.approvals(),
+        r.quorum,
+        if approvers.is_empty() {
+            "anyone but the proposer".to_owned()
+        } else {
+            approvers.join(", ")
+        },
+        r.expires_at
+            .as_deref()
+            .map(|e| format!("; expires {e}"))
+            .unwrap_or_default()
+    );
+    for v in &r.votes {
+        outln!(
+            "    {} {} at {}{}: {}",
+            v.approver.id,
+            v.verdict.as_str(),
+            v.at,
+            v.key_id
+                .as_deref()
+                .map(|k| format!(" (signed by key {k})"))
+                .unwrap_or_default(),
+            v.reason
+        );
+    }
+}
+
+/// `lumenflow approvals list DIR`.
+pub fn list(dir: &Path, all: bool, json: bool) -> Result<ExitCode, String> {
+    let st = read_state(dir)?;
+    let reqs: Vec<Request> = st
+        .requests_at(now())
+        .into_iter()
+        .filter(|r| all || r.state == approval::RequestState::Pending)
+        .collect();
+    for r in &reqs {
+        if json {
+            outln!("{}", json_line(r)?);
+        } else {
+            print_request(r);
+        }
+    }
+    if !json && reqs.is_empty() {
+        outln!(
+            "no {}approval requests",
+            if all { "" } else { "pending " }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A governor that only writes votes and overrides (its decisions, if any, stay open).
+fn writer(dir: &Path, key: &Path, set: PolicySet) -> Result<Governor, String> {
+    crate::evidence_cmd::governor(dir, key, set, Context::new(), false)
+}
+
+/// `lumenflow approve` / `lumenflow reject`.
+#[allow(clippy::too_many_arguments)]
+pub fn vote(
+    dir: &Path,
+    request: &str,
+    who: &str,
+    roles: Vec<String>,
+    reason: &str,
+    key: &Path,
+    sign_key: Option<&Path>,
+    choice: Choice,
+) -> Result<ExitCode, String> {
+    let g = writer(dir, key, PolicySet::new(vec![]))?;
+    let approver = Approver {
+        id: who.to_owned(),
+        roles,
+    };
+    let signature = match sign_key {
+        Some(p) => {
+            let k = KeyPair::from_file(p).map_err(|e| e.to_string())?;
+            let req = g.approval(request).map_err(|e| e.to_string())?;
+            Some(approval::sign(&k, &req.id, &req.binding, choice, who, reason))
+        }
+        None => None,
+    };
+    let r = g
+        .vote(request, &approver, choice, reason, signature.as_ref())
+        .map_err(|e| e.to_string())?;
+    g.close().map_err(|e| e.to_string())?;
+    print_request(&r);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lumenflow override`.
+pub fn override_deny(
+    dir: &Path,
+    decision: &str,
+    who: &str,
+    roles: Vec<String>,
+    reason: &str,
+    key: &Path,
+    policies: &[PathBuf],
+) -> Result<ExitCode, String> {
+    let g = writer(dir, key, load_set(policies)?)?;
+    let approver = Approver {
+        id: who.to_owned(),
+        roles,
+    };
+    let d = g
+        .override_deny(decision, &approver, reason)
+        .map_err(|e| e.to_string())?;
+    g.close().map_err(|e| e.to_string())?;
+    outln!("OVERRIDE recorded as {}: {}", d.id, d.decision.reason);
+    outln!(
+        "run the action, then: lumenflow record {} --key {} --decision {} --status success|failure",
+        dir.display(),
+        key.display(),
+        d.id
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lumenflow budgets DIR --policy ...`.
+pub fn budgets(dir: &Path, policies: &[PathBuf], json: bool) -> Result<ExitCode, String> {
+    let set = load_set(policies)?;
+    let st = read_state(dir)?;
+    let now = now();
+    let mut any = false;
+    for p in set.policies() {
+        for b in p.budgets() {
+            for (id, account) in st.accounts().accounts() {
+                if *id != *b.id {
+                    continue;
+                }
+                any = true;
+                let spent = st.accounts().spent(&id, &account, b.window, now);
+                if json {
+                    outln!(
+                        "{}",
+                        json_line(&serde_json::json!({
+                            "budget": id, "account": account, "spent": spent,
+                            "limit": b.limit, "remaining": (b.limit - spent).max(0.0), "unit": b.unit,
+                        }))?
+                    );
+                } else {
+                    outln!(
+                        "{id}  per {:?} `{account}`: {spent} of {} {} spent, {} remaining",
+                        b.per,
+                        b.limit,
+                        b.unit,
+                        (b.limit - spent).max(0.0)
+                    );
+                }
+            }
+        }
+    }
+    if !any && !json {
+        outln!("no budget has been charged");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lumenflow replay`: exit 0 if nothing changed, 1 if some decision would change.
+pub fn replay(path: &Path, policies: &[PathBuf], json: bool, all: bool) -> Result<ExitCode, String> {
+    let set = load_set(policies)?;
+    let report = replay::replay_path(path, &set).map_err(|e| e.to_string())?;
+    if json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        for e in report.entries.iter().filter(|e| all || e.changed) {
+            let mark = if e.changed { "CHANGED" } else { "same   " };
+            outln!(
+                "{mark} {} {} {}: recorded {} ({}{}), now {} ({}{}){}",
+                e.decision,
+                e.ts,
+                e.tool,
+                e.recorded.effect,
+                by(e.recorded.decided_by),
+                rules(&e.recorded.rules),
+                e.replayed.effect,
+                by(e.replayed.decided_by),
+                rules(&e.replayed.rules),
+                if e.redacted { " [input partly redacted]" } else { "" }
+            );
+        }
+        for s in &report.skipped {
+            outln!("skipped {s}");
+        }
+        outln!(
+            "{} decisions replayed: {} same, {} changed; {} overrides not re-decided; {}",
+            report.decisions,
+            report.same,
+            report.changed,
+            report.overrides,
+            if report.same_policies {
+                "recorded under these exact policies"
+            } else {
+                "recorded under other policies (or versions)"
+            }
+        );
+    }
+    Ok(if report.changed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn by(d: lumenflow_core::DecidedBy) -> String {
+    serde_json::to_value(d)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn rules(r: &[String]) -> String {
+    if r.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", r.join(", "))
+    }
+}

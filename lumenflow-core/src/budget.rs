@@ -1,0 +1,307 @@
+//! Budgets: limits on what actions may consume (money, tokens, calls), per session,
+//! actor, run or globally, optionally over a rolling window.
+//!
+//! A budget's `charge` expression says what an action would consume. At decision time the
+//! amount is *reserved* (if the action is allowed) or the action is refused (`on_exceed`);
+//! the outcome *settles* the reservation with the actual amount (a failed action without
+//! an actual amount is refunded). Spend is derived from the evidence log (see
+//! [`crate::state`]), so it survives restarts and is shared by every process writing to
+//! the same log; reservations are made under the log's lock, so concurrent decisions can
+//! never overspend. Normative description: `spec/approvals.md`.
+
+use crate::action::{Action, Context};
+use crate::decide::Effect;
+use crate::policy::Condition;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// What a budget is counted per.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Per {
+    /// One account per `action.session`.
+    Session,
+    /// One account per `action.actor.id`.
+    Actor,
+    /// One account per `action.run`.
+    Run,
+    /// One account for everything.
+    Global,
+}
+
+impl Per {
+    /// The account an action is charged to.
+    pub fn key(self, action: &Action) -> String {
+        match self {
+            Per::Session => action.session.clone(),
+            Per::Actor => action.actor.id.clone(),
+            Per::Run => action.run.clone(),
+            Per::Global => "*".to_owned(),
+        }
+    }
+}
+
+/// A budget defined by a policy.
+#[derive(Debug)]
+pub struct Budget {
+    /// Its id; one id names one set of accounts, whichever layer defines it.
+    pub id: Arc<str>,
+    /// What it is counted per.
+    pub per: Per,
+    /// The most that may be consumed (within the window, if any).
+    pub limit: f64,
+    /// The unit (`usd`, `tokens`, ...), for people.
+    pub unit: Arc<str>,
+    /// A rolling window in seconds; spend older than this no longer counts.
+    pub window: Option<u64>,
+    /// What an action would consume (`action.cost` and `action.tokens` read as 0 when the
+    /// action does not give them).
+    pub charge: Condition,
+    /// The fraction of the limit at which a charge is recorded as `warned`.
+    pub warn_at: Option<f64>,
+    /// What an action that would exceed the limit gets: deny or require_approval.
+    pub on_exceed: Effect,
+    /// Who may approve an overrun (with `on_exceed: require_approval`).
+    pub approvers: Vec<Arc<str>>,
+    /// How many distinct approvers must approve an overrun.
+    pub quorum: u32,
+    /// Seconds an overrun approval request stays valid.
+    pub expires_in: Option<u64>,
+}
+
+/// What a budget made of one decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChargeStatus {
+    /// Within the limit; the amount is reserved if the action is allowed.
+    Charged,
+    /// Within the limit, but spend has reached `warn_at`.
+    Warned,
+    /// The amount would exceed the limit.
+    Exceeded,
+}
+
+/// One budget's verdict on one decision, recorded in the decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Charge {
+    /// The budget's id.
+    pub budget: Arc<str>,
+    /// The account (session id, actor id, run id, or `*`).
+    pub account: String,
+    /// What the budget is counted per.
+    pub per: Per,
+    /// What this action would consume.
+    pub amount: f64,
+    /// Spend already counted in the account (settled and reserved) before this action.
+    pub spent: f64,
+    /// The budget's limit.
+    pub limit: f64,
+    /// The budget's unit.
+    pub unit: Arc<str>,
+    /// Charged, warned or exceeded.
+    pub status: ChargeStatus,
+    /// Whether the amount was reserved (the action was allowed).
+    pub reserved: bool,
+}
+
+/// A budget as rules see it: `context.budgets["<id>"]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct View {
+    /// Spend counted in the action's account (settled and reserved).
+    pub spent: f64,
+    /// `limit - spent`, never below 0.
+    pub remaining: f64,
+    /// The limit.
+    pub limit: f64,
+    /// The unit.
+    pub unit: Arc<str>,
+}
+
+/// One reservation or settled charge.
+#[derive(Debug, Clone)]
+struct Entry {
+    /// Microseconds since the epoch, of the decision.
+    at: i64,
+    amount: f64,
+}
+
+/// Spend per (budget, account), derived from the log.
+#[derive(Debug, Default, Clone)]
+pub struct Accounts {
+    entries: HashMap<(Arc<str>, String), Vec<Entry>>,
+    /// Decision id → where its reservations are (account key, index).
+    by_decision: HashMap<String, Vec<((Arc<str>, String), usize)>>,
+}
+
+impl Accounts {
+    /// Spend in an account at `now` (µs), counting only entries inside the window.
+    pub fn spent(&self, budget: &str, account: &str, window: Option<u64>, now: i64) -> f64 {
+        let key = (Arc::<str>::from(budget), account.to_owned());
+        let Some(es) = self.entries.get(&key) else {
+            return 0.0;
+        };
+        let from = window.map(|w| now.saturating_sub((w as i64).saturating_mul(1_000_000)));
+        es.iter()
+            .filter(|e| from.is_none_or(|f| e.at > f))
+            .map(|e| e.amount)
+            .sum()
+    }
+
+    /// Reserves `amount` for decision `id`.
+    pub(crate) fn reserve(&mut self, id: &str, budget: &Arc<str>, account: &str, amount: f64, at: i64) {
+        let key = (budget.clone(), account.to_owned());
+        let es = self.entries.entry(key.clone()).or_default();
+        es.push(Entry { at, amount });
+        self.by_decision
+            .entry(id.to_owned())
+            .or_default()
+            .push((key, es.len() - 1));
+    }
+
+    /// Every account that has been charged: (budget, account).
+    pub fn accounts(&self) -> Vec<(Arc<str>, String)> {
+        let mut v: Vec<(Arc<str>, String)> = self.entries.keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    /// The reservations of decision `id`: (budget, account, amount).
+    pub fn reservations(&self, id: &str) -> Vec<(Arc<str>, String, f64)> {
+        self.by_decision
+            .get(id)
+            .map(|v| {
+                v.iter()
+                    .filter_map(|(k, i)| {
+                        self.entries
+                            .get(k)
+                            .and_then(|es| es.get(*i))
+                            .map(|e| (k.0.clone(), k.1.clone(), e.amount))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Replaces decision `id`'s reservation in `budget` with the settled `amount`.
+    pub(crate) fn settle(&mut self, id: &str, budget: &str, amount: f64) {
+        let Some(v) = self.by_decision.get(id) else {
+            return;
+        };
+        for (k, i) in v {
+            if &*k.0 == budget {
+                if let Some(e) = self.entries.get_mut(k).and_then(|es| es.get_mut(*i)) {
+                    e.amount = amount;
+                }
+            }
+        }
+    }
+}
+
+/// The budgets of every layer, in layer then file order.
+pub(crate) fn all(set: &crate::decide::PolicySet) -> impl Iterator<Item = &Budget> {
+    set.policies().iter().flat_map(|p| p.budgets())
+}
+
+/// `context.budgets` for `action`: every budget's view of the action's account.
+pub fn views(
+    set: &crate::decide::PolicySet,
+    accounts: &Accounts,
+    action: &Action,
+    now: i64,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    for b in all(set) {
+        let spent = accounts.spent(&b.id, &b.per.key(action), b.window, now);
+        let v = View {
+            spent,
+            remaining: (b.limit - spent).max(0.0),
+            limit: b.limit,
+            unit: b.unit.clone(),
+        };
+        m.insert(
+            b.id.to_string(),
+            serde_json::to_value(v).unwrap_or_default(),
+        );
+    }
+    m
+}
+
+/// What the budgets make of `action`: one charge per budget whose charge is positive, or
+/// the first error (which fails the decision closed).
+pub fn assess(
+    set: &crate::decide::PolicySet,
+    accounts: &Accounts,
+    action: &Action,
+    context: &Context,
+    now: i64,
+) -> Result<Vec<Charge>, String> {
+    let mut out = Vec::new();
+    let mut costed: Option<Action> = None;
+    for b in all(set) {
+        let costed = costed.get_or_insert_with(|| {
+            let mut a = action.clone();
+            a.cost.get_or_insert(0.0);
+            a.tokens.get_or_insert(0);
+            a
+        });
+        let amount = amount(b, costed, context)?;
+        if amount == 0.0 {
+            continue;
+        }
+        let account = b.per.key(action);
+        let spent = accounts.spent(&b.id, &account, b.window, now);
+        let after = spent + amount;
+        let status = if after > b.limit * (1.0 + 1e-12) {
+            ChargeStatus::Exceeded
+        } else if b.warn_at.is_some_and(|w| after >= w * b.limit) {
+            ChargeStatus::Warned
+        } else {
+            ChargeStatus::Charged
+        };
+        out.push(Charge {
+            budget: b.id.clone(),
+            account,
+            per: b.per,
+            amount,
+            spent,
+            limit: b.limit,
+            unit: b.unit.clone(),
+            status,
+            reserved: false,
+        });
+    }
+    Ok(out)
+}
+
+/// Evaluates budget `b`'s charge for `action` (whose cost and tokens default to 0).
+pub(crate) fn amount(b: &Budget, action: &Action, context: &Context) -> Result<f64, String> {
+    let v = crate::decide::evaluate_value(b.charge.expr(), action, context)
+        .map_err(|e| format!("budget `{}`: charge `{}` failed: {e}", b.id, b.charge.source()))?;
+    let n = match v {
+        cel::Value::Int(i) => i as f64,
+        cel::Value::UInt(u) => u as f64,
+        cel::Value::Float(f) => f,
+        other => {
+            return Err(format!(
+                "budget `{}`: charge `{}` is a {}, not a number",
+                b.id,
+                b.charge.source(),
+                other.type_of()
+            ))
+        }
+    };
+    if !n.is_finite() || n < 0.0 {
+        return Err(format!(
+            "budget `{}`: charge `{}` is {n}, not a finite amount of at least 0",
+            b.id,
+            b.charge.source()
+        ));
+    }
+    Ok(n)
+}
+
+/// The budget with this id, if a layer defines it.
+pub(crate) fn find<'a>(set: &'a crate::decide::PolicySet, id: &str) -> Option<&'a Budget> {
+    all(set).find(|b| &*b.id == id)
+}

@@ -1,0 +1,476 @@
+//! State derived from the evidence log: open decisions, approval requests and their
+//! grants, budget spend, and denies that may be overridden.
+//!
+//! The log is the only source of truth: a [`State`] is a fold over its records, so it
+//! survives restarts and is shared by every process that writes to the same log. A
+//! governor keeps one in memory and, under the log's lock, reads only what other writers
+//! appended since it last looked ([`crate::store::DirStore::transact`]); that is what
+//! makes reserving budget and consuming a grant atomic across threads and processes.
+//! [`evaluate`] is the one stateful decision procedure, used by the governor and by
+//! [`crate::replay`].
+
+use crate::action::{Action, Context};
+use crate::approval::{Approver, Request, RequestState, Choice, Vote};
+use crate::budget::{self, Accounts, ChargeStatus};
+use crate::decide::{DecidedBy, Decision, Effect, PolicySet, RuleError, RuleRef};
+use crate::evidence::{kind, Record};
+use crate::store::RawLine;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A decision that has no outcome yet.
+#[derive(Debug, Clone)]
+pub(crate) struct Open {
+    pub hash: String,
+    pub instance: String,
+    /// The recorded (redacted) action, kept when budgets reserved for it.
+    pub action: Option<Value>,
+}
+
+/// A deny, kept so that it can be overridden.
+#[derive(Debug, Clone)]
+pub(crate) struct Denied {
+    pub hash: String,
+    pub action: Value,
+    pub input_digest: String,
+    pub binding: String,
+    pub decided_by: DecidedBy,
+    pub rules: Vec<RuleRef>,
+    pub overridden_by: Option<String>,
+}
+
+/// Everything governing needs to know about the log so far.
+#[derive(Debug, Default, Clone)]
+pub struct State {
+    pub(crate) accounts: Accounts,
+    requests: HashMap<String, Request>,
+    order: Vec<String>,
+    by_binding: HashMap<String, Vec<String>>,
+    pub(crate) open: HashMap<String, Open>,
+    pub(crate) denied: HashMap<String, Denied>,
+    records: u64,
+}
+
+/// Microseconds since the epoch of an RFC 3339 time (0 if it does not parse).
+pub(crate) fn micros(ts: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(ts).map_or(0, |t| t.timestamp_micros())
+}
+
+/// The digest an approval is bound to: the action's tool, args, actor and session.
+pub fn binding(action: &Value) -> String {
+    let b = serde_json::json!({
+        "tool": action.get("tool").cloned().unwrap_or(Value::Null),
+        "args": action.get("args").cloned().unwrap_or(Value::Null),
+        "actor": action.get("actor").cloned().unwrap_or(Value::Null),
+        "session": action.get("session").cloned().unwrap_or(Value::Null),
+    });
+    crate::canonical::digest(&b).unwrap_or_default()
+}
+
+fn str_at<'a>(v: &'a Value, ptr: &str) -> &'a str {
+    v.pointer(ptr).and_then(Value::as_str).unwrap_or_default()
+}
+
+impl State {
+    /// An empty state (a log with no records).
+    pub fn new() -> State {
+        State::default()
+    }
+
+    /// How many records have been folded in.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Folds in raw lines (lines that are not records are skipped: verification, not
+    /// governing, reports them).
+    pub fn apply_lines(&mut self, lines: &[RawLine]) {
+        for l in lines {
+            if let Ok(rec) = Record::parse(&l.bytes) {
+                self.apply(&rec);
+            }
+        }
+    }
+
+    /// Folds in one record.
+    pub fn apply(&mut self, rec: &Record) {
+        self.records += 1;
+        match rec.kind.as_str() {
+            kind::DECISION | kind::OVERRIDE => self.apply_decision(rec),
+            kind::OUTCOME => {
+                let Some(dec) = rec.body.get("decision").and_then(Value::as_str) else {
+                    return;
+                };
+                self.open.remove(dec);
+                if let Some(settled) = rec.body.get("settled").and_then(Value::as_array) {
+                    for s in settled {
+                        if let (Some(b), Some(a)) = (
+                            s.get("budget").and_then(Value::as_str),
+                            s.get("amount").and_then(Value::as_f64),
+                        ) {
+                            self.accounts.settle(dec, b, a);
+                        }
+                    }
+                }
+            }
+            kind::APPROVAL => self.apply_vote(rec),
+            _ => {}
+        }
+    }
+
+    fn apply_decision(&mut self, rec: &Record) {
+        let id = rec.id();
+        let body = &rec.body;
+        let Some(Ok(d)) = body.get("decision").map(Decision::deserialize) else {
+            return;
+        };
+        let at = micros(&rec.ts);
+        if matches!(d.decided_by, DecidedBy::Approval) {
+            if let Some(r) = d.approval.as_ref().and_then(|a| a.request.as_ref()) {
+                if let Some(req) = self.requests.get_mut(r) {
+                    req.state = RequestState::Used;
+                    req.used_by = Some(id.clone());
+                }
+            }
+        }
+        let mut reserved = false;
+        for c in d.budgets.iter().filter(|c| c.reserved) {
+            self.accounts.reserve(&id, &c.budget, &c.account, c.amount, at);
+            reserved = true;
+        }
+        let action = body.get("action").cloned().unwrap_or(Value::Null);
+        let binding = str_at(body, "/binding").to_owned();
+        if d.effect == Effect::RequireApproval {
+            let terms = d.approval.clone();
+            let mut rules: Vec<String> = d
+                .deciding_rules
+                .iter()
+                .map(|r| format!("{}/{}", r.policy, r.rule))
+                .collect();
+            if d.decided_by == DecidedBy::Budget {
+                rules.extend(
+                    d.budgets
+                        .iter()
+                        .filter(|c| c.status == ChargeStatus::Exceeded)
+                        .map(|c| format!("budget/{}", c.budget)),
+                );
+            }
+            let req = Request {
+                id: id.clone(),
+                decision_hash: rec.hash.clone(),
+                tool: str_at(&action, "/tool").to_owned(),
+                actor: str_at(&action, "/actor/id").to_owned(),
+                session: str_at(&action, "/session").to_owned(),
+                binding: binding.clone(),
+                rules,
+                approvers: d.approvers.clone(),
+                quorum: terms.as_ref().map_or(1, |t| t.quorum.max(1)),
+                opened_at: rec.ts.clone(),
+                expires_at: terms.and_then(|t| t.expires_at),
+                state: RequestState::Pending,
+                votes: Vec::new(),
+                used_by: None,
+            };
+            self.by_binding
+                .entry(binding.clone())
+                .or_default()
+                .push(id.clone());
+            self.order.push(id.clone());
+            self.requests.insert(id.clone(), req);
+        }
+        if d.effect == Effect::Deny {
+            self.denied.insert(
+                id.clone(),
+                Denied {
+                    hash: rec.hash.clone(),
+                    action: action.clone(),
+                    input_digest: str_at(body, "/input_digest").to_owned(),
+                    binding,
+                    decided_by: d.decided_by,
+                    rules: d.deciding_rules.clone(),
+                    overridden_by: None,
+                },
+            );
+        }
+        if let Some(of) = body.pointer("/override/decision").and_then(Value::as_str) {
+            if let Some(den) = self.denied.get_mut(of) {
+                den.overridden_by = Some(id.clone());
+            }
+        }
+        self.open.insert(
+            id,
+            Open {
+                hash: rec.hash.clone(),
+                instance: str_at(body, "/instance").to_owned(),
+                action: reserved.then_some(action),
+            },
+        );
+    }
+
+    fn apply_vote(&mut self, rec: &Record) {
+        let b = &rec.body;
+        let Some(req) = b
+            .get("request")
+            .and_then(Value::as_str)
+            .and_then(|r| self.requests.get_mut(r))
+        else {
+            return;
+        };
+        let Some(Ok(approver)) = b.get("approver").map(Approver::deserialize) else {
+            return;
+        };
+        let verdict = match str_at(b, "/verdict") {
+            "approve" => Choice::Approve,
+            "reject" => Choice::Reject,
+            _ => return,
+        };
+        req.votes.push(Vote {
+            approver,
+            verdict,
+            reason: str_at(b, "/reason").to_owned(),
+            at: rec.ts.clone(),
+            key_id: b.get("key_id").and_then(Value::as_str).map(str::to_owned),
+            record: rec.id(),
+        });
+        if req.state == RequestState::Pending {
+            if verdict == Choice::Reject {
+                req.state = RequestState::Rejected;
+            } else if req.approvals() >= req.quorum as usize {
+                req.state = RequestState::Approved;
+            }
+        }
+    }
+
+    /// A request as it stands at `now` (µs): pending or approved ones past their expiry
+    /// read as expired.
+    pub fn request_at(&self, id: &str, now: i64) -> Option<Request> {
+        self.requests.get(id).map(|r| at_time(r, now))
+    }
+
+    /// Every request, oldest first, as it stands at `now` (µs).
+    pub fn requests_at(&self, now: i64) -> Vec<Request> {
+        self.order
+            .iter()
+            .filter_map(|id| self.requests.get(id))
+            .map(|r| at_time(r, now))
+            .collect()
+    }
+
+    /// The oldest approved, unused, unexpired request for this binding.
+    pub fn grant_for(&self, binding: &str, now: i64) -> Option<&Request> {
+        self.by_binding.get(binding)?.iter().find_map(|id| {
+            let r = self.requests.get(id)?;
+            (at_time(r, now).state == RequestState::Approved).then_some(r)
+        })
+    }
+
+    /// Spend per budget account.
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    /// The ids of decisions that have no outcome yet.
+    pub fn open_decisions(&self) -> impl Iterator<Item = &str> {
+        self.open.keys().map(String::as_str)
+    }
+}
+
+fn at_time(r: &Request, now: i64) -> Request {
+    let mut r = r.clone();
+    if matches!(r.state, RequestState::Pending | RequestState::Approved)
+        && r.expires_at.as_deref().is_some_and(|e| micros(e) < now)
+    {
+        r.state = RequestState::Expired;
+    }
+    r
+}
+
+/// Decides `action` in `context` against `set`, given the log's `state` at time `ts`: the
+/// pure decision, then budgets (visible to rules as `context.budgets`), then a grant for
+/// the exact action (`binding`) if approval is required. Grants and reservations are only
+/// *named* in the decision; folding its record into the state applies them.
+pub fn evaluate(
+    set: &PolicySet,
+    state: &State,
+    action: &Action,
+    context: &Context,
+    binding: &str,
+    ts: &str,
+) -> Decision {
+    let now = micros(ts);
+    let has_budgets = budget::all(set).next().is_some();
+    let with_budgets;
+    let ctx = if has_budgets {
+        with_budgets = context.clone().with(
+            "budgets",
+            Value::Object(budget::views(set, &state.accounts, action, now)),
+        );
+        &with_budgets
+    } else {
+        context
+    };
+    let mut d = set.decide(action, ctx);
+    if d.decided_by == DecidedBy::InvalidInput {
+        return d;
+    }
+    if has_budgets && d.effect != Effect::Deny {
+        match budget::assess(set, &state.accounts, action, ctx, now) {
+            Err(message) => {
+                d.effect = Effect::Deny;
+                d.decided_by = DecidedBy::Budget;
+                d.approvers.clear();
+                d.approval = None;
+                d.reason = format!("denied: {message}");
+                d.errors.push(RuleError {
+                    policy: "".into(),
+                    rule: "".into(),
+                    message,
+                    effect: Effect::Deny,
+                });
+            }
+            Ok(charges) => {
+                budget_verdict(set, &mut d, &charges);
+                d.budgets = charges;
+            }
+        }
+    }
+    if d.effect == Effect::RequireApproval {
+        if let Some(req) = state.grant_for(binding, now) {
+            d.effect = Effect::Allow;
+            d.decided_by = DecidedBy::Approval;
+            let by: Vec<&str> = req
+                .votes
+                .iter()
+                .filter(|v| v.verdict == Choice::Approve)
+                .map(|v| v.approver.id.as_str())
+                .collect();
+            d.reason = format!(
+                "allowed: approval request {} was approved by {}",
+                req.id,
+                by.join(", ")
+            );
+            let terms = d.approval.get_or_insert(crate::decide::ApprovalTerms {
+                quorum: req.quorum,
+                expires_in: None,
+                expires_at: None,
+                request: None,
+                automatic: Vec::new(),
+            });
+            terms.request = Some(req.id.clone());
+            terms.expires_at = req.expires_at.clone();
+        }
+    }
+    if d.effect == Effect::Allow {
+        for c in &mut d.budgets {
+            c.reserved = true;
+        }
+    }
+    d
+}
+
+/// Applies exceeded budgets to the decision: a deny if any such budget says so, else
+/// approval (an allow becomes require_approval with the budgets' approvers).
+fn budget_verdict(set: &PolicySet, d: &mut Decision, charges: &[budget::Charge]) {
+    let exceeded: Vec<&budget::Budget> = charges
+        .iter()
+        .filter(|c| c.status == ChargeStatus::Exceeded)
+        .filter_map(|c| budget::find(set, &c.budget))
+        .collect();
+    let Some(first) = exceeded.first() else {
+        return;
+    };
+    let describe = |b: &budget::Budget| {
+        let c = charges.iter().find(|c| c.budget == b.id).expect("charged");
+        format!(
+            "budget `{}` would be exceeded ({} spent + {} > limit {} {} for {} `{}`)",
+            b.id,
+            c.spent,
+            c.amount,
+            c.limit,
+            c.unit,
+            serde_json::to_value(c.per)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            c.account
+        )
+    };
+    if let Some(b) = exceeded.iter().find(|b| b.on_exceed == Effect::Deny) {
+        d.effect = Effect::Deny;
+        d.decided_by = DecidedBy::Budget;
+        d.approvers.clear();
+        d.approval = None;
+        d.reason = format!("denied: {}", describe(b));
+        return;
+    }
+    if d.effect == Effect::Allow {
+        d.effect = Effect::RequireApproval;
+        d.decided_by = DecidedBy::Budget;
+        d.approvers.clear();
+        let mut terms = crate::decide::ApprovalTerms {
+            quorum: 1,
+            expires_in: None,
+            expires_at: None,
+            request: None,
+            automatic: Vec::new(),
+        };
+        for b in &exceeded {
+            for a in &b.approvers {
+                if !d.approvers.contains(a) {
+                    d.approvers.push(a.clone());
+                }
+            }
+            terms.quorum = terms.quorum.max(b.quorum);
+            if let Some(e) = b.expires_in {
+                terms.expires_in = Some(terms.expires_in.map_or(e, |x| x.min(e)));
+            }
+        }
+        d.approval = Some(terms);
+        d.reason = format!("requires approval: {}", describe(first));
+    } else {
+        d.reason = format!("{}; also {}", d.reason, describe(first));
+    }
+}
+
+/// The grant-free request and the policy's rules for an override: every deciding rule
+/// of the deny must list the actor in `overridable_by`.
+pub(crate) fn may_override(
+    set: &PolicySet,
+    denied: &Denied,
+    who: &Approver,
+) -> Result<Vec<Arc<str>>, String> {
+    if !matches!(denied.decided_by, DecidedBy::Rule) || denied.rules.is_empty() {
+        return Err(format!(
+            "only a deny by rules that name `overridable_by` can be overridden; this one was decided by {}",
+            serde_json::to_value(denied.decided_by)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        ));
+    }
+    let mut rules = Vec::new();
+    for r in &denied.rules {
+        let Some(rule) = set.rule(&r.policy, &r.rule) else {
+            return Err(format!(
+                "rule `{}` of `{}` is not in the loaded policies",
+                r.rule, r.policy
+            ));
+        };
+        if !rule
+            .overridable_by()
+            .any(|e| crate::approval::matches(e, who, None))
+        {
+            let allowed: Vec<&str> = rule.overridable_by().collect();
+            return Err(format!(
+                "rule `{}` does not let {} override it (overridable_by: [{}])",
+                r.rule,
+                who.id,
+                allowed.join(", ")
+            ));
+        }
+        rules.push(r.rule.clone());
+    }
+    Ok(rules)
+}
