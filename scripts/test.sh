@@ -16,3 +16,6 @@ step "Policy tests: lumenflow test on the shipped example"
 cargo run --locked -q -p lumenflow-cli -- test \
   --policy examples/policies/software-delivery.yaml \
   examples/policies/software-delivery.tests.yaml
+
+step "Python: build the lumenflow wheel into target/py-venv, run pytest (spec/vectors included)"
+./scripts/test-python.sh

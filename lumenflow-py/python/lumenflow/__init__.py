@@ -1,0 +1,256 @@
+"""LumenFlow: policy and evidence for AI agents.
+
+An agent proposes a tool call; a policy of CEL rules decides it (allow, deny or require
+approval) and a :class:`Governor` records every decision and outcome as signed,
+hash-chained evidence before anything runs. Everything is decided by the Rust core
+(``lumenflow-core``); this package only translates.
+
+>>> import lumenflow
+>>> gov = lumenflow.Governor(policy="policy.yaml", evidence="./evidence",
+...                          key="agent.key", context={"worktree": "/repo"})
+>>> d = gov.decide(tool="bash", args={"command": "ls"}, actor="agent-7", session="s-1")
+>>> if d.allowed:
+...     gov.record(d, "success", output=run())
+
+Exceptions: every error is a :class:`Error`. Errors from the core are
+:class:`PolicyError`, :class:`ActionError`, :class:`SigningKeyError`,
+:class:`EvidenceError` and :class:`ApprovalError` (the core's message intact). A
+guarded call that may not run raises :class:`Denied` or :class:`ApprovalRequired`, with
+the decision attached. :class:`BudgetExceeded` is reserved for budget denials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import time
+from typing import Any, Callable, Mapping, Optional, TypeVar
+
+from ._lumenflow import (
+    ActionError,
+    ApprovalError,
+    Decision,
+    Error,
+    EvidenceError,
+    PolicyError,
+    PolicySet,
+    SigningKeyError,
+    VerifyReport,
+    __version__,
+    canonicalize,
+    export_log,
+    generate_key,
+    output_digest,
+    verify,
+    verify_jsonl,
+)
+from ._lumenflow import Governor as _CoreGovernor
+
+__all__ = [
+    "ActionError",
+    "ApprovalError",
+    "ApprovalRequired",
+    "BudgetExceeded",
+    "Decision",
+    "Denied",
+    "Error",
+    "EvidenceError",
+    "Governor",
+    "PolicyError",
+    "PolicySet",
+    "SigningKeyError",
+    "VerifyReport",
+    "__version__",
+    "canonicalize",
+    "export_log",
+    "generate_key",
+    "output_digest",
+    "verify",
+    "verify_jsonl",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Denied(Error):
+    """A guarded call was denied by the policy and did not run.
+
+    ``decision`` is the :class:`Decision` (its ``reason``, ``deciding_rules``, and ``id``
+    of the evidence record).
+    """
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(f"{decision.effect}: {decision.reason}")
+        #: The decision that denied the call.
+        self.decision = decision
+
+
+class ApprovalRequired(Error):
+    """A guarded call needs an approval first and did not run.
+
+    ``decision`` is the :class:`Decision`; ``approvers`` who may approve; ``request_id``
+    the approval request's id once the core issues approval requests (None until then).
+    """
+
+    def __init__(self, decision: Decision, request_id: Optional[str] = None) -> None:
+        super().__init__(
+            f"approval required ({', '.join(decision.approvers) or 'no approver named'}): "
+            f"{decision.reason}"
+        )
+        #: The decision that asked for approval.
+        self.decision = decision
+        #: The approval request's id, when the core opened one.
+        self.request_id = request_id
+        #: Who may approve.
+        self.approvers = list(decision.approvers)
+
+
+class BudgetExceeded(Denied):
+    """A guarded call was refused because a budget is exhausted (a kind of :class:`Denied`)."""
+
+
+def _output_bytes(result: Any) -> Optional[bytes]:
+    """What a guarded function's return value is digested as: bytes as they are, text as
+    UTF-8, None as nothing, anything else as its canonical JSON (or its repr)."""
+    if result is None:
+        return None
+    if isinstance(result, (bytes, bytearray, memoryview)):
+        return bytes(result)
+    if isinstance(result, str):
+        return result.encode("utf-8")
+    try:
+        return canonicalize(result).encode("utf-8")
+    except Error:
+        return repr(result).encode("utf-8", "replace")
+
+
+def _raise_unless_allowed(decision: Decision) -> None:
+    if decision.allowed:
+        return
+    if decision.effect == "require_approval":
+        raise ApprovalRequired(decision)
+    raise Denied(decision)
+
+
+class Governor(_CoreGovernor):
+    """Decides tool calls under a policy and records signed evidence of each decision and
+    outcome. Safe to share across threads; ``decide`` and ``record`` release the GIL.
+
+    ``Governor(policy=..., evidence=..., key=..., context=None, durability=None,
+    redact=None)``: ``policy`` is a path, a list of paths (layers) or a
+    :class:`PolicySet`; ``evidence`` a directory (created if missing); ``key`` the path
+    of a private key made by :func:`generate_key` or ``lumenflow keygen``. Use it as a
+    context manager, or call :meth:`close`, to close open decisions and checkpoint.
+    """
+
+    def guard(
+        self,
+        tool: str,
+        *,
+        actor: Any = None,
+        session: Optional[str] = None,
+        run: Optional[str] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        context: Optional[Mapping[str, Any]] = None,
+    ) -> Callable[[F], F]:
+        """Decorates a function (``def`` or ``async def``) as the tool ``tool``.
+
+        Each call is decided first, with the call's arguments (bound to the function's
+        parameters by name) as the action's ``args``. A denied call raises
+        :class:`Denied`, one needing approval :class:`ApprovalRequired`; neither runs,
+        and the decision is closed in the evidence. An allowed call runs and its outcome
+        is recorded: success with the digest of its return value and its duration, or
+        failure with the exception's type and message, which is re-raised.
+        """
+        if not isinstance(tool, str):
+            raise Error(f"guard: tool must be a str, not {type(tool).__name__}")
+
+        def decorate(fn: F) -> F:
+            sig = inspect.signature(fn)
+
+            def action_args(a: tuple, kw: dict) -> dict:
+                try:
+                    bound = sig.bind(*a, **kw)
+                except TypeError as e:
+                    raise ActionError(f"invalid action: {tool}: {e}") from None
+                bound.apply_defaults()
+                args: dict = {}
+                for name, value in bound.arguments.items():
+                    kind = sig.parameters[name].kind
+                    if kind is inspect.Parameter.VAR_KEYWORD:
+                        args.update(value)
+                    elif kind is inspect.Parameter.VAR_POSITIONAL:
+                        args[name] = list(value)
+                    else:
+                        args[name] = value
+                return args
+
+            def decide(a: tuple, kw: dict) -> Decision:
+                return self.decide(
+                    tool=tool,
+                    args=action_args(a, kw),
+                    actor=actor,
+                    session=session,
+                    run=run,
+                    metadata=metadata,
+                    context=context,
+                )
+
+            def not_run(decision: Decision) -> None:
+                # A deny is closed by the core; a call waiting for approval did not run.
+                if decision.effect == "require_approval":
+                    self.record(decision, "denied", error="approval required; not run")
+                _raise_unless_allowed(decision)
+
+            def failed(decision: Decision, e: BaseException, started: float) -> None:
+                self.record(
+                    decision,
+                    "failure",
+                    duration=time.monotonic() - started,
+                    error=f"{type(e).__name__}: {e}",
+                )
+
+            def succeeded(decision: Decision, result: Any, started: float) -> None:
+                self.record(
+                    decision,
+                    "success",
+                    output=_output_bytes(result),
+                    duration=time.monotonic() - started,
+                )
+
+            if inspect.iscoroutinefunction(fn):
+
+                @functools.wraps(fn)
+                async def async_wrapper(*a: Any, **kw: Any) -> Any:
+                    loop = asyncio.get_running_loop()
+                    # decide waits for the evidence write: keep the event loop free.
+                    decision = await loop.run_in_executor(None, decide, a, kw)
+                    not_run(decision)
+                    started = time.monotonic()
+                    try:
+                        result = await fn(*a, **kw)
+                    except BaseException as e:
+                        await loop.run_in_executor(None, failed, decision, e, started)
+                        raise
+                    await loop.run_in_executor(None, succeeded, decision, result, started)
+                    return result
+
+                return async_wrapper  # type: ignore[return-value]
+
+            @functools.wraps(fn)
+            def wrapper(*a: Any, **kw: Any) -> Any:
+                decision = decide(a, kw)
+                not_run(decision)
+                started = time.monotonic()
+                try:
+                    result = fn(*a, **kw)
+                except BaseException as e:
+                    failed(decision, e, started)
+                    raise
+                succeeded(decision, result, started)
+                return result
+
+            return wrapper  # type: ignore[return-value]
+
+        return decorate
