@@ -42,7 +42,11 @@ fn print_request(r: &Request) {
         r.state.as_str(),
         r.tool,
         if r.actor.is_empty() { "-" } else { &r.actor },
-        if r.session.is_empty() { "-" } else { &r.session },
+        if r.session.is_empty() {
+            "-"
+        } else {
+            &r.session
+        },
         r.rules.join(", "),
         r.approvals(),
         r.quorum,
@@ -87,10 +91,7 @@ pub fn list(dir: &Path, all: bool, json: bool) -> Result<ExitCode, String> {
         }
     }
     if !json && reqs.is_empty() {
-        outln!(
-            "no {}approval requests",
-            if all { "" } else { "pending " }
-        );
+        outln!("no {}approval requests", if all { "" } else { "pending " });
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -121,7 +122,14 @@ pub fn vote(
         Some(p) => {
             let k = KeyPair::from_file(p).map_err(|e| e.to_string())?;
             let req = g.approval(request).map_err(|e| e.to_string())?;
-            Some(approval::sign(&k, &req.id, &req.binding, choice, who, reason))
+            Some(approval::sign(
+                &k,
+                &req.id,
+                &req.binding,
+                choice,
+                who,
+                reason,
+            ))
         }
         None => None,
     };
@@ -203,7 +211,12 @@ pub fn budgets(dir: &Path, policies: &[PathBuf], json: bool) -> Result<ExitCode,
 }
 
 /// `lumenflow replay`: exit 0 if nothing changed, 1 if some decision would change.
-pub fn replay(path: &Path, policies: &[PathBuf], json: bool, all: bool) -> Result<ExitCode, String> {
+pub fn replay(
+    path: &Path,
+    policies: &[PathBuf],
+    json: bool,
+    all: bool,
+) -> Result<ExitCode, String> {
     let set = load_set(policies)?;
     let report = replay::replay_path(path, &set).map_err(|e| e.to_string())?;
     if json {
@@ -225,7 +238,11 @@ pub fn replay(path: &Path, policies: &[PathBuf], json: bool, all: bool) -> Resul
                 e.replayed.effect,
                 by(e.replayed.decided_by),
                 rules(&e.replayed.rules),
-                if e.redacted { " [input partly redacted]" } else { "" }
+                if e.redacted {
+                    " [input partly redacted]"
+                } else {
+                    ""
+                }
             );
         }
         for s in &report.skipped {

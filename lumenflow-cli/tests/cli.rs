@@ -468,3 +468,185 @@ fn verify_exit_codes() {
         Some(66)
     );
 }
+
+const OPS: &str = r#"
+version: 1
+name: ops
+default: deny
+rules:
+  - id: deploy
+    effect: require_approval
+    when: action.tool == "deploy"
+    approvers: ["role:lead"]
+  - id: no-prod
+    effect: deny
+    when: action.tool == "sql" && action.args.db == "prod"
+    overridable_by: ["role:sre"]
+budgets:
+  - id: spend
+    per: session
+    limit: 1.0
+    unit: usd
+    charge: action.cost
+"#;
+
+/// One process decides and waits; another approves from the shell; the first proceeds.
+#[test]
+fn approvals_across_processes_overrides_and_replay() {
+    use lumenflow_core::governor::{Governor, GovernorOptions, Outcome, Verdict};
+    use lumenflow_core::keys::KeyPair;
+    use lumenflow_core::{Action, Policy, PolicySet};
+    let d = tmpdir("approvals");
+    let ev = d.join("evidence");
+    let key = d.join("agent.key");
+    let policy = d.join("ops.yaml");
+    std::fs::write(&policy, OPS).unwrap();
+    assert!(lumenflow(&["keygen", "--out", key.to_str().unwrap()], None)
+        .status
+        .success());
+    let set = PolicySet::single(Policy::from_file(&policy).unwrap());
+    let g = Governor::open(
+        &ev,
+        set,
+        KeyPair::from_file(&key).unwrap(),
+        GovernorOptions::default(),
+    )
+    .unwrap();
+    let deploy = Action::from_value(serde_json::json!({
+        "tool": "deploy", "args": {"v": "2"}, "actor": "agent", "session": "s", "cost": 0.25
+    }))
+    .unwrap();
+    let first = g.decide(&deploy).unwrap();
+    assert_eq!(first.verdict(), Verdict::ApprovalRequired);
+    let req = first.id.clone();
+    let (evs, keys, pol) = (
+        ev.to_str().unwrap(),
+        key.to_str().unwrap(),
+        policy.to_str().unwrap(),
+    );
+
+    let out = lumenflow(&["approvals", "list", evs, "--json"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let listed: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(listed["id"], req.as_str());
+    assert_eq!(listed["state"], "pending");
+
+    // Not an approver: refused, with the reason.
+    let out = lumenflow(
+        &[
+            "approve", evs, &req, "--as", "mallory", "--reason", "x", "--key", keys,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("may not vote"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = lumenflow(
+        &[
+            "approve", evs, &req, "--as", "alice", "--role", "lead", "--reason", "ship it",
+            "--key", keys,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("approved"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // The first process sees the other's vote and proceeds.
+    let again = g.decide(&deploy).unwrap();
+    assert_eq!(again.verdict(), Verdict::Allow, "{}", again.decision.reason);
+    g.record(&again.id, Outcome::success().with_cost(0.5))
+        .unwrap();
+    let out = lumenflow(&["approvals", "list", evs, "--all"], None);
+    assert!(text(&out.stdout).contains("used"), "{}", text(&out.stdout));
+    let out = lumenflow(&["budgets", evs, "--policy", pol], None);
+    assert!(
+        text(&out.stdout).contains("0.5 of 1 usd spent"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Break-glass from the shell: refused without the role, recorded with it.
+    let sql = Action::from_value(
+        serde_json::json!({"tool": "sql", "args": {"db": "prod"}, "actor": "agent", "session": "s"}),
+    )
+    .unwrap();
+    let denied = g.decide(&sql).unwrap();
+    assert_eq!(denied.verdict(), Verdict::Deny);
+    let out = lumenflow(
+        &[
+            "override", evs, &denied.id, "--as", "bob", "--reason", "incident", "--key", keys,
+            "--policy", pol,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let out = lumenflow(
+        &[
+            "override",
+            evs,
+            &denied.id,
+            "--as",
+            "olga",
+            "--role",
+            "sre",
+            "--reason",
+            "incident 7",
+            "--key",
+            keys,
+            "--policy",
+            pol,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = lumenflow(&["log", evs], None);
+    assert!(
+        text(&out.stdout).contains("OVERRIDE"),
+        "{}",
+        text(&out.stdout)
+    );
+    g.close().unwrap();
+
+    // Replay: the same policy decides everything the same; a new one shows the change.
+    let out = lumenflow(&["replay", evs, "--policy", pol], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("0 changed"),
+        "{}",
+        text(&out.stdout)
+    );
+    let looser = d.join("looser.yaml");
+    std::fs::write(
+        &looser,
+        OPS.replace("effect: require_approval", "effect: allow")
+            .replace("    approvers: [\"role:lead\"]\n", ""),
+    )
+    .unwrap();
+    let out = lumenflow(
+        &[
+            "replay",
+            evs,
+            "--policy",
+            looser.to_str().unwrap(),
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The request would not be needed, and the approved retry would be allowed by rule.
+    assert_eq!(r["changed"], 2, "{r}");
+    assert_eq!(r["entries"][0]["replayed"]["effect"], "allow");
+    assert_eq!(r["entries"][1]["recorded"]["decided_by"], "approval");
+    assert_eq!(r["entries"][2]["changed"], false);
+    assert_eq!(r["same_policies"], false);
+    let verify = lumenflow(&["verify", evs], None);
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
+}

@@ -101,7 +101,9 @@ pub fn sign(
     approver: &str,
     reason: &str,
 ) -> VoteSignature {
-    let sig = key.sign(&signing_message(request, binding, verdict, approver, reason));
+    let sig = key.sign(&signing_message(
+        request, binding, verdict, approver, reason,
+    ));
     VoteSignature {
         public_key: key.public_pem(),
         signature: canonical::hex(&sig.to_bytes()),
@@ -117,13 +119,17 @@ pub fn check_signature(
     approver: &str,
     reason: &str,
 ) -> Result<String, String> {
-    let key = parse_public(&s.public_key, "the approver's public key").map_err(|e| e.to_string())?;
+    let key =
+        parse_public(&s.public_key, "the approver's public key").map_err(|e| e.to_string())?;
     let bytes = crate::keys::hex_decode(&s.signature)
         .filter(|b| b.len() == 64)
         .ok_or("the signature is not 64 bytes of hex")?;
     let sig = Signature::from_slice(&bytes).map_err(|e| e.to_string())?;
-    key.verify_strict(&signing_message(request, binding, verdict, approver, reason), &sig)
-        .map_err(|_| "the signature does not match the vote".to_owned())?;
+    key.verify_strict(
+        &signing_message(request, binding, verdict, approver, reason),
+        &sig,
+    )
+    .map_err(|_| "the signature does not match the vote".to_owned())?;
     Ok(crate::keys::key_id(&key))
 }
 
@@ -253,7 +259,6 @@ impl Request {
         self.approvers.is_empty() || self.approvers.iter().any(|e| matches(e, who, key_id))
     }
 }
-
 
 /// Why an approval could not be given, refused, or found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -126,12 +126,15 @@ struct Entry {
     amount: f64,
 }
 
+/// A budget's account: (budget id, account key).
+type AccountKey = (Arc<str>, String);
+
 /// Spend per (budget, account), derived from the log.
 #[derive(Debug, Default, Clone)]
 pub struct Accounts {
-    entries: HashMap<(Arc<str>, String), Vec<Entry>>,
+    entries: HashMap<AccountKey, Vec<Entry>>,
     /// Decision id → where its reservations are (account key, index).
-    by_decision: HashMap<String, Vec<((Arc<str>, String), usize)>>,
+    by_decision: HashMap<String, Vec<(AccountKey, usize)>>,
 }
 
 impl Accounts {
@@ -149,7 +152,14 @@ impl Accounts {
     }
 
     /// Reserves `amount` for decision `id`.
-    pub(crate) fn reserve(&mut self, id: &str, budget: &Arc<str>, account: &str, amount: f64, at: i64) {
+    pub(crate) fn reserve(
+        &mut self,
+        id: &str,
+        budget: &Arc<str>,
+        account: &str,
+        amount: f64,
+        at: i64,
+    ) {
         let key = (budget.clone(), account.to_owned());
         let es = self.entries.entry(key.clone()).or_default();
         es.push(Entry { at, amount });
@@ -160,8 +170,8 @@ impl Accounts {
     }
 
     /// Every account that has been charged: (budget, account).
-    pub fn accounts(&self) -> Vec<(Arc<str>, String)> {
-        let mut v: Vec<(Arc<str>, String)> = self.entries.keys().cloned().collect();
+    pub fn accounts(&self) -> Vec<AccountKey> {
+        let mut v: Vec<AccountKey> = self.entries.keys().cloned().collect();
         v.sort();
         v
     }
@@ -276,8 +286,13 @@ pub fn assess(
 
 /// Evaluates budget `b`'s charge for `action` (whose cost and tokens default to 0).
 pub(crate) fn amount(b: &Budget, action: &Action, context: &Context) -> Result<f64, String> {
-    let v = crate::decide::evaluate_value(b.charge.expr(), action, context)
-        .map_err(|e| format!("budget `{}`: charge `{}` failed: {e}", b.id, b.charge.source()))?;
+    let v = crate::decide::evaluate_value(b.charge.expr(), action, context).map_err(|e| {
+        format!(
+            "budget `{}`: charge `{}` failed: {e}",
+            b.id,
+            b.charge.source()
+        )
+    })?;
     let n = match v {
         cel::Value::Int(i) => i as f64,
         cel::Value::UInt(u) => u as f64,

@@ -17,7 +17,9 @@
 //! same evidence directory at once.
 
 use crate::action::{Action, Context};
-use crate::approval::{self, ApprovalError, Approver, Choice, Request, RequestState, VoteSignature};
+use crate::approval::{
+    self, ApprovalError, Approver, Choice, Request, RequestState, VoteSignature,
+};
 use crate::canonical;
 use crate::clock::{Clock, SystemClock};
 use crate::decide::{DecidedBy, Decision, Effect, PolicyRef, PolicySet};
@@ -172,9 +174,11 @@ impl Governed {
         match (self.decision.effect, self.decision.decided_by) {
             (Effect::Allow, _) => Verdict::Allow,
             (Effect::Deny, DecidedBy::Budget)
-                if self.decision.budgets.iter().any(|c| {
-                    c.status == crate::budget::ChargeStatus::Exceeded
-                }) =>
+                if self
+                    .decision
+                    .budgets
+                    .iter()
+                    .any(|c| c.status == crate::budget::ChargeStatus::Exceeded) =>
             {
                 Verdict::BudgetExceeded
             }
@@ -531,7 +535,10 @@ impl Governor {
                 .get(id)
                 .ok_or_else(|| EvidenceError::UnknownDecision(id.to_owned()))?;
             let settled = self.settlement(st, id, open, &outcome);
-            Ok((vec![self.outcome_body(id, &open.hash, outcome, settled)], ()))
+            Ok((
+                vec![self.outcome_body(id, &open.hash, outcome, settled)],
+                (),
+            ))
         })?;
         recs.into_iter()
             .last()
@@ -625,12 +632,22 @@ impl Governor {
     /// Approves request `request` as `approver`. Refused if the approver is not one the
     /// request allows (the proposer never is), or the request expired or is closed. A
     /// second vote by the same approver changes nothing and writes nothing.
-    pub fn approve(&self, request: &str, approver: &Approver, reason: &str) -> Result<Request, Error> {
+    pub fn approve(
+        &self,
+        request: &str,
+        approver: &Approver,
+        reason: &str,
+    ) -> Result<Request, Error> {
         self.vote(request, approver, Choice::Approve, reason, None)
     }
 
     /// Rejects request `request` as `approver` (one reject closes it).
-    pub fn reject(&self, request: &str, approver: &Approver, reason: &str) -> Result<Request, Error> {
+    pub fn reject(
+        &self,
+        request: &str,
+        approver: &Approver,
+        reason: &str,
+    ) -> Result<Request, Error> {
         self.vote(request, approver, Choice::Reject, reason, None)
     }
 
@@ -686,7 +703,11 @@ impl Governor {
                 let allowed = if req.approvers.is_empty() {
                     "anyone but the proposer".to_owned()
                 } else {
-                    req.approvers.iter().map(|a| &**a).collect::<Vec<_>>().join(", ")
+                    req.approvers
+                        .iter()
+                        .map(|a| &**a)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 };
                 return Err(ApprovalError::NotAnApprover {
                     request: id.clone(),
@@ -733,7 +754,9 @@ impl Governor {
     pub fn approvals(&self) -> Result<Vec<Request>, Error> {
         let ts = self.now();
         let now = micros(&ts);
-        Ok(self.commit(&ts, |st| Ok((Vec::new(), st.requests_at(now))))?.1)
+        Ok(self
+            .commit(&ts, |st| Ok((Vec::new(), st.requests_at(now))))?
+            .1)
     }
 
     /// Every budget account charged so far, as it stands now.
@@ -766,7 +789,12 @@ impl Governor {
     /// `overridable_by`, and must give a reason. Writes an `override` record that allows
     /// the same action (flagged in every view) and returns it; run the action and
     /// [`Governor::record`] its outcome as for any allowed decision.
-    pub fn override_deny(&self, decision: &str, who: &Approver, reason: &str) -> Result<Governed, Error> {
+    pub fn override_deny(
+        &self,
+        decision: &str,
+        who: &Approver,
+        reason: &str,
+    ) -> Result<Governed, Error> {
         let id = self.full_id(decision);
         if reason.trim().is_empty() {
             return Err(ApprovalError::OverrideRefused {
@@ -813,7 +841,11 @@ impl Governor {
                     who.id,
                     id,
                     if rules.len() > 1 { "s" } else { "" },
-                    rules.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", "),
+                    rules
+                        .iter()
+                        .map(|r| format!("`{r}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     reason
                 ),
                 eval_ns: 0,

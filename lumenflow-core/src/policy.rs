@@ -701,7 +701,11 @@ fn compile_budgets(
                 .in_field(field)
         };
         if id.trim().is_empty() {
-            diags.push(at("budget id must not be empty".into(), &b.id.referenced, "id"));
+            diags.push(at(
+                "budget id must not be empty".into(),
+                &b.id.referenced,
+                "id",
+            ));
         } else if let Some(first) = seen.get(&id) {
             diags.push(at(
                 format!("duplicate budget id (first defined on line {first})"),
@@ -768,7 +772,11 @@ fn compile_budgets(
         };
         let quorum = match &b.quorum {
             Some(q) if q.value == 0 => {
-                diags.push(at("quorum must be at least 1".into(), &q.referenced, "quorum"));
+                diags.push(at(
+                    "quorum must be at least 1".into(),
+                    &q.referenced,
+                    "quorum",
+                ));
                 1
             }
             Some(q) => q.value,

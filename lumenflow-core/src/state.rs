@@ -10,7 +10,7 @@
 //! [`crate::replay`].
 
 use crate::action::{Action, Context};
-use crate::approval::{Approver, Request, RequestState, Choice, Vote};
+use crate::approval::{Approver, Choice, Request, RequestState, Vote};
 use crate::budget::{self, Accounts, ChargeStatus};
 use crate::decide::{DecidedBy, Decision, Effect, PolicySet, RuleError, RuleRef};
 use crate::evidence::{kind, Record};
@@ -137,7 +137,8 @@ impl State {
         }
         let mut reserved = false;
         for c in d.budgets.iter().filter(|c| c.reserved) {
-            self.accounts.reserve(&id, &c.budget, &c.account, c.amount, at);
+            self.accounts
+                .reserve(&id, &c.budget, &c.account, c.amount, at);
             reserved = true;
         }
         let action = body.get("action").cloned().unwrap_or(Value::Null);

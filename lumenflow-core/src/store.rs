@@ -385,7 +385,6 @@ impl DirStore {
         Ok(out)
     }
 
-
     /// The directory.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -122,7 +122,12 @@ fn act(tool: &str, args: serde_json::Value, actor: &str, session: &str) -> Actio
 }
 
 fn deploy(version: &str) -> Action {
-    act("deploy", json!({"service": "api", "version": version}), "agent-7", "s-1")
+    act(
+        "deploy",
+        json!({"service": "api", "version": version}),
+        "agent-7",
+        "s-1",
+    )
 }
 
 fn lead(id: &str) -> Approver {
@@ -150,7 +155,10 @@ fn approval_with_quorum_then_one_shot_grant_bound_to_the_exact_action() {
     assert_eq!(r.expires_at.as_deref(), Some("2026-11-21T09:10:00.000000Z"));
 
     // Not an approver; the proposer never is.
-    let e = approval_err(g.approve(&req, &Approver::new("mallory"), "lgtm").unwrap_err());
+    let e = approval_err(
+        g.approve(&req, &Approver::new("mallory"), "lgtm")
+            .unwrap_err(),
+    );
     assert!(matches!(e, ApprovalError::NotAnApprover { .. }), "{e}");
     let e = approval_err(
         g.approve(&req, &Approver::new("agent-7").with_role("lead"), "me")
@@ -177,7 +185,12 @@ fn approval_with_quorum_then_one_shot_grant_bound_to_the_exact_action() {
     let other = g.decide(&deploy("1.2.4")).unwrap();
     assert_eq!(other.verdict(), Verdict::ApprovalRequired);
     let other_session = g
-        .decide(&act("deploy", json!({"service": "api", "version": "1.2.3"}), "agent-7", "s-2"))
+        .decide(&act(
+            "deploy",
+            json!({"service": "api", "version": "1.2.3"}),
+            "agent-7",
+            "s-2",
+        ))
         .unwrap();
     assert_eq!(other_session.verdict(), Verdict::ApprovalRequired);
     let ok = g.decide(&deploy("1.2.3")).unwrap();
@@ -238,13 +251,23 @@ fn automatic_approval_is_recorded_as_such() {
     let c = clock();
     let g = open(&dir, &c);
     let d = g
-        .decide(&act("http", json!({"url": "https://docs.internal/x"}), "a", "s"))
+        .decide(&act(
+            "http",
+            json!({"url": "https://docs.internal/x"}),
+            "a",
+            "s",
+        ))
         .unwrap();
     assert_eq!(d.verdict(), Verdict::Allow);
     assert_eq!(d.decision.decided_by, DecidedBy::AutoApproval);
     assert!(d.decision.approval.as_ref().unwrap().automatic[0].starts_with("http: "));
     let d = g
-        .decide(&act("http", json!({"url": "https://evil.example/"}), "a", "s"))
+        .decide(&act(
+            "http",
+            json!({"url": "https://evil.example/"}),
+            "a",
+            "s",
+        ))
         .unwrap();
     assert_eq!(d.verdict(), Verdict::ApprovalRequired);
     let recs = export::read_records(&dir).unwrap();
@@ -269,7 +292,14 @@ fn signed_approvals_are_verified_and_can_be_required() {
             .unwrap_err(),
     );
     assert!(matches!(e, ApprovalError::NotAnApprover { .. }), "{e}");
-    let sig = approval::sign(&approver_key(), &r.id, &r.binding, Choice::Approve, "dave", "ok");
+    let sig = approval::sign(
+        &approver_key(),
+        &r.id,
+        &r.binding,
+        Choice::Approve,
+        "dave",
+        "ok",
+    );
     let e = approval_err(
         g.vote(&req, &signer, Choice::Approve, "changed reason", Some(&sig))
             .unwrap_err(),
@@ -313,8 +343,10 @@ fn budgets_reserve_settle_refund_and_warn() {
     let c = clock();
     let g = open(&dir, &c);
     let llm = |cost: f64| {
-        Action::from_value(json!({"tool": "llm", "args": {}, "actor": "a", "session": "s-1", "cost": cost}))
-            .unwrap()
+        Action::from_value(
+            json!({"tool": "llm", "args": {}, "actor": "a", "session": "s-1", "cost": cost}),
+        )
+        .unwrap()
     };
     let d1 = g.decide(&llm(0.4)).unwrap();
     assert_eq!(d1.verdict(), Verdict::Allow);
@@ -325,9 +357,18 @@ fn budgets_reserve_settle_refund_and_warn() {
     assert_eq!(d2.decision.budgets[0].spent, 0.4);
     // 0.8 reserved: 0.4 more would exceed 1.00.
     let d3 = g.decide(&llm(0.4)).unwrap();
-    assert_eq!(d3.verdict(), Verdict::BudgetExceeded, "{}", d3.decision.reason);
+    assert_eq!(
+        d3.verdict(),
+        Verdict::BudgetExceeded,
+        "{}",
+        d3.decision.reason
+    );
     assert_eq!(d3.decision.budgets[0].status, ChargeStatus::Exceeded);
-    assert!(d3.decision.reason.contains("session-cost"), "{}", d3.decision.reason);
+    assert!(
+        d3.decision.reason.contains("session-cost"),
+        "{}",
+        d3.decision.reason
+    );
     // Settle d1 at its actual cost, refund d2 (it failed): 0.1 spent.
     g.record(&d1.id, Outcome::success().with_cost(0.1)).unwrap();
     g.record(&d2.id, Outcome::failure("rate limited")).unwrap();
@@ -338,7 +379,12 @@ fn budgets_reserve_settle_refund_and_warn() {
     let d4 = g.decide(&llm(0.7)).unwrap();
     assert_eq!(d4.verdict(), Verdict::Allow);
     let d5 = g.decide(&llm(0.01)).unwrap();
-    assert_eq!(d5.verdict(), Verdict::ApprovalRequired, "{}", d5.decision.reason);
+    assert_eq!(
+        d5.verdict(),
+        Verdict::ApprovalRequired,
+        "{}",
+        d5.decision.reason
+    );
     assert_eq!(&*d5.decision.deciding_rules[0].rule, "low-balance");
     // Another session has its own account.
     let other = Action::from_value(
@@ -421,7 +467,12 @@ fn overrides_need_an_authorised_actor_and_a_reason_and_are_flagged() {
     let c = clock();
     let g = open(&dir, &c);
     let denied = g
-        .decide(&act("sql", json!({"db": "prod", "query": "SELECT 1"}), "agent", "s"))
+        .decide(&act(
+            "sql",
+            json!({"db": "prod", "query": "SELECT 1"}),
+            "agent",
+            "s",
+        ))
         .unwrap();
     assert_eq!(denied.verdict(), Verdict::Deny);
     let sre = Approver::new("olga").with_role("sre");
@@ -442,7 +493,12 @@ fn overrides_need_an_authorised_actor_and_a_reason_and_are_flagged() {
     assert!(e.to_string().contains("already overridden"), "{e}");
     // A deny by a rule without overridable_by cannot be overridden.
     let drop = g
-        .decide(&act("sql", json!({"db": "dev", "query": "DROP TABLE x"}), "agent", "s"))
+        .decide(&act(
+            "sql",
+            json!({"db": "dev", "query": "DROP TABLE x"}),
+            "agent",
+            "s",
+        ))
         .unwrap();
     assert!(g.override_deny(&drop.id, &sre, "oops").is_err());
     // Flagged in the export.
@@ -502,16 +558,31 @@ fn replay_is_deterministic_and_shows_what_a_new_policy_changes() {
     g.close().unwrap();
     let report = replay::replay_path(&dir, &policies()).unwrap();
     assert!(report.same_policies);
-    assert!(report.decisions >= decisions, "{} < {decisions}", report.decisions);
+    assert!(
+        report.decisions >= decisions,
+        "{} < {decisions}",
+        report.decisions
+    );
     let changed: Vec<_> = report.entries.iter().filter(|e| e.changed).collect();
-    assert!(changed.is_empty(), "not deterministic: {:#?}", &changed[..changed.len().min(3)]);
-    assert!(report.entries.iter().any(|e| e.recorded.decided_by == DecidedBy::Approval));
-    assert!(report.entries.iter().any(|e| e.recorded.decided_by == DecidedBy::Budget));
+    assert!(
+        changed.is_empty(),
+        "not deterministic: {:#?}",
+        &changed[..changed.len().min(3)]
+    );
+    assert!(report
+        .entries
+        .iter()
+        .any(|e| e.recorded.decided_by == DecidedBy::Approval));
+    assert!(report
+        .entries
+        .iter()
+        .any(|e| e.recorded.decided_by == DecidedBy::Budget));
 
     // A policy that allows prod reads: exactly the no-prod-db denies change.
-    let text = POLICY
-        .replace("KEYID", approver_key().id())
-        .replace("action.args.db == \"prod\"", "action.args.db == \"prod\" && false");
+    let text = POLICY.replace("KEYID", approver_key().id()).replace(
+        "action.args.db == \"prod\"",
+        "action.args.db == \"prod\" && false",
+    );
     let new = PolicySet::single(Policy::from_yaml(&text, "ops.yaml").unwrap());
     let report = replay::replay_path(&dir, &new).unwrap();
     assert!(!report.same_policies);

@@ -102,7 +102,10 @@ fn decisions_and_outcomes_are_recorded_and_verify() {
     let kinds: Vec<&str> = recs.iter().map(|r| r.kind.as_str()).collect();
     assert_eq!(
         kinds,
-        ["decision", "outcome", "decision", "outcome", "decision", "outcome", "decision", "outcome"]
+        [
+            "decision", "outcome", "decision", "outcome", "decision", "outcome", "decision",
+            "outcome"
+        ]
     );
     assert_eq!(recs[1].body["status"], "success");
     assert_eq!(recs[1].body["decision"], d.id);
