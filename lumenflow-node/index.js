@@ -702,3 +702,5 @@ module.exports = {
   ApprovalRequired,
   version: native.nativeVersion(),
 };
+// For `import lumenflow from 'lumenflow'` under TypeScript's CommonJS interop.
+module.exports.default = module.exports;

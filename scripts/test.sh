@@ -19,3 +19,6 @@ cargo run --locked -q -p lumenflow-cli -- test \
 
 step "Python: build the lumenflow wheel into target/py-venv, run pytest (spec/vectors included)"
 ./scripts/test-python.sh
+
+step "Node: build the addon with the napi CLI, node:test (spec/vectors included), tsc --strict, npm pack smoke"
+./scripts/test-node.sh
