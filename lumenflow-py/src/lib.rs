@@ -9,9 +9,12 @@
 //! Calls that do real work (`decide`, `record`, `checkpoint`, `verify`, ...) release the
 //! GIL, and every entry point catches panics and raises `lumenflow.Error` instead.
 
+use lumenflow_core::approval::Approver;
 use lumenflow_core::decide::DecidedBy;
 use lumenflow_core::evidence::Checkpoint;
-use lumenflow_core::governor::{Governor as CoreGovernor, GovernorOptions, Outcome, Status};
+use lumenflow_core::governor::{
+    Governed, Governor as CoreGovernor, GovernorOptions, Outcome, Status,
+};
 use lumenflow_core::keys::{parse_public, KeyPair, Keyring};
 use lumenflow_core::redact::Redactor;
 use lumenflow_core::store::{split_lines, Durability};
@@ -352,6 +355,40 @@ struct PyDecision {
     decision: CoreDecision,
     id: Option<String>,
     hash: Option<String>,
+    verdict: Option<String>,
+    request_id: Option<String>,
+}
+
+impl PyDecision {
+    fn pure(decision: CoreDecision) -> PyDecision {
+        PyDecision {
+            decision,
+            id: None,
+            hash: None,
+            verdict: None,
+            request_id: None,
+        }
+    }
+
+    fn governed(g: Governed) -> PyDecision {
+        let verdict = serde_name(&g.verdict());
+        let request_id = g.request().map(str::to_owned);
+        PyDecision {
+            decision: g.decision,
+            id: Some(g.id),
+            hash: Some(g.hash),
+            verdict: Some(verdict),
+            request_id,
+        }
+    }
+}
+
+/// The serde name of a unit enum variant (`budget_exceeded`, ...).
+fn serde_name<T: serde::Serialize + std::fmt::Debug>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(Value::String(s)) => s,
+        _ => format!("{v:?}"),
+    }
 }
 
 #[pymethods]
@@ -430,6 +467,34 @@ impl PyDecision {
         self.decision.eval_ns
     }
 
+    /// For a Governor's decision, what it means for the caller: `"allow"`, `"deny"`,
+    /// `"approval_required"` or `"budget_exceeded"` (the core's verdict). None for a
+    /// PolicySet's decision.
+    #[getter]
+    fn verdict(&self) -> Option<&str> {
+        self.verdict.as_deref()
+    }
+
+    /// The approval request this decision opened (require_approval from a Governor),
+    /// for `Governor.approve`; None otherwise.
+    #[getter]
+    fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// The approval terms asked for, or the approval that allowed it (a dict), or None.
+    #[getter]
+    fn approval<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.decision.approval)
+    }
+
+    /// What each budget made of the action: dicts with budget, account, charge, spent,
+    /// limit, status... (Governor decisions only).
+    #[getter]
+    fn budgets<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.decision.budgets)
+    }
+
     /// The decision record's id (`<stream>:<seq>`), or None if no Governor recorded it.
     #[getter]
     fn id(&self) -> Option<&str> {
@@ -452,6 +517,12 @@ impl PyDecision {
             }
             if let Some(h) = &self.hash {
                 dict.set_item("hash", h)?;
+            }
+            if let Some(v) = &self.verdict {
+                dict.set_item("verdict", v)?;
+            }
+            if let Some(r) = &self.request_id {
+                dict.set_item("request_id", r)?;
             }
         }
         Ok(d)
@@ -604,11 +675,7 @@ impl PyPolicySet {
         };
         let set = &self.inner;
         let decision = py.detach(|| shield(|| Ok(set.decide(&action, &context))))?;
-        Ok(PyDecision {
-            decision,
-            id: None,
-            hash: None,
-        })
+        Ok(PyDecision::pure(decision))
     }
 
     fn __repr__(&self) -> String {
@@ -660,7 +727,8 @@ impl PyGovernor {
     /// `context` unless a call gives its own. `durability`: "group" (default), "sync" or
     /// "none". `redact`: field names whose values are never recorded (besides secrets).
     #[new]
-    #[pyo3(signature = (*, policy, evidence, key, context = None, durability = None, redact = None))]
+    #[pyo3(signature = (*, policy, evidence, key, context = None, durability = None, redact = None, host_approves = false))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         policy: &Bound<'_, PyAny>,
@@ -669,6 +737,7 @@ impl PyGovernor {
         context: Option<&Bound<'_, PyAny>>,
         durability: Option<&Bound<'_, PyAny>>,
         redact: Option<Vec<String>>,
+        host_approves: bool,
     ) -> PyResult<Self> {
         let policies = load_policies(policy)?;
         let dir = path_arg(evidence, "evidence")?;
@@ -686,6 +755,7 @@ impl PyGovernor {
                 fields,
             };
         }
+        options.host_approves = host_approves;
         let gov = py.detach(|| {
             shield(|| {
                 let kp = KeyPair::from_file(&key_path).map_err(core_err)?;
@@ -762,11 +832,7 @@ impl PyGovernor {
                 .map_err(core_err)
             })
         })?;
-        Ok(PyDecision {
-            decision: g.decision,
-            id: Some(g.id),
-            hash: Some(g.hash),
-        })
+        Ok(PyDecision::governed(g))
     }
 
     /// Records how a decided action turned out; returns the outcome record's id.
@@ -774,7 +840,8 @@ impl PyGovernor {
     /// `decision`: a Decision from `decide` or its id. `status`: "success", "failure",
     /// "denied" or "unknown". `output` (bytes or str): only its digest is recorded.
     /// `duration`: seconds. `error`: a message (secrets are redacted before recording).
-    #[pyo3(signature = (decision, /, status = None, *, output = None, duration = None, error = None))]
+    #[pyo3(signature = (decision, /, status = None, *, output = None, duration = None, error = None, cost = None, tokens = None))]
+    #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
         py: Python<'_>,
@@ -783,6 +850,8 @@ impl PyGovernor {
         output: Option<&Bound<'_, PyAny>>,
         duration: Option<&Bound<'_, PyAny>>,
         error: Option<&Bound<'_, PyAny>>,
+        cost: Option<&Bound<'_, PyAny>>,
+        tokens: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<String> {
         let gov = self.live()?;
         let id = if let Ok(d) = decision.cast::<PyDecision>() {
@@ -844,7 +913,104 @@ impl PyGovernor {
             })?;
             outcome.error = Some(msg.to_cow()?.into_owned());
         }
+        if let Some(c) = cost.filter(|c| !c.is_none()) {
+            let c: f64 = c.extract().map_err(|_| {
+                Error::new_err(format!(
+                    "record: cost must be a number, not {}",
+                    type_name(c)
+                ))
+            })?;
+            outcome = outcome.with_cost(c);
+        }
+        if let Some(t) = tokens.filter(|t| !t.is_none()) {
+            let t: i64 = t.extract().map_err(|_| {
+                Error::new_err(format!(
+                    "record: tokens must be an int, not {}",
+                    type_name(t)
+                ))
+            })?;
+            outcome = outcome.with_tokens(t);
+        }
         py.detach(|| shield(|| gov.record(&id, outcome).map(|r| r.id()).map_err(core_err)))
+    }
+
+    /// Approves approval request `request` (a Decision's `request_id`) as `approver` (an
+    /// id, or a dict `{"id": ..., "roles": [...]}`); returns the request as it stands
+    /// (a dict with state, votes, ...). Raises `ApprovalError` if refused.
+    #[pyo3(signature = (request, approver, reason = ""))]
+    fn approve<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+        approver: &Bound<'py, PyAny>,
+        reason: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let gov = self.live()?;
+        let request = request_id(request)?;
+        let who = approver_arg(approver)?;
+        let r = py.detach(|| shield(|| gov.approve(&request, &who, reason).map_err(core_err)))?;
+        to_py(py, &r)
+    }
+
+    /// Rejects approval request `request` as `approver` (one reject closes it); returns
+    /// the request as it stands.
+    #[pyo3(signature = (request, approver, reason = ""))]
+    fn reject<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+        approver: &Bound<'py, PyAny>,
+        reason: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let gov = self.live()?;
+        let request = request_id(request)?;
+        let who = approver_arg(approver)?;
+        let r = py.detach(|| shield(|| gov.reject(&request, &who, reason).map_err(core_err)))?;
+        to_py(py, &r)
+    }
+
+    /// One approval request as it stands now (a dict).
+    fn approval<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let gov = self.live()?;
+        let request = request_id(request)?;
+        let r = py.detach(|| shield(|| gov.approval(&request).map_err(core_err)))?;
+        to_py(py, &r)
+    }
+
+    /// Every approval request in the log, oldest first, as it stands now (dicts).
+    fn approvals<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let gov = self.live()?;
+        let r = py.detach(|| shield(|| gov.approvals().map_err(core_err)))?;
+        to_py(py, &r)
+    }
+
+    /// Every budget account charged so far (dicts with budget, account, spent, limit,
+    /// remaining, unit).
+    fn budgets<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let gov = self.live()?;
+        let r = py.detach(|| shield(|| gov.budgets().map_err(core_err)))?;
+        to_py(py, &r)
+    }
+
+    /// Overrides a deny (break-glass): `who` must be allowed by the deciding rules'
+    /// `overridable_by` and give a `reason`. Returns the allowing Decision; run the
+    /// action and `record` its outcome as for any allowed decision.
+    fn override_deny(
+        &self,
+        py: Python<'_>,
+        decision: &Bound<'_, PyAny>,
+        who: &Bound<'_, PyAny>,
+        reason: &str,
+    ) -> PyResult<PyDecision> {
+        let gov = self.live()?;
+        let id = request_id(decision)?;
+        let who = approver_arg(who)?;
+        let g = py.detach(|| shield(|| gov.override_deny(&id, &who, reason).map_err(core_err)))?;
+        Ok(PyDecision::governed(g))
     }
 
     /// Signs a checkpoint of the log's head, writes it to the evidence directory and
@@ -890,6 +1056,55 @@ impl PyGovernor {
             if self.closed() { ", closed" } else { "" }
         )
     }
+}
+
+/// A decision or request id: a Decision (its id) or a str.
+fn request_id(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(d) = obj.cast::<PyDecision>() {
+        return d.get().id.clone().ok_or_else(|| {
+            Error::new_err(
+                "this Decision was not recorded by a Governor (it came from PolicySet.decide)",
+            )
+        });
+    }
+    obj.cast::<PyString>()
+        .map_err(|_| {
+            Error::new_err(format!(
+                "expected a Decision or an id (str), not {}",
+                type_name(obj)
+            ))
+        })?
+        .to_cow()
+        .map(|c| c.into_owned())
+}
+
+/// An approver: an id (str) or a dict `{"id": ..., "roles": [...]}`.
+fn approver_arg(obj: &Bound<'_, PyAny>) -> PyResult<Approver> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Approver::new(s.to_cow()?.into_owned()));
+    }
+    let v = to_json(obj, &mut "approver".to_owned(), 0).map_err(Error::new_err)?;
+    serde_json::from_value(v).map_err(|e| {
+        Error::new_err(format!(
+            "approver must be an id (str) or a dict {{\"id\": str, \"roles\": [str]}}: {e}"
+        ))
+    })
+}
+
+/// Re-decides every recorded decision of an evidence directory or bundle under `policy`
+/// (a path, a list of paths or a PolicySet), writing nothing; returns the report as a
+/// dict (decisions, same, changed, entries with recorded and replayed outcomes).
+#[pyfunction]
+fn replay<'py>(
+    py: Python<'py>,
+    path: &Bound<'py, PyAny>,
+    policy: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let path = path_arg(path, "path")?;
+    let set = load_policies(policy)?;
+    let r = py
+        .detach(|| shield(|| lumenflow_core::replay::replay_path(&path, &set).map_err(core_err)))?;
+    to_py(py, &r)
 }
 
 /// The result of verifying evidence: integrity (are the records present authentic and
@@ -1179,6 +1394,7 @@ fn _lumenflow(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(generate_key, m)?)?;
     m.add_function(wrap_pyfunction!(canonicalize, m)?)?;
     m.add_function(wrap_pyfunction!(output_digest, m)?)?;
+    m.add_function(wrap_pyfunction!(replay, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

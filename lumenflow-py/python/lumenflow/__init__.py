@@ -42,6 +42,7 @@ from ._lumenflow import (
     export_log,
     generate_key,
     output_digest,
+    replay,
     verify,
     verify_jsonl,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "export_log",
     "generate_key",
     "output_digest",
+    "replay",
     "verify",
     "verify_jsonl",
 ]
@@ -90,10 +92,13 @@ class ApprovalRequired(Error):
     """A guarded call needs an approval first and did not run.
 
     ``decision`` is the :class:`Decision`; ``approvers`` who may approve; ``request_id``
-    the approval request's id once the core issues approval requests (None until then).
+    the approval request to pass to :meth:`Governor.approve`. Once approved, calling
+    again with the same arguments (same actor and session) is allowed, once.
     """
 
     def __init__(self, decision: Decision, request_id: Optional[str] = None) -> None:
+        if request_id is None:
+            request_id = decision.request_id
         super().__init__(
             f"approval required ({', '.join(decision.approvers) or 'no approver named'}): "
             f"{decision.reason}"
@@ -107,7 +112,8 @@ class ApprovalRequired(Error):
 
 
 class BudgetExceeded(Denied):
-    """A guarded call was refused because a budget is exhausted (a kind of :class:`Denied`)."""
+    """A guarded call was refused because a budget is exhausted (a kind of :class:`Denied`);
+    ``decision.budgets`` says which budget and how much was spent."""
 
 
 def _output_bytes(result: Any) -> Optional[bytes]:
@@ -126,10 +132,14 @@ def _output_bytes(result: Any) -> Optional[bytes]:
 
 
 def _raise_unless_allowed(decision: Decision) -> None:
-    if decision.allowed:
+    """Raises the exception for the core's verdict on a governed decision."""
+    verdict = decision.verdict
+    if verdict == "allow":
         return
-    if decision.effect == "require_approval":
+    if verdict == "approval_required":
         raise ApprovalRequired(decision)
+    if verdict == "budget_exceeded":
+        raise BudgetExceeded(decision)
     raise Denied(decision)
 
 
@@ -138,9 +148,12 @@ class Governor(_CoreGovernor):
     outcome. Safe to share across threads; ``decide`` and ``record`` release the GIL.
 
     ``Governor(policy=..., evidence=..., key=..., context=None, durability=None,
-    redact=None)``: ``policy`` is a path, a list of paths (layers) or a
-    :class:`PolicySet`; ``evidence`` a directory (created if missing); ``key`` the path
-    of a private key made by :func:`generate_key` or ``lumenflow keygen``. Use it as a
+    redact=None, host_approves=False)``: ``policy`` is a path, a list of paths (layers)
+    or a :class:`PolicySet`; ``evidence`` a directory (created if missing); ``key`` the
+    path of a private key made by :func:`generate_key` or ``lumenflow keygen``;
+    ``durability`` "group" (default), "sync" or "none"; ``redact`` field names never
+    recorded; ``host_approves`` leaves require_approval decisions open for a host that
+    asks its user itself, instead of opening LumenFlow approval requests. Use it as a
     context manager, or call :meth:`close`, to close open decisions and checkpoint.
     """
 
@@ -153,15 +166,22 @@ class Governor(_CoreGovernor):
         run: Optional[str] = None,
         metadata: Optional[Mapping[str, Any]] = None,
         context: Optional[Mapping[str, Any]] = None,
+        cost: Any = None,
+        tokens: Any = None,
     ) -> Callable[[F], F]:
         """Decorates a function (``def`` or ``async def``) as the tool ``tool``.
 
         Each call is decided first, with the call's arguments (bound to the function's
         parameters by name) as the action's ``args``. A denied call raises
-        :class:`Denied`, one needing approval :class:`ApprovalRequired`; neither runs,
-        and the decision is closed in the evidence. An allowed call runs and its outcome
+        :class:`Denied` (:class:`BudgetExceeded` when a budget refused it), one needing
+        approval :class:`ApprovalRequired`; none runs, and the core closes the decision
+        in the evidence. An allowed call runs and its outcome
         is recorded: success with the digest of its return value and its duration, or
         failure with the exception's type and message, which is re-raised.
+
+        ``cost`` and ``tokens`` (for budgets) are numbers, or callables given the call's
+        ``args`` dict that return one. ``actor``, ``session``, ``run``, ``metadata`` and
+        ``context`` are passed to :meth:`decide` as they are.
         """
         if not isinstance(tool, str):
             raise Error(f"guard: tool must be a str, not {type(tool).__name__}")
@@ -187,9 +207,12 @@ class Governor(_CoreGovernor):
                 return args
 
             def decide(a: tuple, kw: dict) -> Decision:
+                args = action_args(a, kw)
                 return self.decide(
                     tool=tool,
-                    args=action_args(a, kw),
+                    args=args,
+                    cost=cost(args) if callable(cost) else cost,
+                    tokens=tokens(args) if callable(tokens) else tokens,
                     actor=actor,
                     session=session,
                     run=run,
@@ -198,9 +221,7 @@ class Governor(_CoreGovernor):
                 )
 
             def not_run(decision: Decision) -> None:
-                # A deny is closed by the core; a call waiting for approval did not run.
-                if decision.effect == "require_approval":
-                    self.record(decision, "denied", error="approval required; not run")
+                # The core closes a deny (and a request for approval) itself.
                 _raise_unless_allowed(decision)
 
             def failed(decision: Decision, e: BaseException, started: float) -> None:
