@@ -9,7 +9,8 @@
 //! Calls that do real work (`decide`, `record`, `checkpoint`, `verify`, ...) release the
 //! GIL, and every entry point catches panics and raises `lumenflow.Error` instead.
 
-use lumenflow_core::approval::Approver;
+use lumenflow_core::approval::{Approver, Request};
+use lumenflow_core::clock::ManualClock;
 use lumenflow_core::decide::DecidedBy;
 use lumenflow_core::evidence::Checkpoint;
 use lumenflow_core::governor::{
@@ -726,8 +727,10 @@ impl PyGovernor {
     /// `key`: path of a private key (see `generate_key`). `context`: what rules see as
     /// `context` unless a call gives its own. `durability`: "group" (default), "sync" or
     /// "none". `redact`: field names whose values are never recorded (besides secrets).
+    /// `host_approves`: leave require_approval decisions open for a host that asks its user
+    /// itself. `clock`: a ManualClock (tests).
     #[new]
-    #[pyo3(signature = (*, policy, evidence, key, context = None, durability = None, redact = None, host_approves = false))]
+    #[pyo3(signature = (*, policy, evidence, key, context = None, durability = None, redact = None, host_approves = false, clock = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -738,6 +741,7 @@ impl PyGovernor {
         durability: Option<&Bound<'_, PyAny>>,
         redact: Option<Vec<String>>,
         host_approves: bool,
+        clock: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let policies = load_policies(policy)?;
         let dir = path_arg(evidence, "evidence")?;
@@ -756,6 +760,15 @@ impl PyGovernor {
             };
         }
         options.host_approves = host_approves;
+        if let Some(c) = clock.filter(|c| !c.is_none()) {
+            let c = c.cast::<PyManualClock>().map_err(|_| {
+                Error::new_err(format!(
+                    "clock must be a lumenflow.ManualClock, not {}",
+                    type_name(c)
+                ))
+            })?;
+            options.clock = c.get().clock.clone();
+        }
         let gov = py.detach(|| {
             shield(|| {
                 let kp = KeyPair::from_file(&key_path).map_err(core_err)?;
@@ -949,7 +962,7 @@ impl PyGovernor {
         let request = request_id(request)?;
         let who = approver_arg(approver)?;
         let r = py.detach(|| shield(|| gov.approve(&request, &who, reason).map_err(core_err)))?;
-        to_py(py, &r)
+        request_to_py(py, &r)
     }
 
     /// Rejects approval request `request` as `approver` (one reject closes it); returns
@@ -966,7 +979,7 @@ impl PyGovernor {
         let request = request_id(request)?;
         let who = approver_arg(approver)?;
         let r = py.detach(|| shield(|| gov.reject(&request, &who, reason).map_err(core_err)))?;
-        to_py(py, &r)
+        request_to_py(py, &r)
     }
 
     /// One approval request as it stands now (a dict).
@@ -978,14 +991,18 @@ impl PyGovernor {
         let gov = self.live()?;
         let request = request_id(request)?;
         let r = py.detach(|| shield(|| gov.approval(&request).map_err(core_err)))?;
-        to_py(py, &r)
+        request_to_py(py, &r)
     }
 
     /// Every approval request in the log, oldest first, as it stands now (dicts).
     fn approvals<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let gov = self.live()?;
         let r = py.detach(|| shield(|| gov.approvals().map_err(core_err)))?;
-        to_py(py, &r)
+        let list = pyo3::types::PyList::empty(py);
+        for req in &r {
+            list.append(request_to_py(py, req)?)?;
+        }
+        Ok(list.into_any())
     }
 
     /// Every budget account charged so far (dicts with budget, account, spent, limit,
@@ -1055,6 +1072,61 @@ impl PyGovernor {
             self.inner.key_id(),
             if self.closed() { ", closed" } else { "" }
         )
+    }
+}
+
+/// An approval request as a dict, with `approvals` (distinct approvers who approved).
+fn request_to_py<'py>(py: Python<'py>, r: &Request) -> PyResult<Bound<'py, PyAny>> {
+    let d = to_py(py, r)?;
+    if let Ok(dict) = d.cast::<PyDict>() {
+        dict.set_item("approvals", r.approvals())?;
+    }
+    Ok(d)
+}
+
+/// A clock that moves only when told to, for tests of expiry and time windows: pass it
+/// as `Governor(clock=...)`.
+#[pyclass(frozen, module = "lumenflow", name = "ManualClock")]
+struct PyManualClock {
+    clock: Arc<ManualClock>,
+}
+
+#[pymethods]
+impl PyManualClock {
+    /// A clock showing `start`, an RFC 3339 time (`"2026-11-21T09:00:00Z"`).
+    #[new]
+    fn new(start: &str) -> PyResult<Self> {
+        let t = chrono::DateTime::parse_from_rfc3339(start)
+            .map_err(|e| {
+                Error::new_err(format!(
+                    "ManualClock: {start:?} is not an RFC 3339 time: {e}"
+                ))
+            })?
+            .with_timezone(&chrono::Utc);
+        Ok(PyManualClock {
+            clock: Arc::new(ManualClock::new(t)),
+        })
+    }
+
+    /// Moves the clock forward by `seconds` (may be fractional; not negative).
+    fn advance(&self, seconds: f64) -> PyResult<()> {
+        let d = Duration::try_from_secs_f64(seconds)
+            .ok()
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+            .ok_or_else(|| {
+                Error::new_err(format!(
+                    "advance: {seconds} is not a finite, non-negative number of seconds"
+                ))
+            })?;
+        self.clock.advance(d);
+        Ok(())
+    }
+
+    /// The time shown, RFC 3339.
+    #[getter]
+    fn now(&self) -> String {
+        use lumenflow_core::clock::Clock;
+        self.clock.now().to_rfc3339()
     }
 }
 
@@ -1388,6 +1460,7 @@ fn _lumenflow(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyPolicySet>()?;
     m.add_class::<PyGovernor>()?;
     m.add_class::<PyReport>()?;
+    m.add_class::<PyManualClock>()?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(verify_jsonl, m)?)?;
     m.add_function(wrap_pyfunction!(export_log, m)?)?;

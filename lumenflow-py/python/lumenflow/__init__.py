@@ -33,6 +33,7 @@ from ._lumenflow import (
     Decision,
     Error,
     EvidenceError,
+    ManualClock,
     PolicyError,
     PolicySet,
     SigningKeyError,
@@ -58,6 +59,7 @@ __all__ = [
     "Error",
     "EvidenceError",
     "Governor",
+    "ManualClock",
     "PolicyError",
     "PolicySet",
     "SigningKeyError",
@@ -148,12 +150,13 @@ class Governor(_CoreGovernor):
     outcome. Safe to share across threads; ``decide`` and ``record`` release the GIL.
 
     ``Governor(policy=..., evidence=..., key=..., context=None, durability=None,
-    redact=None, host_approves=False)``: ``policy`` is a path, a list of paths (layers)
+    redact=None, host_approves=False, clock=None)``: ``policy`` is a path, a list of paths (layers)
     or a :class:`PolicySet`; ``evidence`` a directory (created if missing); ``key`` the
     path of a private key made by :func:`generate_key` or ``lumenflow keygen``;
     ``durability`` "group" (default), "sync" or "none"; ``redact`` field names never
     recorded; ``host_approves`` leaves require_approval decisions open for a host that
-    asks its user itself, instead of opening LumenFlow approval requests. Use it as a
+    asks its user itself, instead of opening LumenFlow approval requests; ``clock`` a
+    :class:`ManualClock` for tests. Use it as a
     context manager, or call :meth:`close`, to close open decisions and checkpoint.
     """
 
