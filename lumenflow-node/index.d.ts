@@ -52,9 +52,26 @@ export interface DecisionJSON {
   warnings: Array<{ [key: string]: Json }>;
   policies: Array<{ name: string; digest: string; [key: string]: Json }>;
   approvers: string[];
+  /** Approval terms of a governed decision (request, quorum, expiry...). */
+  approval?: { request?: string; [key: string]: Json | undefined };
+  /** What each budget made of the action (governed decisions only). */
+  budgets?: BudgetCharge[];
   reason: string;
   eval_ns: number;
 }
+
+/** A budget's charge on one action. */
+export interface BudgetCharge {
+  budget: string;
+  account: string;
+  status: 'charged' | 'warned' | 'exceeded' | string;
+  spent: number;
+  amount: number;
+  [key: string]: Json | undefined;
+}
+
+/** What a governed decision means for the caller. */
+export type Verdict = 'allow' | 'deny' | 'approval_required' | 'budget_exceeded';
 
 /** The answer to "may this action run?", with everything that led to it. */
 export declare class Decision {
@@ -70,6 +87,8 @@ export declare class Decision {
   readonly policies: DecisionJSON['policies'];
   readonly approvers: string[];
   readonly evalNs: number;
+  readonly approval: DecisionJSON['approval'] | null;
+  readonly budgets: BudgetCharge[];
   toJSON(): DecisionJSON;
 }
 
@@ -80,10 +99,14 @@ export declare class Governed {
   readonly id: string;
   /** The decision record's hash (`sha256:...`). */
   readonly hash: string;
+  /** The core's verdict: which of allow, deny, approval required, budget exceeded. */
+  readonly verdict: Verdict;
+  /** The approval request this decision opened, if it requires approval. */
+  readonly request: string | null;
   readonly decision: Decision;
   readonly effect: Effect;
   readonly allowed: boolean;
-  toJSON(): { id: string; hash: string; decision: DecisionJSON };
+  toJSON(): { id: string; hash: string; verdict: Verdict; request: string | null; decision: DecisionJSON };
 }
 
 /** A policy layer given as text. */
@@ -100,6 +123,67 @@ export declare class PolicySet {
   decide(action: Action, context?: Context): Decision;
   /** Runs a policy test file (spec/policy-tests.md). */
   runTests(path: string): TestReport;
+  /** Replays the decisions of an evidence directory or bundle under these policies. */
+  replay(path: string): ReplayReport;
+}
+
+export interface ReplayOutcome {
+  effect: Effect;
+  decided_by: string;
+  rules: string[];
+}
+
+export interface ReplayReport {
+  policies: Array<{ name: string; digest: string }>;
+  same_policies: boolean;
+  decisions: number;
+  same: number;
+  changed: number;
+  overrides: number;
+  skipped: string[];
+  entries: Array<{
+    decision: string;
+    ts: string;
+    tool: string;
+    recorded: ReplayOutcome;
+    replayed: ReplayOutcome;
+    reason: string;
+    changed: boolean;
+    redacted: boolean;
+  }>;
+}
+
+/** Someone voting on an approval (or overriding a deny). */
+export type Approver = string | { id: string; roles?: string[] };
+
+/** An approval request, as derived from the log. */
+export interface ApprovalRequest {
+  id: string;
+  decision_hash: string;
+  tool: string;
+  actor: string;
+  session: string;
+  binding: string;
+  rules: string[];
+  approvers: string[];
+  quorum: number;
+  opened_at: string;
+  expires_at?: string;
+  state: 'pending' | 'approved' | 'rejected' | 'expired' | 'used';
+  votes: Array<{ approver: { id: string; roles?: string[] }; verdict: 'approve' | 'reject'; reason: string; at: string; record: string; key_id?: string }>;
+  used_by?: string;
+  /** Distinct approvers who approved. */
+  approvals: number;
+}
+
+/** A budget account as it stands. */
+export interface BudgetStatus {
+  budget: string;
+  account: string;
+  spent: number;
+  limit: number;
+  remaining: number;
+  unit: string;
 }
 
 export interface TestReport {
@@ -133,6 +217,8 @@ export interface GovernorOptions {
   /** Segment size before rotation, in bytes. */
   segmentBytes?: number;
   redact?: Redact;
+  /** For tests: a clock that starts at this RFC 3339 time and moves only with `advanceClock`. */
+  manualClock?: string;
 }
 
 export interface OutcomeInput {
@@ -142,9 +228,13 @@ export interface OutcomeInput {
   durationMs?: number;
   /** Redacted before recording. */
   error?: string;
+  /** What the action really cost (settles budgets charged on `action.cost`). */
+  cost?: number;
+  /** Tokens really consumed (settles budgets charged on `action.tokens`). */
+  tokens?: number;
 }
 
-export interface WrapOptions<A extends unknown[]> {
+export interface WrapOptions<A extends unknown[], R = unknown> {
   actor?: Actor;
   session?: string;
   run?: string;
@@ -153,6 +243,10 @@ export interface WrapOptions<A extends unknown[]> {
   context?: Context;
   /** Builds the action's args from the call's arguments (default: the first argument). */
   args?: (...callArgs: A) => { [key: string]: Json };
+  /** The expected cost/tokens of a call (charged to budgets before it runs). */
+  cost?: (...callArgs: A) => { cost?: number; tokens?: number };
+  /** What a call really cost, from its result (settles budgets). */
+  settle?: (result: Awaited<R>) => { cost?: number; tokens?: number };
 }
 
 export interface Checkpoint {
@@ -186,7 +280,21 @@ export declare class Governor {
    * Wraps a tool so every call is decided and recorded; results and errors pass through
    * unchanged. Throws (or rejects with) `Denied` / `ApprovalRequired`.
    */
-  wrap<A extends unknown[], R>(tool: string, fn: (...args: A) => R, options?: WrapOptions<A>): (...args: A) => R;
+  wrap<A extends unknown[], R>(tool: string, fn: (...args: A) => R, options?: WrapOptions<A, R>): (...args: A) => R;
+  /** Approves an approval request; returns it as it stands. */
+  approve(request: string, approver: Approver, reason?: string): ApprovalRequest;
+  /** Rejects an approval request (one reject closes it). */
+  reject(request: string, approver: Approver, reason?: string): ApprovalRequest;
+  /** One approval request as it stands now. */
+  approval(request: string): ApprovalRequest;
+  /** Every approval request of the log, oldest first. */
+  approvals(): ApprovalRequest[];
+  /** Every budget account charged so far. */
+  budgets(): BudgetStatus[];
+  /** Overrides a deny (break-glass); returns an allowing decision to run and record. */
+  overrideDeny(decisionId: string, who: Approver, reason: string): Governed;
+  /** Moves the manual clock (option `manualClock`) forward. */
+  advanceClock(seconds: number): void;
   /** Signs and writes a checkpoint of the current head (null for an empty log). */
   checkpoint(): Checkpoint | null;
   /** Closes open decisions as `unknown`, writes a checkpoint, releases the store. */
@@ -244,6 +352,7 @@ export declare const version: string;
 export type ErrorCode =
   | 'LUMENFLOW_DENIED'
   | 'LUMENFLOW_APPROVAL_REQUIRED'
+  | 'LUMENFLOW_BUDGET_EXCEEDED'
   | 'LUMENFLOW_POLICY'
   | 'LUMENFLOW_ACTION'
   | 'LUMENFLOW_KEY'
@@ -297,7 +406,15 @@ export declare class ApprovalRequired extends LumenflowError {
   readonly code: 'LUMENFLOW_APPROVAL_REQUIRED';
   readonly decision: Decision;
   readonly decisionId: string;
+  /** The approval request to approve. */
+  readonly requestId: string;
   readonly approvers: string[];
+}
+/** A budget would be exceeded; the tool did not run. */
+export declare class BudgetExceeded extends LumenflowError {
+  readonly code: 'LUMENFLOW_BUDGET_EXCEEDED';
+  readonly decision: Decision;
+  readonly decisionId: string;
 }
 
 declare const lumenflow: {
@@ -322,6 +439,7 @@ declare const lumenflow: {
   InternalError: typeof InternalError;
   Denied: typeof Denied;
   ApprovalRequired: typeof ApprovalRequired;
+  BudgetExceeded: typeof BudgetExceeded;
   version: string;
 };
 export default lumenflow;

@@ -90,19 +90,47 @@ class Denied extends LumenflowError {
   }
 }
 
-/** The policy requires an approval before the call may run; the tool did not run. */
+/**
+ * The policy requires an approval before the call may run; the tool did not run. Once
+ * `requestId` is approved (`Governor.approve`, or `lumenflow approve` from elsewhere),
+ * proposing the same action again is allowed once.
+ */
 class ApprovalRequired extends LumenflowError {
   /** @param {Governed} governed */
   constructor(governed) {
     const approvers = governed.decision.approvers;
     super(
       'LUMENFLOW_APPROVAL_REQUIRED',
-      `approval required (${approvers.length ? approvers.join(', ') : 'any approver'}): ${governed.decision.reason}`,
+      `approval required (request ${governed.request}; ${approvers.length ? approvers.join(', ') : 'any approver'}): ${governed.decision.reason}`,
     );
     this.decision = governed.decision;
     this.decisionId = governed.id;
+    /** The approval request to approve (the id of the decision record that opened it). */
+    this.requestId = governed.request;
     /** Who may approve (from the deciding rules). */
     this.approvers = approvers;
+  }
+}
+
+/** A budget would be exceeded; the tool did not run. `decision.budgets` has the charges. */
+class BudgetExceeded extends LumenflowError {
+  /** @param {Governed} governed */
+  constructor(governed) {
+    super('LUMENFLOW_BUDGET_EXCEEDED', `budget exceeded: ${governed.decision.reason}`);
+    this.decision = governed.decision;
+    this.decisionId = governed.id;
+  }
+}
+
+/** The error a governed call that may not run throws, chosen by the core's verdict. */
+function refusal(governed) {
+  switch (governed.verdict) {
+    case 'approval_required':
+      return new ApprovalRequired(governed);
+    case 'budget_exceeded':
+      return new BudgetExceeded(governed);
+    default:
+      return new Denied(governed);
   }
 }
 
@@ -256,6 +284,14 @@ class Decision {
   get evalNs() {
     return this._raw.eval_ns;
   }
+  /** Approval terms (request, quorum, expiry...) of a governed decision, if any. */
+  get approval() {
+    return this._raw.approval ?? null;
+  }
+  /** What each budget made of the action (governed decisions only). */
+  get budgets() {
+    return this._raw.budgets ?? [];
+  }
   /** The core's serialisation. */
   toJSON() {
     return this._raw;
@@ -269,6 +305,10 @@ class Governed {
     this.id = n.id;
     /** The decision record's hash. */
     this.hash = n.hash;
+    /** `allow`, `deny`, `approval_required` or `budget_exceeded` (the core's verdict). */
+    this.verdict = n.verdict;
+    /** The approval request this decision opened, if it requires approval. */
+    this.request = n.request ?? null;
     /** The decision. */
     this.decision = new Decision(JSON.parse(n.decision));
   }
@@ -281,7 +321,7 @@ class Governed {
     return this.decision.allowed;
   }
   toJSON() {
-    return { id: this.id, hash: this.hash, decision: this.decision.toJSON() };
+    return { id: this.id, hash: this.hash, verdict: this.verdict, request: this.request, decision: this.decision.toJSON() };
   }
 }
 
@@ -337,6 +377,12 @@ class PolicySet {
     return new Decision(JSON.parse(call('decide', () => this._native.decide(a, c))));
   }
 
+  /** Replays the decisions of an evidence directory or bundle under these policies. */
+  replay(path) {
+    const p = expectString(path, 'path');
+    return JSON.parse(call('replay', () => this._native.replay(p)));
+  }
+
   /** Runs a policy test file (spec/policy-tests.md); returns its report. */
   runTests(path) {
     const p = expectString(path, 'test file');
@@ -357,7 +403,17 @@ function policiesOf(options) {
   return PolicySet.fromFiles(stringList(options.policy, 'options.policy'));
 }
 
-const OPEN_KEYS = new Set(['policy', 'policies', 'evidence', 'key', 'context', 'durability', 'segmentBytes', 'redact']);
+const OPEN_KEYS = new Set([
+  'policy',
+  'policies',
+  'evidence',
+  'key',
+  'context',
+  'durability',
+  'segmentBytes',
+  'redact',
+  'manualClock',
+]);
 
 function openArgs(options) {
   if (!isPlainObject(options)) {
@@ -376,6 +432,7 @@ function openArgs(options) {
   if (options.durability !== undefined) rest.durability = options.durability;
   if (options.segmentBytes !== undefined) rest.segmentBytes = options.segmentBytes;
   if (options.redact !== undefined) rest.redact = options.redact;
+  if (options.manualClock !== undefined) rest.manualClock = expectString(options.manualClock, 'options.manualClock');
   return [dir, policies, key, toJson(rest, 'Governor options')];
 }
 
@@ -394,6 +451,15 @@ function outputBytes(value) {
   }
 }
 
+function voteArgs(id, who, reason, what) {
+  expectString(id, 'request');
+  if (typeof who !== 'string' && !isPlainObject(who)) {
+    throw new InvalidArgumentError(`${what}: must be an id or {id, roles}, not ${describe(who)}`);
+  }
+  if (typeof reason !== 'string') throw new InvalidArgumentError(`reason: must be a string, not ${describe(reason)}`);
+  return [id, toJson(typeof who === 'string' ? { id: who } : who, what), reason];
+}
+
 function errorMessage(err) {
   if (err instanceof Error) return `${err.name}: ${err.message}`;
   try {
@@ -403,7 +469,7 @@ function errorMessage(err) {
   }
 }
 
-const WRAP_KEYS = new Set(['actor', 'session', 'run', 'metadata', 'context', 'args']);
+const WRAP_KEYS = new Set(['actor', 'session', 'run', 'metadata', 'context', 'args', 'cost', 'settle']);
 
 /**
  * Decides actions under policies and records every decision and outcome as signed,
@@ -461,7 +527,7 @@ class Governor {
   /**
    * Records how decision `id` turned out.
    * @param {string} id
-   * @param {{status: 'success'|'failure', output?: string|Uint8Array, durationMs?: number, error?: string}} outcome
+   * @param {{status: 'success'|'failure', output?: string|Uint8Array, durationMs?: number, error?: string, cost?: number, tokens?: number}} outcome
    * @returns {string} the outcome record's id
    */
   record(id, outcome) {
@@ -469,21 +535,72 @@ class Governor {
     if (!isPlainObject(outcome)) {
       throw new InvalidArgumentError(`outcome: must be an object, not ${describe(outcome)}`);
     }
-    const status = expectString(outcome.status, 'outcome.status');
-    let output;
-    if (outcome.output !== undefined) {
-      if (typeof outcome.output !== 'string' && !(outcome.output instanceof Uint8Array)) {
-        throw new InvalidArgumentError('outcome.output: must be a string or bytes');
+    const { output, ...rest } = outcome;
+    expectString(rest.status, 'outcome.status');
+    if (output !== undefined && typeof output !== 'string' && !(output instanceof Uint8Array)) {
+      throw new InvalidArgumentError('outcome.output: must be a string or bytes');
+    }
+    for (const k of ['durationMs', 'cost', 'tokens']) {
+      if (rest[k] !== undefined && !Number.isFinite(rest[k])) {
+        throw new InvalidArgumentError(`outcome.${k}: must be a finite number`);
       }
-      output = outputBytes(outcome.output);
     }
-    if (outcome.durationMs !== undefined && typeof outcome.durationMs !== 'number') {
-      throw new InvalidArgumentError('outcome.durationMs: must be a number');
+    if (rest.tokens !== undefined && !Number.isSafeInteger(rest.tokens)) {
+      throw new InvalidArgumentError('outcome.tokens: must be an integer');
     }
-    if (outcome.error !== undefined && typeof outcome.error !== 'string') {
+    if (rest.error !== undefined && typeof rest.error !== 'string') {
       throw new InvalidArgumentError('outcome.error: must be a string');
     }
-    return call('record', () => this._native.record(id, status, output, outcome.durationMs, outcome.error));
+    const text = toJson(rest, 'outcome');
+    return call('record', () => this._native.record(id, text, outputBytes(output)));
+  }
+
+  /**
+   * Approves approval request `request` as `approver` (an id, or `{id, roles}`); returns
+   * the request as it stands (`state`: pending, approved, rejected, expired, used).
+   */
+  approve(request, approver, reason = '') {
+    const [r, a, why] = voteArgs(request, approver, reason, 'approver');
+    return JSON.parse(call('approve', () => this._native.approve(r, a, why)));
+  }
+
+  /** Rejects approval request `request` as `approver` (one reject closes it). */
+  reject(request, approver, reason = '') {
+    const [r, a, why] = voteArgs(request, approver, reason, 'approver');
+    return JSON.parse(call('reject', () => this._native.reject(r, a, why)));
+  }
+
+  /** One approval request as it stands now. */
+  approval(request) {
+    const r = expectString(request, 'request');
+    return JSON.parse(call('approval', () => this._native.approval(r)));
+  }
+
+  /** Every approval request of the log, oldest first. */
+  approvals() {
+    return JSON.parse(call('approvals', () => this._native.approvals()));
+  }
+
+  /** Every budget account charged so far: `{budget, account, spent, limit, remaining, unit}`. */
+  budgets() {
+    return JSON.parse(call('budgets', () => this._native.budgets()));
+  }
+
+  /**
+   * Overrides a deny (break-glass) as `who`, with a reason; `who` must be allowed by the
+   * deciding rules' `overridable_by`. Returns an allowing decision: run the action and
+   * record its outcome.
+   * @returns {Governed}
+   */
+  overrideDeny(decisionId, who, reason) {
+    const [d, w, why] = voteArgs(decisionId, who, reason, 'who');
+    return new Governed(call('overrideDeny', () => this._native.overrideDeny(d, w, why)));
+  }
+
+  /** Moves the manual clock (option `manualClock`, for tests) forward. */
+  advanceClock(seconds) {
+    if (!Number.isFinite(seconds)) throw new InvalidArgumentError('seconds: must be a finite number');
+    call('advanceClock', () => this._native.advanceClock(seconds));
   }
 
   /**
@@ -513,6 +630,12 @@ class Governor {
     if (options.args !== undefined && typeof options.args !== 'function') {
       throw new InvalidArgumentError('wrap options.args: must be a function building the action args');
     }
+    if (options.cost !== undefined && typeof options.cost !== 'function') {
+      throw new InvalidArgumentError('wrap options.cost: must be a function giving {cost?, tokens?} for a call');
+    }
+    if (options.settle !== undefined && typeof options.settle !== 'function') {
+      throw new InvalidArgumentError('wrap options.settle: must be a function giving {cost?, tokens?} from a result');
+    }
     const base = {};
     for (const k of ['actor', 'session', 'run', 'metadata']) {
       if (options[k] !== undefined) base[k] = options[k];
@@ -524,9 +647,9 @@ class Governor {
     const wrapped = function (...callArgs) {
       let governed;
       try {
-        governed = gov.decide({ ...base, tool, args: toArgs(...callArgs) }, options.context);
-        if (governed.effect === 'deny') throw new Denied(governed);
-        if (governed.effect !== 'allow') throw new ApprovalRequired(governed);
+        const expected = options.cost ? options.cost(...callArgs) : undefined;
+        governed = gov.decide({ ...base, ...expected, tool, args: toArgs(...callArgs) }, options.context);
+        if (governed.verdict !== 'allow') throw refusal(governed);
       } catch (e) {
         if (isAsync) return Promise.reject(e);
         throw e;
@@ -542,7 +665,7 @@ class Governor {
       if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
         return Promise.resolve(result).then(
           (value) => {
-            gov._succeeded(governed.id, value, start);
+            gov._succeeded(governed.id, value, start, options.settle);
             return value;
           },
           (err) => {
@@ -551,7 +674,7 @@ class Governor {
           },
         );
       }
-      gov._succeeded(governed.id, result, start);
+      gov._succeeded(governed.id, result, start, options.settle);
       return result;
     };
     Object.defineProperty(wrapped, 'name', { value: `governed ${name}` });
@@ -559,16 +682,20 @@ class Governor {
   }
 
   /** @private */
-  _succeeded(id, value, start) {
-    const output = outputBytes(value);
-    const ms = performance.now() - start;
-    call('record', () => this._native.record(id, 'success', output, ms, undefined));
+  _succeeded(id, value, start, settle) {
+    const durationMs = performance.now() - start;
+    const spent = settle ? settle(value) : undefined;
+    const outcome = { status: 'success', durationMs };
+    if (spent && spent.cost !== undefined) outcome.cost = spent.cost;
+    if (spent && spent.tokens !== undefined) outcome.tokens = spent.tokens;
+    const text = toJson(outcome, 'outcome');
+    call('record', () => this._native.record(id, text, outputBytes(value)));
   }
 
   /** @private */
   _failed(id, err, start) {
-    const ms = performance.now() - start;
-    call('record', () => this._native.record(id, 'failure', undefined, ms, errorMessage(err)));
+    const text = toJson({ status: 'failure', durationMs: performance.now() - start, error: errorMessage(err) }, 'outcome');
+    call('record', () => this._native.record(id, text, undefined));
   }
 
   /** Signs and writes a checkpoint of the current head; returns it (null if empty). */
@@ -700,6 +827,7 @@ module.exports = {
   InternalError,
   Denied,
   ApprovalRequired,
+  BudgetExceeded,
   version: native.nativeVersion(),
 };
 // For `import lumenflow from 'lumenflow'` under TypeScript's CommonJS interop.

@@ -27,6 +27,7 @@ export const {
   InternalError,
   Denied,
   ApprovalRequired,
+  BudgetExceeded,
   version,
 } = lf;
 export default lf;

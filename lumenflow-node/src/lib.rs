@@ -11,6 +11,8 @@
 
 #![deny(missing_docs)]
 
+use lumenflow_core::approval::{Approver, Request};
+use lumenflow_core::clock::ManualClock;
 use lumenflow_core::evidence::Checkpoint;
 use lumenflow_core::governor::{Governed, Governor, GovernorOptions, Outcome, Status};
 use lumenflow_core::keys::{parse_public, KeyPair, Keyring};
@@ -179,6 +181,18 @@ impl NativePolicies {
         })
     }
 
+    /// Replays the decisions of an evidence directory or bundle under these policies;
+    /// returns the report (JSON text).
+    #[napi]
+    pub fn replay(&self, path: String) -> napi::Result<String> {
+        guard(|| {
+            to_json(&lumenflow_core::replay::replay_path(
+                Path::new(&path),
+                &self.set,
+            )?)
+        })
+    }
+
     /// Runs a policy test file against these policies; returns the report as JSON text.
     #[napi]
     pub fn run_tests(&self, path: String) -> napi::Result<String> {
@@ -220,6 +234,9 @@ struct OpenOptions {
     segment_bytes: Option<u64>,
     #[serde(default)]
     redact: Option<Redactor>,
+    /// A manual clock starting at this RFC 3339 time (for tests: see `advanceClock`).
+    #[serde(default)]
+    manual_clock: Option<String>,
 }
 
 fn open_governor(
@@ -227,7 +244,7 @@ fn open_governor(
     set: &PolicySet,
     key: &str,
     options: Option<&str>,
-) -> Result<Governor, Failure> {
+) -> Result<NativeGovernor, Failure> {
     let opts: OpenOptions = match options {
         None => OpenOptions::default(),
         Some(t) => serde_json::from_value(parse(t, "options")?)
@@ -246,8 +263,42 @@ fn open_governor(
     if let Some(r) = opts.redact {
         g.redactor = r;
     }
+    let clock = match opts.manual_clock {
+        Some(start) => {
+            let t = start
+                .parse::<chrono::DateTime<chrono::Utc>>()
+                .map_err(|e| {
+                    Failure::invalid(format!(
+                        "manualClock: `{start}` is not an RFC 3339 time: {e}"
+                    ))
+                })?;
+            let c = Arc::new(ManualClock::new(t));
+            g.clock = c.clone();
+            Some(c)
+        }
+        None => None,
+    };
     let key = KeyPair::from_file(key)?;
-    Ok(Governor::open(dir, set.clone(), key, g)?)
+    let gov = Governor::open(dir, set.clone(), key, g)?;
+    Ok(NativeGovernor {
+        gov: Mutex::new(Some(Arc::new(gov))),
+        clock,
+    })
+}
+
+/// An outcome from JavaScript (JSON text from the wrapper).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct OutcomeInput {
+    status: String,
+    #[serde(default)]
+    duration_ms: Option<f64>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    cost: Option<f64>,
+    #[serde(default)]
+    tokens: Option<i64>,
 }
 
 /// Decides actions under policies and records every decision and outcome as signed,
@@ -255,15 +306,10 @@ fn open_governor(
 #[napi]
 pub struct NativeGovernor {
     gov: Mutex<Option<Arc<Governor>>>,
+    clock: Option<Arc<ManualClock>>,
 }
 
 impl NativeGovernor {
-    fn wrap(g: Governor) -> NativeGovernor {
-        NativeGovernor {
-            gov: Mutex::new(Some(Arc::new(g))),
-        }
-    }
-
     fn get(&self) -> Result<Arc<Governor>, Failure> {
         self.gov
             .lock()
@@ -280,16 +326,39 @@ pub struct NativeGoverned {
     pub id: String,
     /// The decision record's hash.
     pub hash: String,
+    /// What it means for the caller: `allow`, `deny`, `approval_required` or
+    /// `budget_exceeded` (the core's verdict).
+    pub verdict: String,
+    /// The approval request this decision opened, if it requires approval.
+    pub request: Option<String>,
     /// The decision, as JSON text.
     pub decision: String,
 }
 
 fn governed(g: Governed) -> Result<NativeGoverned, Failure> {
+    let verdict = match serde_json::to_value(g.verdict()) {
+        Ok(Value::String(v)) => v,
+        other => return Err(Failure::invalid(format!("unexpected verdict {other:?}"))),
+    };
     Ok(NativeGoverned {
         decision: to_json(&g.decision)?,
+        request: g.request().map(str::to_owned),
+        verdict,
         id: g.id,
         hash: g.hash,
     })
+}
+
+fn parse_approver(text: &str, what: &str) -> Result<Approver, Failure> {
+    serde_json::from_value(parse(text, what)?)
+        .map_err(|e| Failure::invalid(format!("{what}: must be an id or {{id, roles?}}: {e}")))
+}
+
+/// A request as JSON text, with its count of distinct approvals.
+fn request_json(r: &Request) -> Result<String, Failure> {
+    let mut v = serde_json::to_value(r).map_err(|e| Failure::invalid(e.to_string()))?;
+    v["approvals"] = json!(r.approvals());
+    to_json(&v)
 }
 
 #[napi]
@@ -303,9 +372,7 @@ impl NativeGovernor {
         key: String,
         options: Option<String>,
     ) -> napi::Result<NativeGovernor> {
-        guard(|| {
-            open_governor(&dir, &policies.set, &key, options.as_deref()).map(NativeGovernor::wrap)
-        })
+        guard(|| open_governor(&dir, &policies.set, &key, options.as_deref()))
     }
 
     /// Decides an action (JSON text), in `context` (JSON text) or the governor's own,
@@ -323,26 +390,33 @@ impl NativeGovernor {
         })
     }
 
-    /// Records how decision `id` turned out: `status` is `success` or `failure` (or
-    /// `denied`, `unknown`); `output` is digested, never stored.
+    /// Records how decision `id` turned out. `outcome` is JSON text
+    /// `{status, durationMs?, error?, cost?, tokens?}` (status `success`, `failure`,
+    /// `denied` or `unknown`); `output` is digested, never stored. Returns the outcome
+    /// record's id.
     #[napi]
     pub fn record(
         &self,
         id: String,
-        status: String,
+        outcome: String,
         output: Option<Buffer>,
-        duration_ms: Option<f64>,
-        error: Option<String>,
     ) -> napi::Result<String> {
         guard(|| {
             let gov = self.get()?;
-            let status: Status = status.parse().map_err(Failure::invalid)?;
-            let mut outcome = Outcome::new(status);
-            outcome.error = error;
-            if let Some(o) = &output {
-                outcome = outcome.with_output(o);
+            let o: OutcomeInput = serde_json::from_value(parse(&outcome, "outcome")?)
+                .map_err(|e| Failure::invalid(format!("outcome: {e}")))?;
+            let mut outcome = Outcome::new(o.status.parse::<Status>().map_err(Failure::invalid)?);
+            outcome.error = o.error;
+            if let Some(c) = o.cost {
+                outcome = outcome.with_cost(c);
             }
-            if let Some(ms) = duration_ms {
+            if let Some(t) = o.tokens {
+                outcome = outcome.with_tokens(t);
+            }
+            if let Some(out) = &output {
+                outcome = outcome.with_output(out);
+            }
+            if let Some(ms) = o.duration_ms {
                 if !(ms.is_finite() && ms >= 0.0) {
                     return Err(Failure::invalid(
                         "durationMs must be a finite, non-negative number",
@@ -351,6 +425,102 @@ impl NativeGovernor {
                 outcome = outcome.with_duration(Duration::from_secs_f64(ms / 1000.0));
             }
             Ok(gov.record(&id, outcome)?.id())
+        })
+    }
+
+    /// Approves request `request` as `approver` (JSON: an id or `{id, roles}`); returns
+    /// the request as it stands (JSON text).
+    #[napi]
+    pub fn approve(
+        &self,
+        request: String,
+        approver: String,
+        reason: String,
+    ) -> napi::Result<String> {
+        guard(|| {
+            let who = parse_approver(&approver, "approver")?;
+            request_json(&self.get()?.approve(&request, &who, &reason)?)
+        })
+    }
+
+    /// Rejects request `request` as `approver`; returns the request (JSON text).
+    #[napi]
+    pub fn reject(
+        &self,
+        request: String,
+        approver: String,
+        reason: String,
+    ) -> napi::Result<String> {
+        guard(|| {
+            let who = parse_approver(&approver, "approver")?;
+            request_json(&self.get()?.reject(&request, &who, &reason)?)
+        })
+    }
+
+    /// One approval request as it stands now (JSON text).
+    #[napi]
+    pub fn approval(&self, request: String) -> napi::Result<String> {
+        guard(|| request_json(&self.get()?.approval(&request)?))
+    }
+
+    /// Every approval request of the log, oldest first (JSON text).
+    #[napi]
+    pub fn approvals(&self) -> napi::Result<String> {
+        guard(|| {
+            let list = self
+                .get()?
+                .approvals()?
+                .iter()
+                .map(|r| {
+                    let mut v =
+                        serde_json::to_value(r).map_err(|e| Failure::invalid(e.to_string()))?;
+                    v["approvals"] = json!(r.approvals());
+                    Ok(v)
+                })
+                .collect::<Result<Vec<_>, Failure>>()?;
+            to_json(&list)
+        })
+    }
+
+    /// Every budget account charged so far (JSON text).
+    #[napi]
+    pub fn budgets(&self) -> napi::Result<String> {
+        guard(|| to_json(&self.get()?.budgets()?))
+    }
+
+    /// Overrides deny `decision` as `who` (break-glass), with a reason; the returned
+    /// decision allows the same action.
+    #[napi]
+    pub fn override_deny(
+        &self,
+        decision: String,
+        who: String,
+        reason: String,
+    ) -> napi::Result<NativeGoverned> {
+        guard(|| {
+            let who = parse_approver(&who, "who")?;
+            governed(self.get()?.override_deny(&decision, &who, &reason)?)
+        })
+    }
+
+    /// Moves a manual clock (the `manualClock` option) forward by `seconds`.
+    #[napi]
+    pub fn advance_clock(&self, seconds: f64) -> napi::Result<()> {
+        guard(|| {
+            let Some(c) = &self.clock else {
+                return Err(Failure::invalid(
+                    "advanceClock needs the manualClock option",
+                ));
+            };
+            if !(seconds.is_finite() && seconds >= 0.0) {
+                return Err(Failure::invalid(
+                    "seconds must be a finite, non-negative number",
+                ));
+            }
+            c.advance(chrono::Duration::milliseconds(
+                (seconds * 1000.0).round() as i64
+            ));
+            Ok(())
         })
     }
 
@@ -407,10 +577,7 @@ impl Task for OpenTask {
     type JsValue = NativeGovernor;
 
     fn compute(&mut self) -> napi::Result<NativeGovernor> {
-        in_background(|| {
-            open_governor(&self.dir, &self.set, &self.key, self.options.as_deref())
-                .map(NativeGovernor::wrap)
-        })
+        in_background(|| open_governor(&self.dir, &self.set, &self.key, self.options.as_deref()))
     }
 
     fn resolve(&mut self, _env: Env, output: NativeGovernor) -> napi::Result<NativeGovernor> {
@@ -542,7 +709,7 @@ fn verify(target: &Target, options: Option<&str>) -> Result<String, Failure> {
 
 /// Verifies an evidence directory or bundle; returns the report (JSON text, with
 /// `exit_code`: 0 valid, 1 tampered, 2 incomplete, 3 unknown key). Blocks; see
-/// `verifyAsync`.
+/// `verifyPathAsync`.
 #[napi]
 pub fn verify_path(path: String, options: Option<String>) -> napi::Result<String> {
     guard(|| verify(&Target::Path(path), options.as_deref()))

@@ -83,7 +83,7 @@ test('a simulated agent loop with wrapped tools, then verify', async (t) => {
   assert.equal(byDecision.get(id(decisions[0])).output_digest, sha('ran cargo test\n'));
   assert.equal(byDecision.get(id(decisions[1])).output_digest, sha(JSON.stringify(fromRead)));
   assert.equal(byDecision.get(id(decisions[2])).status, 'denied');
-  assert.notEqual(byDecision.get(id(decisions[3]))?.status, 'success'); // never ran
+  assert.equal(byDecision.get(id(decisions[3])).status, 'awaiting_approval'); // never ran
   assert.equal(byDecision.get(id(decisions[4])).status, 'failure');
   assert.match(byDecision.get(id(decisions[4])).error, /exit 1: false now/);
   assert.equal(typeof byDecision.get(id(decisions[4])).duration_ms, 'number');
@@ -94,6 +94,14 @@ test('a simulated agent loop with wrapped tools, then verify', async (t) => {
   assert.equal(report.kinds.decision, 6);
   const again = await lf.verifyAsync(s.evidence, { keys: [s.pub] });
   assert.deepEqual(again, report);
+
+  // Replay: the same policies decide the same; a looser one would have let the push through.
+  const same = lf.PolicySet.fromFiles(s.policy).replay(s.evidence);
+  assert.equal(same.decisions, 6);
+  assert.equal(same.changed, 0);
+  const looser = lf.PolicySet.fromYaml(POLICY.replace('effect: deny\n    when: action.tool == "bash"', 'effect: allow\n    when: action.tool == "bash"')).replay(s.evidence);
+  assert.equal(looser.changed, 1, JSON.stringify(looser.entries.filter((e) => e.changed)));
+  assert.equal(looser.entries.find((e) => e.changed).replayed.effect, 'allow');
 });
 
 test('async open, explicit decide and record, checkpoint, tamper detection', async (t) => {

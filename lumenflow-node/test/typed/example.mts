@@ -5,6 +5,7 @@ import {
   PolicySet,
   Denied,
   ApprovalRequired,
+  BudgetExceeded,
   LumenflowError,
   verify,
   type Action,
@@ -26,7 +27,10 @@ export async function agent(policy: string, evidence: string, key: string): Prom
       const d: Decision = e.decision;
       console.log(d.effect, d.decidingRules[0]?.rule, e.decisionId, out);
     } else if (e instanceof ApprovalRequired) {
-      console.log(e.approvers.join(','));
+      const req = gov.approve(e.requestId, { id: 'alice', roles: ['lead'] }, 'ok');
+      if (req.state === 'approved') await bash({ command: 'git push --force' });
+    } else if (e instanceof BudgetExceeded) {
+      console.log(e.decision.budgets.map((b) => `${b.budget}: ${b.spent}`), gov.budgets()[0]?.remaining);
     } else if (e instanceof LumenflowError) {
       const code: string = e.code;
       console.log(code);
@@ -56,6 +60,9 @@ export function pure(): boolean {
 export function badOptions(g: Governor): void {
   // @ts-expect-error outcome statuses are a closed set
   g.record('s:1', { status: 'great' });
+  // @ts-expect-error verdicts are a closed set
+  const v: 'allow' | 'deny' = g.decide({ tool: 'x' }).verdict;
+  void v;
   // @ts-expect-error evidence and key are required
   void new Governor({ policy: 'p.yaml' });
 }
