@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Python tests: builds the `lumenflow` wheel (debug profile, shared target dir) into a
 # virtualenv under target/, then runs pytest on lumenflow-py/tests (spec/vectors included).
-# Installs maturin and pytest into the virtualenv the first time; idempotent after that.
+# Installs maturin, pytest and mypy (for the stub tests) into the virtualenv the first
+# time; idempotent after that.
 # Usage: ./scripts/test-python.sh [pytest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,9 +14,9 @@ python="${PYTHON:-python3}"
 if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
-if ! { [ -x "$venv/bin/maturin" ] && "$venv/bin/python" -c 'import pytest' 2>/dev/null; }; then
+if ! { [ -x "$venv/bin/maturin" ] && "$venv/bin/python" -c 'import pytest, mypy' 2>/dev/null; }; then
   "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-    "maturin>=1.9.4,<2" "pytest>=7,<10"
+    "maturin>=1.9.4,<2" "pytest>=7,<10" "mypy>=1.18,<3"
 fi
 
 rm -rf "$wheels"

@@ -25,7 +25,7 @@ import asyncio
 import functools
 import inspect
 import time
-from typing import Any, Callable, Mapping, Optional, TypeVar
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, TypeVar
 
 from ._lumenflow import (
     ActionError,
@@ -192,13 +192,13 @@ class Governor(_CoreGovernor):
         def decorate(fn: F) -> F:
             sig = inspect.signature(fn)
 
-            def action_args(a: tuple, kw: dict) -> dict:
+            def action_args(a: Tuple[Any, ...], kw: Dict[str, Any]) -> Dict[str, Any]:
                 try:
                     bound = sig.bind(*a, **kw)
                 except TypeError as e:
                     raise ActionError(f"invalid action: {tool}: {e}") from None
                 bound.apply_defaults()
-                args: dict = {}
+                args: Dict[str, Any] = {}
                 for name, value in bound.arguments.items():
                     kind = sig.parameters[name].kind
                     if kind is inspect.Parameter.VAR_KEYWORD:
@@ -209,7 +209,7 @@ class Governor(_CoreGovernor):
                         args[name] = value
                 return args
 
-            def decide(a: tuple, kw: dict) -> Decision:
+            def decide(a: Tuple[Any, ...], kw: Dict[str, Any]) -> Decision:
                 args = action_args(a, kw)
                 return self.decide(
                     tool=tool,

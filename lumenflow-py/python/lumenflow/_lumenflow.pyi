@@ -1,0 +1,314 @@
+"""Type stubs for the Rust extension module ``lumenflow._lumenflow`` (re-exported by
+``lumenflow``)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union, final
+
+from typing_extensions import disjoint_base
+
+_Path = Union[str, "os.PathLike[str]"]
+_Json = Any
+_PolicyArg = Union[_Path, Sequence[_Path], "PolicySet"]
+_Actor = Union[str, Mapping[str, Any]]
+_Approver = Union[str, Mapping[str, Any]]
+
+__version__: str
+__all__ = [
+    "ActionError",
+    "ApprovalError",
+    "Decision",
+    "Error",
+    "EvidenceError",
+    "Governor",
+    "ManualClock",
+    "PolicyError",
+    "PolicySet",
+    "SigningKeyError",
+    "VerifyReport",
+    "canonicalize",
+    "export_log",
+    "generate_key",
+    "output_digest",
+    "replay",
+    "verify",
+    "verify_jsonl",
+    "__version__",
+]
+
+class Error(Exception):
+    """Base class of every error LumenFlow raises; the message is the core's, intact."""
+
+class PolicyError(Error):
+    """A policy could not be read or is invalid (file, rule, line and column named)."""
+
+class ActionError(Error):
+    """An action or context was rejected: a missing or ill-typed field, a value that is
+    not JSON, or a limit exceeded."""
+
+class SigningKeyError(Error):
+    """A signing or verifying key could not be read, parsed, generated or written."""
+
+class EvidenceError(Error):
+    """Evidence could not be written or read; when ``decide`` raises it, nothing was
+    recorded and the tool must not run."""
+
+class ApprovalError(Error):
+    """An approval could not be given, refused or found."""
+
+@final
+class Decision:
+    """The answer to "may this action run?", with everything that led to it."""
+
+    @property
+    def effect(self) -> str:
+        """``"allow"``, ``"deny"`` or ``"require_approval"``."""
+    @property
+    def allowed(self) -> bool:
+        """True if the effect is allow."""
+    @property
+    def decided_by(self) -> str:
+        """``"rule"``, ``"default"``, ``"invalid_input"``, ``"budget"``, ``"approval"``,
+        ``"auto_approval"`` or ``"override"``."""
+    @property
+    def deciding_rules(self) -> List[Tuple[str, str]]:
+        """The rules that produced the effect, as ``(policy, rule)`` pairs."""
+    @property
+    def matched(self) -> List[Dict[str, Any]]:
+        """Every matched rule: policy, rule, effect, reason (and error)."""
+    @property
+    def errors(self) -> List[Dict[str, Any]]:
+        """Rules whose condition failed: policy, rule, message, effect."""
+    @property
+    def warnings(self) -> List[Dict[str, Any]]:
+        """Refused loosening attempts and other notes."""
+    @property
+    def policies(self) -> List[Dict[str, str]]:
+        """The policies, in layer order: name and digest."""
+    @property
+    def approvers(self) -> List[str]:
+        """Who may approve, when the effect is require_approval."""
+    @property
+    def reason(self) -> str:
+        """A one-line explanation."""
+    @property
+    def eval_ns(self) -> int:
+        """Time spent evaluating, in nanoseconds."""
+    @property
+    def verdict(self) -> Optional[str]:
+        """Governor decisions: ``"allow"``, ``"deny"``, ``"approval_required"`` or
+        ``"budget_exceeded"``; None for a PolicySet's decision."""
+    @property
+    def request_id(self) -> Optional[str]:
+        """The approval request this decision opened, if any."""
+    @property
+    def approval(self) -> Optional[Dict[str, Any]]:
+        """The approval terms asked for, or the approval that allowed it."""
+    @property
+    def budgets(self) -> List[Dict[str, Any]]:
+        """What each budget made of the action (Governor decisions only)."""
+    @property
+    def id(self) -> Optional[str]:
+        """The decision record's id (``<stream>:<seq>``), or None if not recorded."""
+    @property
+    def hash(self) -> Optional[str]:
+        """The decision record's hash, or None if not recorded."""
+    def to_dict(self) -> Dict[str, Any]:
+        """The decision as plain data (spec/decision.md), plus id, hash, verdict and
+        request_id when recorded."""
+
+@final
+class PolicySet:
+    """An ordered stack of policies that decides actions, with no evidence."""
+
+    def __new__(cls, *paths: _Path) -> PolicySet:
+        """Loads policy files (YAML or JSON), most general layer first."""
+    @staticmethod
+    def from_yaml(*texts: str, origin: str = "<string>") -> PolicySet:
+        """Loads policies from YAML (or JSON) text, one string per layer."""
+    @property
+    def policies(self) -> List[Dict[str, str]]:
+        """The layers: name, origin and digest."""
+    def decide(
+        self,
+        action: Optional[Mapping[str, Any]] = None,
+        /,
+        *,
+        tool: Optional[str] = None,
+        args: Optional[Mapping[str, Any]] = None,
+        actor: Optional[_Actor] = None,
+        session: Optional[str] = None,
+        run: Optional[str] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        cost: Optional[float] = None,
+        tokens: Optional[int] = None,
+        context: Optional[Mapping[str, Any]] = None,
+    ) -> Decision:
+        """Decides an action (a dict, or keyword arguments) in ``context``; pure."""
+
+@disjoint_base
+class Governor:
+    """Decides actions under a policy and records signed, hash-chained evidence.
+    Thread-safe; ``decide`` and ``record`` release the GIL."""
+
+    def __new__(
+        cls,
+        *,
+        policy: _PolicyArg,
+        evidence: _Path,
+        key: _Path,
+        context: Optional[Mapping[str, Any]] = None,
+        durability: Optional[str] = None,
+        redact: Optional[Sequence[str]] = None,
+        host_approves: bool = False,
+        clock: Optional[ManualClock] = None,
+    ) -> Governor:
+        """Opens (or creates) the evidence directory and loads the policy and key."""
+    @property
+    def evidence(self) -> os.PathLike[str]:
+        """The evidence directory."""
+    @property
+    def key_id(self) -> str:
+        """The signing key's id (``ed25519:...``)."""
+    @property
+    def policy(self) -> PolicySet:
+        """The policies this governor decides with."""
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` was called."""
+    def decide(
+        self,
+        action: Optional[Mapping[str, Any]] = None,
+        /,
+        *,
+        tool: Optional[str] = None,
+        args: Optional[Mapping[str, Any]] = None,
+        actor: Optional[_Actor] = None,
+        session: Optional[str] = None,
+        run: Optional[str] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        cost: Optional[float] = None,
+        tokens: Optional[int] = None,
+        context: Optional[Mapping[str, Any]] = None,
+    ) -> Decision:
+        """Decides an action and records the decision before returning."""
+    def record(
+        self,
+        decision: Union[Decision, str],
+        /,
+        status: Optional[str] = None,
+        *,
+        output: Union[bytes, str, None] = None,
+        duration: Optional[float] = None,
+        error: Optional[str] = None,
+        cost: Optional[float] = None,
+        tokens: Optional[int] = None,
+    ) -> str:
+        """Records how a decided action turned out (status: "success" when None,
+        "failure", "denied", "unknown", "awaiting_approval"); returns the outcome
+        record's id."""
+    def approve(
+        self, request: Union[Decision, str], approver: _Approver, reason: str = ""
+    ) -> Dict[str, Any]:
+        """Approves an approval request; returns the request as it stands."""
+    def reject(
+        self, request: Union[Decision, str], approver: _Approver, reason: str = ""
+    ) -> Dict[str, Any]:
+        """Rejects an approval request; returns the request as it stands."""
+    def approval(self, request: Union[Decision, str]) -> Dict[str, Any]:
+        """One approval request as it stands now."""
+    def approvals(self) -> List[Dict[str, Any]]:
+        """Every approval request in the log, oldest first."""
+    def budgets(self) -> List[Dict[str, Any]]:
+        """Every budget account charged so far."""
+    def override_deny(
+        self, decision: Union[Decision, str], who: _Approver, reason: str
+    ) -> Decision:
+        """Overrides a deny (break-glass); returns the allowing Decision."""
+    def checkpoint(self) -> Optional[Dict[str, Any]]:
+        """Signs and writes a checkpoint of the head; returns it (None if empty)."""
+    def close(self) -> None:
+        """Closes open decisions as unknown, checkpoints, releases the governor."""
+    def __enter__(self) -> Governor: ...
+    def __exit__(self, *exc: object) -> bool: ...
+
+@final
+class VerifyReport:
+    """The result of verifying evidence."""
+
+    @property
+    def exit_code(self) -> int:
+        """0 valid, 1 tampered, 2 incomplete, 3 unknown key."""
+    @property
+    def valid(self) -> bool:
+        """True if intact, signed by known keys and (where checkable) complete."""
+    @property
+    def integrity(self) -> str:
+        """``"valid"`` or ``"broken"``."""
+    @property
+    def broken_seq(self) -> Optional[int]:
+        """Where the log first stops being trustworthy, or None."""
+    @property
+    def broken_reason(self) -> Optional[str]:
+        """Why it is broken (segment:line: reason), or None."""
+    @property
+    def completeness(self) -> str:
+        """``"complete"``, ``"incomplete"`` or ``"unchecked"``."""
+    @property
+    def records(self) -> int:
+        """Records read."""
+    @property
+    def unknown_keys(self) -> List[str]:
+        """Key ids that signed records but were not trusted."""
+    @property
+    def kinds(self) -> Dict[str, int]:
+        """Records per kind."""
+    @property
+    def notes(self) -> List[str]:
+        """Which keys and checkpoint were used."""
+    def to_dict(self) -> Dict[str, Any]:
+        """The whole report as plain data, plus exit_code."""
+
+@final
+class ManualClock:
+    """A clock that moves only when told to (tests of expiry and windows)."""
+
+    def __new__(cls, start: str) -> ManualClock:
+        """A clock showing ``start`` (RFC 3339)."""
+    def advance(self, seconds: float) -> None:
+        """Moves the clock forward."""
+    @property
+    def now(self) -> str:
+        """The time shown, RFC 3339."""
+
+def verify(
+    path: _Path,
+    *,
+    keys: Union[_Path, Sequence[_Path], None] = None,
+    checkpoint: Union[Mapping[str, Any], str, _Path, None] = None,
+) -> VerifyReport:
+    """Verifies an evidence directory or bundle, offline."""
+
+def verify_jsonl(
+    path: _Path,
+    *,
+    keys: Union[_Path, Sequence[_Path]],
+    checkpoint: Union[Mapping[str, Any], str, _Path, None] = None,
+) -> VerifyReport:
+    """Verifies a bare JSONL log with trusted keys."""
+
+def export_log(evidence: _Path, out: _Path, *, format: str = "bundle") -> int:
+    """Exports a log as "bundle", "jsonl" or "csv"; returns the record count."""
+
+def replay(path: _Path, policy: _PolicyArg) -> Dict[str, Any]:
+    """Re-decides every recorded decision under ``policy``; writes nothing."""
+
+def generate_key(path: _Path) -> str:
+    """Generates an Ed25519 key at ``path`` (+ ``.pub``); returns its id."""
+
+def canonicalize(obj: _Json) -> str:
+    """The RFC 8785 canonical JSON form of a JSON-compatible value."""
+
+def output_digest(data: Union[bytes, str]) -> str:
+    """The ``sha256:`` digest recorded for an output."""
