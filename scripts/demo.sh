@@ -32,6 +32,15 @@ echo "== The evidence it wrote"
 "$lf" log "$work/evidence"
 
 echo
+echo "== Approval requests and budgets, derived from the log"
+"$lf" approvals list "$work/evidence" --all
+"$lf" budgets "$work/evidence" --policy "$policy"
+
+echo
+echo "== Replaying every decision under the same policy (deterministic: nothing changes)"
+"$lf" replay "$work/evidence" --policy "$policy" | tail -1
+
+echo
 echo "== Verifying offline with the public key"
 "$lf" verify "$work/evidence" --key "$work/agent.key.pub"
 

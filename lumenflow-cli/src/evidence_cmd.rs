@@ -89,9 +89,15 @@ pub fn record(
     output: Option<PathBuf>,
     error: Option<String>,
     duration_ms: Option<u64>,
+    (cost, tokens, policies): (Option<f64>, Option<i64>, &[PathBuf]),
     hook: bool,
 ) -> Result<ExitCode, String> {
-    let g = governor(dir, key, PolicySet::new(vec![]), Context::new(), false)?;
+    let set = if policies.is_empty() {
+        PolicySet::new(vec![])
+    } else {
+        load_set(policies)?
+    };
+    let g = governor(dir, key, set, Context::new(), false)?;
     let (id, mut outcome) = if hook {
         let event = hooks::claude_code_event(&read_text("-")?).map_err(|e| e.to_string())?;
         let tool_use_id = event
@@ -125,6 +131,8 @@ pub fn record(
     if duration_ms.is_some() {
         outcome.duration_ms = duration_ms;
     }
+    outcome.cost = cost.or(outcome.cost);
+    outcome.tokens = tokens.or(outcome.tokens);
     let rec = g.record(&id, outcome).map_err(|e| e.to_string())?;
     if !hook {
         outln!("recorded outcome {} for decision {id}", rec.id());

@@ -119,6 +119,15 @@ enum Command {
         /// How long the action took, in milliseconds.
         #[arg(long, value_name = "MS")]
         duration_ms: Option<u64>,
+        /// What the action actually cost (settles budgets charged on action.cost).
+        #[arg(long, value_name = "AMOUNT")]
+        cost: Option<f64>,
+        /// Tokens it actually consumed (settles budgets charged on action.tokens).
+        #[arg(long, value_name = "N")]
+        tokens: Option<i64>,
+        /// The policy files whose budgets settle with --cost/--tokens.
+        #[arg(long = "policy", short = 'p', value_name = "FILE")]
+        policies: Vec<PathBuf>,
         /// Read a coding agent's post-tool-use hook event on standard input.
         #[arg(long, value_enum, conflicts_with_all = ["decision", "status"])]
         hook: Option<Hook>,
@@ -246,7 +255,7 @@ enum Command {
         json: bool,
     },
     /// Re-decide every recorded action under policies, with no side effects, and report
-    /// what would change. Exits 0 if nothing changes, 1 otherwise.
+    /// what would change. Exits 0 if nothing changes, 2 if something would, 1 on error.
     Replay {
         /// An evidence directory or a bundle file.
         path: PathBuf,
@@ -422,6 +431,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             output,
             error,
             duration_ms,
+            cost,
+            tokens,
+            policies,
             hook,
         } => evidence_cmd::record(
             &dir,
@@ -431,6 +443,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             output,
             error,
             duration_ms,
+            (cost, tokens, &policies),
             hook.is_some(),
         ),
         Command::Keygen { out } => evidence_cmd::keygen(&out),

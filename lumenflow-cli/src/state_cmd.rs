@@ -210,7 +210,8 @@ pub fn budgets(dir: &Path, policies: &[PathBuf], json: bool) -> Result<ExitCode,
     Ok(ExitCode::SUCCESS)
 }
 
-/// `lumenflow replay`: exit 0 if nothing changed, 1 if some decision would change.
+/// `lumenflow replay`: exit 0 if nothing changed, 2 if some decision would change (1 is
+/// an error).
 pub fn replay(
     path: &Path,
     policies: &[PathBuf],
@@ -264,7 +265,7 @@ pub fn replay(
     Ok(if report.changed == 0 {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(1)
+        ExitCode::from(2)
     })
 }
 

@@ -639,7 +639,7 @@ fn approvals_across_processes_overrides_and_replay() {
         ],
         None,
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // The request would not be needed, and the approved retry would be allowed by rule.
     assert_eq!(r["changed"], 2, "{r}");

@@ -253,7 +253,8 @@ impl Request {
 
     /// Whether `who` (signing with `key_id`) may vote on this request.
     pub fn allows(&self, who: &Approver, key_id: Option<&str>) -> bool {
-        if who.id == self.actor {
+        let bare = |s: &str| s.strip_prefix("user:").unwrap_or(s).to_owned();
+        if bare(&who.id) == bare(&self.actor) {
             return false;
         }
         self.approvers.is_empty() || self.approvers.iter().any(|e| matches(e, who, key_id))
@@ -301,6 +302,16 @@ pub enum ApprovalError {
         approver: String,
         /// Why it failed.
         reason: String,
+    },
+    /// The approver already voted the other way; a vote cannot be changed.
+    #[error("{approver} already voted {verdict} on request {request}; a vote cannot be changed")]
+    AlreadyVoted {
+        /// The request.
+        request: String,
+        /// Who voted.
+        approver: String,
+        /// Their recorded verdict.
+        verdict: String,
     },
     /// An override was refused.
     #[error("override of {decision} refused: {reason}")]

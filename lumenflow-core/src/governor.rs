@@ -210,6 +210,12 @@ pub struct BudgetStatus {
     pub unit: String,
 }
 
+/// A free-text reason with any secret in it replaced.
+fn redacted_reason(reason: &str) -> String {
+    let r = crate::error::bound(reason.to_owned());
+    redact_text(&r).map_or(r, |(clean, _)| clean)
+}
+
 /// Options for [`Governor::open`].
 #[derive(Debug, Clone)]
 pub struct GovernorOptions {
@@ -494,7 +500,7 @@ impl Governor {
         for r in Redactor::default().redact(&mut decision) {
             redactions.push(json!({"pointer": format!("/decision{}", r.pointer), "kind": r.kind}));
         }
-        Ok(json!({
+        let mut body = json!({
             "action": redacted_action,
             "context": redacted_context,
             "input_digest": input_digest,
@@ -503,7 +509,12 @@ impl Governor {
             "redactions": redactions,
             "decision": decision,
             "instance": self.instance,
-        }))
+        });
+        if self.options.host_approves && d.effect == Effect::RequireApproval {
+            // The host asks its user; no LumenFlow approval request is opened.
+            body["host_approves"] = json!(true);
+        }
+        Ok(body)
     }
 
     /// The full id (`<stream>:<seq>`) for an id or a bare sequence number.
@@ -716,8 +727,16 @@ impl Governor {
                 }
                 .into());
             }
-            if req.votes.iter().any(|v| v.approver.id == approver.id) {
-                return Ok((Vec::new(), ()));
+            if let Some(v) = req.votes.iter().find(|v| v.approver.id == approver.id) {
+                if v.verdict == verdict {
+                    return Ok((Vec::new(), ()));
+                }
+                return Err(ApprovalError::AlreadyVoted {
+                    request: id.clone(),
+                    approver: approver.id.clone(),
+                    verdict: v.verdict.as_str().into(),
+                }
+                .into());
             }
             let mut body = json!({
                 "request": id,
@@ -725,7 +744,7 @@ impl Governor {
                 "binding": req.binding,
                 "verdict": verdict.as_str(),
                 "approver": approver,
-                "reason": reason,
+                "reason": redacted_reason(reason),
                 "instance": self.instance,
             });
             if let (Some(s), Some(k)) = (signature, &key_id) {
@@ -854,13 +873,13 @@ impl Governor {
                 "action": den.action,
                 "input_digest": den.input_digest,
                 "binding": den.binding,
-                "redactions": [],
+                "redactions": den.redactions,
                 "decision": d,
                 "override": {
                     "decision": id,
                     "decision_hash": den.hash,
                     "actor": who,
-                    "reason": reason,
+                    "reason": redacted_reason(reason),
                 },
                 "instance": self.instance,
             });

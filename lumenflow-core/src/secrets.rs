@@ -73,16 +73,29 @@ const KINDS: &[Kind] = &[
 struct Detector {
     set: RegexSet,
     each: Vec<Regex>,
+    names: Vec<&'static str>,
 }
 
+/// Each kind's pattern, then each kind's redaction placeholder (`[REDACTED:<kind>]`):
+/// a value that evidence redaction replaced still reads as the secret it was, so that
+/// replaying a recorded action decides as the original did.
 fn detector() -> &'static Detector {
     static D: OnceLock<Detector> = OnceLock::new();
-    D.get_or_init(|| Detector {
-        set: RegexSet::new(KINDS.iter().map(|k| k.pattern)).expect("secret patterns are valid"),
-        each: KINDS
-            .iter()
-            .map(|k| Regex::new(k.pattern).expect("secret pattern is valid"))
-            .collect(),
+    D.get_or_init(|| {
+        let mut patterns: Vec<String> = KINDS.iter().map(|k| k.pattern.to_owned()).collect();
+        let mut names: Vec<&'static str> = KINDS.iter().map(|k| k.name).collect();
+        for k in KINDS {
+            patterns.push(regex::escape(&format!("[REDACTED:{}]", k.name)));
+            names.push(k.name);
+        }
+        Detector {
+            set: RegexSet::new(&patterns).expect("secret patterns are valid"),
+            each: patterns
+                .iter()
+                .map(|p| Regex::new(p).expect("secret pattern is valid"))
+                .collect(),
+            names,
+        }
     })
 }
 
@@ -114,7 +127,7 @@ pub fn find(text: &str) -> Vec<Found> {
         .into_iter()
         .flat_map(|i| {
             d.each[i].find_iter(text).map(move |m| Found {
-                kind: KINDS[i].name,
+                kind: d.names[i],
                 start: m.start(),
                 end: m.end(),
             })
@@ -198,6 +211,20 @@ fn walk(value: &serde_json::Value, ptr: &mut String, out: &mut Vec<FoundIn>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_redacted_secret_still_reads_as_one() {
+        let text = "curl -H 'Authorization: token ghp_abcdefghijklmnopqrstuvwxyz0123456789'";
+        let (clean, kinds) = crate::redact::redact_text(text).unwrap();
+        assert!(!clean.contains("ghp_"));
+        let again: Vec<&str> = find(&clean).iter().map(|f| f.kind).collect();
+        assert_eq!(again, kinds);
+        assert_eq!(crate::redact::redact_text(&clean).unwrap().0, clean);
+        assert!(
+            !contains("[REDACTED:field]"),
+            "configured fields are not secrets"
+        );
+    }
 
     #[test]
     fn finds_token_shapes() {

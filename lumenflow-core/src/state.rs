@@ -38,6 +38,7 @@ pub(crate) struct Denied {
     pub binding: String,
     pub decided_by: DecidedBy,
     pub rules: Vec<RuleRef>,
+    pub redactions: Value,
     pub overridden_by: Option<String>,
 }
 
@@ -58,14 +59,14 @@ pub(crate) fn micros(ts: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(ts).map_or(0, |t| t.timestamp_micros())
 }
 
-/// The digest an approval is bound to: the action's tool, args, actor and session.
+/// The digest an approval is bound to: the action without its free-form `metadata`
+/// (tool, args, actor, session, run, cost, tokens), so that changing anything else
+/// (an argument, the amount) is a different action.
 pub fn binding(action: &Value) -> String {
-    let b = serde_json::json!({
-        "tool": action.get("tool").cloned().unwrap_or(Value::Null),
-        "args": action.get("args").cloned().unwrap_or(Value::Null),
-        "actor": action.get("actor").cloned().unwrap_or(Value::Null),
-        "session": action.get("session").cloned().unwrap_or(Value::Null),
-    });
+    let mut b = serde_json::Map::new();
+    for k in ["tool", "args", "actor", "session", "run", "cost", "tokens"] {
+        b.insert(k.into(), action.get(k).cloned().unwrap_or(Value::Null));
+    }
     crate::canonical::digest(&b).unwrap_or_default()
 }
 
@@ -143,7 +144,8 @@ impl State {
         }
         let action = body.get("action").cloned().unwrap_or(Value::Null);
         let binding = str_at(body, "/binding").to_owned();
-        if d.effect == Effect::RequireApproval {
+        let host_approves = body.get("host_approves") == Some(&Value::Bool(true));
+        if d.effect == Effect::RequireApproval && !host_approves {
             let terms = d.approval.clone();
             let mut rules: Vec<String> = d
                 .deciding_rules
@@ -191,6 +193,7 @@ impl State {
                     binding,
                     decided_by: d.decided_by,
                     rules: d.deciding_rules.clone(),
+                    redactions: body.get("redactions").cloned().unwrap_or(Value::Null),
                     overridden_by: None,
                 },
             );

@@ -358,6 +358,9 @@ impl DirStore {
     /// The lines after `cursor` up to the tail (under the lock).
     fn read_after(&self, cursor: &Cursor, tail: &Tail) -> Result<Vec<RawLine>, EvidenceError> {
         let mut out = Vec::new();
+        if cursor.segment == tail.seg_no && cursor.offset == tail.size {
+            return Ok(out);
+        }
         let mut seg = cursor.segment.max(1);
         let mut offset = cursor.offset;
         while seg <= tail.seg_no {

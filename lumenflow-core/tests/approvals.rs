@@ -173,6 +173,17 @@ fn approval_with_quorum_then_one_shot_grant_bound_to_the_exact_action() {
     let r = g.approve(&req, &lead("alice"), "again").unwrap();
     assert_eq!((r.state, r.approvals()), (RequestState::Pending, 1));
     assert_eq!(export::read_records(&dir).unwrap().len(), before);
+    // A vote cannot be changed, and the proposer cannot vote under another spelling.
+    let e = approval_err(
+        g.reject(&req, &lead("alice"), "changed my mind")
+            .unwrap_err(),
+    );
+    assert!(matches!(e, ApprovalError::AlreadyVoted { .. }), "{e}");
+    let e = approval_err(
+        g.approve(&req, &Approver::new("user:agent-7").with_role("lead"), "me")
+            .unwrap_err(),
+    );
+    assert!(matches!(e, ApprovalError::NotAnApprover { .. }), "{e}");
     // Still not approved: re-proposing asks again.
     assert_eq!(
         g.decide(&deploy("1.2.3")).unwrap().verdict(),
@@ -594,4 +605,27 @@ fn replay_is_deterministic_and_shows_what_a_new_policy_changes() {
             assert_eq!(e.replayed.effect, Effect::Allow);
         }
     }
+}
+
+#[test]
+fn a_host_that_asks_its_user_opens_no_request() {
+    let dir = tempdir("host");
+    let c = clock();
+    let g = Governor::open(
+        &dir,
+        policies(),
+        key(),
+        GovernorOptions {
+            durability: Durability::None,
+            clock: c.clone(),
+            host_approves: true,
+            ..GovernorOptions::default()
+        },
+    )
+    .unwrap();
+    let d = g.decide(&deploy("1")).unwrap();
+    assert_eq!(d.decision.effect, Effect::RequireApproval);
+    assert!(g.approvals().unwrap().is_empty());
+    // The decision stays open for the outcome of the call the host's user let run.
+    g.record(&d.id, Outcome::success()).unwrap();
 }
