@@ -119,18 +119,29 @@ pub struct View {
 }
 
 /// One reservation or settled charge.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entry {
+    /// The decision it is for.
+    decision: String,
     /// Microseconds since the epoch, of the decision.
     at: i64,
     amount: f64,
+}
+
+/// One account's entries, as saved in a state snapshot.
+#[derive(Serialize, Deserialize)]
+struct SavedAccount {
+    budget: Arc<str>,
+    account: String,
+    entries: Vec<Entry>,
 }
 
 /// A budget's account: (budget id, account key).
 type AccountKey = (Arc<str>, String);
 
 /// Spend per (budget, account), derived from the log.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(from = "Vec<SavedAccount>", into = "Vec<SavedAccount>")]
 pub struct Accounts {
     entries: HashMap<AccountKey, Vec<Entry>>,
     /// Decision id → where its reservations are (account key, index).
@@ -162,7 +173,11 @@ impl Accounts {
     ) {
         let key = (budget.clone(), account.to_owned());
         let es = self.entries.entry(key.clone()).or_default();
-        es.push(Entry { at, amount });
+        es.push(Entry {
+            decision: id.to_owned(),
+            at,
+            amount,
+        });
         self.by_decision
             .entry(id.to_owned())
             .or_default()
@@ -205,6 +220,39 @@ impl Accounts {
                 }
             }
         }
+    }
+}
+
+impl From<Accounts> for Vec<SavedAccount> {
+    fn from(a: Accounts) -> Self {
+        let mut v: Vec<SavedAccount> = a
+            .entries
+            .into_iter()
+            .map(|((budget, account), entries)| SavedAccount {
+                budget,
+                account,
+                entries,
+            })
+            .collect();
+        v.sort_by(|x, y| (&x.budget, &x.account).cmp(&(&y.budget, &y.account)));
+        v
+    }
+}
+
+impl From<Vec<SavedAccount>> for Accounts {
+    fn from(v: Vec<SavedAccount>) -> Self {
+        let mut a = Accounts::default();
+        for s in v {
+            let key = (s.budget, s.account);
+            for (i, e) in s.entries.iter().enumerate() {
+                a.by_decision
+                    .entry(e.decision.clone())
+                    .or_default()
+                    .push((key.clone(), i));
+            }
+            a.entries.insert(key, s.entries);
+        }
+        a
     }
 }
 

@@ -13,6 +13,11 @@
 //! settled at outcome. An authorised actor may override a deny ([`Governor::override_deny`]).
 //! All of that state is derived from the log ([`crate::state`]) under the log's lock.
 //!
+//! Opening a governor folds the whole log once; to keep that fast for long logs, a
+//! closing governor saves the state in `state/snapshot.json`, signed with its key, and
+//! a governor opened with the same key starts from it if it still matches the log (the
+//! hash of the record before its cursor), reading only what was appended since.
+//!
 //! A `Governor` is `Send + Sync`; any number of threads and processes may govern with the
 //! same evidence directory at once.
 
@@ -280,6 +285,7 @@ pub struct Governor {
     instance: String,
     instance_lock: Mutex<Option<(File, PathBuf)>>,
     tracked: Mutex<Tracked>,
+    resumed: std::sync::atomic::AtomicBool,
     /// The head after this governor's last append.
     last: Mutex<Option<Head>>,
 }
@@ -344,8 +350,10 @@ impl Governor {
             instance,
             instance_lock: Mutex::new(instance_lock),
             tracked: Mutex::new(Tracked::default()),
+            resumed: std::sync::atomic::AtomicBool::new(false),
             last: Mutex::new(None),
         };
+        g.load_snapshot();
         g.reconcile_ended()?;
         Ok(g)
     }
@@ -933,6 +941,97 @@ impl Governor {
         Ok(())
     }
 
+    fn snapshot_path(&self) -> PathBuf {
+        self.store.dir().join("state").join("snapshot.json")
+    }
+
+    /// The signed bytes of a snapshot body.
+    fn snapshot_message(body: &Value) -> Option<Vec<u8>> {
+        let mut m = b"lumenflow/state-snapshot/v1\n".to_vec();
+        m.extend_from_slice(&canonical::to_vec(body).ok()?);
+        Some(m)
+    }
+
+    /// Starts from the saved state if it is ours (signed by this governor's key), of this
+    /// log, and still matches it; otherwise (or on any problem) the log is folded from
+    /// the start.
+    fn load_snapshot(&self) {
+        let Ok(text) = std::fs::read_to_string(self.snapshot_path()) else {
+            return;
+        };
+        let Ok(mut v) = serde_json::from_str::<Value>(&text) else {
+            return;
+        };
+        let (Some(Value::String(sig)), Some(Value::String(key))) = (
+            v.as_object_mut().and_then(|o| o.remove("signature")),
+            v.as_object_mut().and_then(|o| o.remove("key")),
+        ) else {
+            return;
+        };
+        if key != self.key.id() || v["stream"] != self.store.stream() || v["version"] != 1 {
+            return;
+        }
+        let Some(sig) = crate::keys::hex_decode(&sig)
+            .and_then(|b| ed25519_dalek::Signature::from_slice(&b).ok())
+        else {
+            return;
+        };
+        let Some(msg) = Self::snapshot_message(&v) else {
+            return;
+        };
+        if self.key.public().verify_strict(&msg, &sig).is_err() {
+            return;
+        }
+        let (Ok(cursor), Ok(state)) = (
+            Cursor::deserialize(&v["cursor"]),
+            State::deserialize(&v["state"]),
+        ) else {
+            return;
+        };
+        match self.store.hash_before(&cursor) {
+            Ok(Some(h)) if v["head_hash"] == h.as_str() => {}
+            _ => return,
+        }
+        *self.tracked.lock().unwrap_or_else(|p| p.into_inner()) = Tracked { cursor, state };
+        self.resumed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether this governor started from a saved state snapshot rather than folding the
+    /// whole log (diagnostics).
+    pub fn resumed_from_snapshot(&self) -> bool {
+        self.resumed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Saves the state, signed, for the next governor with this key (best effort: a
+    /// missing snapshot only costs a full fold).
+    fn save_snapshot(&self) -> Result<(), EvidenceError> {
+        let t = self.tracked.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(head_hash) = self.store.hash_before(&t.cursor)? else {
+            return Ok(());
+        };
+        let body = json!({
+            "version": 1,
+            "stream": self.store.stream(),
+            "cursor": t.cursor,
+            "head_hash": head_hash,
+            "state": t.state,
+        });
+        drop(t);
+        let msg = Self::snapshot_message(&body)
+            .ok_or_else(|| EvidenceError::Invalid("the state cannot be serialised".into()))?;
+        let mut saved = body;
+        saved["key"] = json!(self.key.id());
+        saved["signature"] = json!(canonical::hex(&self.key.sign(&msg).to_bytes()));
+        let path = self.snapshot_path();
+        let dir = path.parent().expect("has a parent");
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let tmp = dir.join(format!("snapshot.{}.tmp", self.instance));
+        std::fs::write(&tmp, saved.to_string()).map_err(io_err(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
+        Ok(())
+    }
+
     /// Closes, as `unknown`, the open decisions that `which` selects, saying `why`.
     fn close_open(
         &self,
@@ -1001,7 +1100,9 @@ impl Governor {
             return if self.options.close_open_on_exit {
                 Ok(())
             } else {
-                self.checkpoint().map(|_| ())
+                let cp = self.checkpoint().map(|_| ());
+                let _ = self.save_snapshot();
+                cp
             };
         };
         let me = self.instance.clone();
@@ -1010,6 +1111,7 @@ impl Governor {
             |_| "the governor closed before an outcome was recorded".to_owned(),
         );
         let cp = self.checkpoint().map(|_| ());
+        let _ = self.save_snapshot();
         let _ = std::fs::remove_file(&path);
         drop(lock);
         result.and(cp)

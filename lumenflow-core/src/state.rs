@@ -15,13 +15,13 @@ use crate::budget::{self, Accounts, ChargeStatus};
 use crate::decide::{DecidedBy, Decision, Effect, PolicySet, RuleError, RuleRef};
 use crate::evidence::{kind, Record};
 use crate::store::RawLine;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A decision that has no outcome yet.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Open {
     pub hash: String,
     pub instance: String,
@@ -30,7 +30,7 @@ pub(crate) struct Open {
 }
 
 /// A deny, kept so that it can be overridden.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Denied {
     pub hash: String,
     pub action: Value,
@@ -42,8 +42,9 @@ pub(crate) struct Denied {
     pub overridden_by: Option<String>,
 }
 
-/// Everything governing needs to know about the log so far.
-#[derive(Debug, Default, Clone)]
+/// Everything governing needs to know about the log so far. Serialisable, for the
+/// governor's signed snapshot (see [`crate::governor`]).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct State {
     pub(crate) accounts: Accounts,
     requests: HashMap<String, Request>,

@@ -87,7 +87,7 @@ pub trait Sealer {
 }
 
 /// A position in a [`DirStore`]'s log: everything before it has been read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Cursor {
     /// The segment number (1-based; 0 means the start).
     pub segment: u64,
@@ -353,6 +353,32 @@ impl DirStore {
             }
         }
         Ok((out, chosen.expect("set when choose succeeded")))
+    }
+
+    /// The hash of the record that ends just before `cursor` (the last one a state at this
+    /// cursor has folded in), if there is one.
+    pub fn hash_before(&self, cursor: &Cursor) -> Result<Option<String>, EvidenceError> {
+        if cursor.segment == 0 || cursor.offset == 0 {
+            return Ok(None);
+        }
+        let path = self.segment_path(cursor.segment);
+        let f = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err(&path)(e)),
+        };
+        let size = f.metadata().map_err(io_err(&path))?.len();
+        if size < cursor.offset {
+            return Ok(None);
+        }
+        let end = last_line(&f, cursor.offset, &path)?;
+        if end.torn.is_some() {
+            return Ok(None);
+        }
+        Ok(end
+            .last
+            .and_then(|(_, bytes)| Record::parse(&bytes).ok())
+            .map(|r| r.hash))
     }
 
     /// The lines after `cursor` up to the tail (under the lock).

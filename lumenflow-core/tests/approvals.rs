@@ -629,3 +629,82 @@ fn a_host_that_asks_its_user_opens_no_request() {
     // The decision stays open for the outcome of the call the host's user let run.
     g.record(&d.id, Outcome::success()).unwrap();
 }
+
+#[test]
+fn a_signed_state_snapshot_resumes_only_when_it_is_ours_and_matches_the_log() {
+    let dir = tempdir("snapshot");
+    let c = clock();
+    let fresh_view = |g: &Governor| {
+        let reqs = g.approvals().unwrap();
+        let budgets = g.budgets().unwrap();
+        (
+            serde_json::to_value(reqs).unwrap(),
+            serde_json::to_value(budgets).unwrap(),
+        )
+    };
+    let (req, view) = {
+        let g = open(&dir, &c);
+        assert!(!g.resumed_from_snapshot());
+        let req = g.decide(&deploy("5")).unwrap().id;
+        g.approve(&req, &lead("alice"), "").unwrap();
+        let llm = Action::from_value(
+            json!({"tool": "llm", "args": {}, "actor": "a", "session": "s", "cost": 0.3}),
+        )
+        .unwrap();
+        let d = g.decide(&llm).unwrap();
+        g.record(&d.id, Outcome::success().with_cost(0.2)).unwrap();
+        let view = fresh_view(&g);
+        g.close().unwrap();
+        (req, view)
+    };
+    assert!(dir.join("state/snapshot.json").exists());
+    // Same key: resumes, and sees exactly what a full fold sees.
+    let g = open(&dir, &c);
+    assert!(g.resumed_from_snapshot());
+    assert_eq!(fresh_view(&g), view);
+    // It keeps going from there: bob's vote completes the quorum.
+    g.approve(&req, &lead("bob"), "").unwrap();
+    assert_eq!(g.decide(&deploy("5")).unwrap().verdict(), Verdict::Allow);
+    drop(g);
+
+    // A snapshot edited without the key (approving a request) is ignored.
+    let path = dir.join("state/snapshot.json");
+    let r2 = {
+        let g = open(&dir, &c);
+        let r2 = g.decide(&deploy("6")).unwrap().id;
+        g.close().unwrap();
+        r2
+    };
+    let snap: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let forged = snap
+        .to_string()
+        .replace("\"state\":\"pending\"", "\"state\":\"approved\"");
+    assert_ne!(
+        forged,
+        snap.to_string(),
+        "the snapshot holds a pending request"
+    );
+    std::fs::write(&path, forged).unwrap();
+    let g = open(&dir, &c);
+    assert!(!g.resumed_from_snapshot());
+    assert_eq!(g.approval(&r2).unwrap().state, RequestState::Pending);
+    assert_eq!(
+        g.decide(&deploy("6")).unwrap().verdict(),
+        Verdict::ApprovalRequired
+    );
+    g.close().unwrap();
+    // Another key's snapshot is not trusted either.
+    let other = Governor::open(
+        &dir,
+        policies(),
+        KeyPair::from_seed(&[1; 32]),
+        GovernorOptions {
+            durability: Durability::None,
+            clock: c.clone(),
+            ..GovernorOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(!other.resumed_from_snapshot());
+}
