@@ -110,18 +110,79 @@ fn shield<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
 /// the conversion from exhausting the stack).
 const MAX_DEPTH: usize = 256;
 
-/// Converts Python data to JSON: None, bool, int, float (finite), str, list, tuple and
-/// dict with str keys. Anything else is an error naming where it is (`what` is the
-/// path so far, e.g. `args.files[2]`).
-fn to_json(obj: &Bound<'_, PyAny>, what: &mut String, depth: usize) -> Result<Value, String> {
-    if depth > MAX_DEPTH {
-        return Err(format!("{what}: nested more than {MAX_DEPTH} levels deep"));
+/// Why a Python value is not JSON: the message, and the path to the value, innermost
+/// segment first (built only when a conversion fails, so success costs nothing).
+struct NotJson {
+    path: Vec<String>,
+    message: String,
+}
+
+impl NotJson {
+    fn new(message: String) -> NotJson {
+        NotJson {
+            path: Vec::new(),
+            message,
+        }
     }
+
+    fn at(mut self, segment: String) -> NotJson {
+        self.path.push(segment);
+        self
+    }
+
+    /// `root.key[2]: message`.
+    fn render(&self, root: &str) -> String {
+        let mut p = root.to_owned();
+        for seg in self.path.iter().rev() {
+            if !seg.starts_with('[') && !p.is_empty() {
+                p.push('.');
+            }
+            p.push_str(seg);
+        }
+        if p.is_empty() {
+            self.message.clone()
+        } else {
+            format!("{p}: {}", self.message)
+        }
+    }
+}
+
+/// The UTF-8 text of a Python str, without the intermediate bytes object that PyO3's
+/// limited-API (abi3, Python 3.9) path creates.
+fn py_str(s: &Bound<'_, PyString>) -> PyResult<String> {
+    // `PyUnicode_AsUTF8AndSize` is in the stable ABI from 3.10 and exported, with the
+    // same signature, by every CPython 3.x (>= 3.3) shared library and executable.
+    extern "C" {
+        fn PyUnicode_AsUTF8AndSize(
+            o: *mut pyo3::ffi::PyObject,
+            size: *mut pyo3::ffi::Py_ssize_t,
+        ) -> *const std::os::raw::c_char;
+    }
+    let mut len: pyo3::ffi::Py_ssize_t = 0;
+    // SAFETY: `s` is a live str (we hold the GIL through `Bound`); the returned buffer is
+    // owned by the str object and valid while it lives, and we copy it at once.
+    unsafe {
+        let ptr = PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut len);
+        if ptr.is_null() {
+            return Err(PyErr::fetch(s.py()));
+        }
+        let bytes = std::slice::from_raw_parts(ptr.cast::<u8>(), len as usize);
+        Ok(std::str::from_utf8_unchecked(bytes).to_owned())
+    }
+}
+
+/// Converts Python data to JSON: None, bool, int, float (finite), str, list, tuple and
+/// dict with str keys. Anything else is an error naming where it is.
+fn to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, NotJson> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return s
-            .to_cow()
-            .map(|c| Value::String(c.into_owned()))
-            .map_err(|e| format!("{what}: {e}"));
+        return py_str(s)
+            .map(Value::String)
+            .map_err(|e| NotJson::new(e.to_string()));
+    }
+    if depth > MAX_DEPTH {
+        return Err(NotJson::new(format!(
+            "nested more than {MAX_DEPTH} levels deep"
+        )));
     }
     if obj.is_none() {
         return Ok(Value::Null);
@@ -136,67 +197,62 @@ fn to_json(obj: &Bound<'_, PyAny>, what: &mut String, depth: usize) -> Result<Va
         if let Ok(u) = obj.extract::<u64>() {
             return Ok(Value::from(u));
         }
-        return Err(format!("{what}: integer out of the 64-bit range"));
+        return Err(NotJson::new("integer out of the 64-bit range".into()));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         let v = f.value();
         return serde_json::Number::from_f64(v)
             .map(Value::Number)
             .ok_or_else(|| {
-                format!("{what}: {v} is not a JSON number (JSON has no NaN or infinity)")
+                NotJson::new(format!(
+                    "{v} is not a JSON number (JSON has no NaN or infinity)"
+                ))
             });
     }
     if let Ok(d) = obj.cast::<PyDict>() {
         let mut m = Map::new();
-        let len = what.len();
         for (k, v) in d.iter() {
             let key = match k.cast::<PyString>() {
-                Ok(k) => k.to_cow().map_err(|e| format!("{what}: {e}"))?.into_owned(),
+                Ok(k) => py_str(k).map_err(|e| NotJson::new(e.to_string()))?,
                 Err(_) => {
-                    return Err(format!(
-                        "{what}: keys must be str, not {} ({})",
+                    return Err(NotJson::new(format!(
+                        "keys must be str, not {} ({})",
                         type_name(&k),
                         k.repr().map(|r| r.to_string()).unwrap_or_default()
-                    ))
+                    )))
                 }
             };
-            if !what.is_empty() {
-                what.push('.');
+            match to_json(&v, depth + 1) {
+                Ok(v) => {
+                    m.insert(key, v);
+                }
+                Err(e) => return Err(e.at(key)),
             }
-            what.push_str(&key);
-            let v = to_json(&v, what, depth + 1)?;
-            what.truncate(len);
-            m.insert(key, v);
         }
         return Ok(Value::Object(m));
     }
-    let items: Option<Vec<Bound<'_, PyAny>>> = if let Ok(l) = obj.cast::<PyList>() {
-        Some(l.iter().collect())
-    } else if let Ok(t) = obj.cast::<PyTuple>() {
-        Some(t.iter().collect())
-    } else {
-        None
-    };
-    if let Some(items) = items {
-        let len = what.len();
+    let seq = |items: &mut dyn ExactSizeIterator<Item = Bound<'_, PyAny>>| {
         let mut out = Vec::with_capacity(items.len());
-        for (i, v) in items.iter().enumerate() {
-            what.push_str(&format!("[{i}]"));
-            out.push(to_json(v, what, depth + 1)?);
-            what.truncate(len);
+        for (i, v) in items.enumerate() {
+            out.push(to_json(&v, depth + 1).map_err(|e| e.at(format!("[{i}]")))?);
         }
-        return Ok(Value::Array(out));
+        Ok(Value::Array(out))
+    };
+    if let Ok(l) = obj.cast::<PyList>() {
+        return seq(&mut l.iter());
     }
-    Err(format!(
-        "{what}: {} is not JSON data (use dict, list, str, int, float, bool or None)",
+    if let Ok(t) = obj.cast::<PyTuple>() {
+        return seq(&mut t.iter());
+    }
+    Err(NotJson::new(format!(
+        "{} is not JSON data (use dict, list, str, int, float, bool or None)",
         type_name(obj)
-    ))
+    )))
 }
 
-/// Converts Python data to JSON, raising `ActionError` ("invalid {kind}: ...").
+/// Converts Python data to JSON, raising `ActionError` ("invalid {kind}: {what}...: ...").
 fn json_arg(obj: &Bound<'_, PyAny>, kind: &str, what: &str) -> PyResult<Value> {
-    to_json(obj, &mut what.to_owned(), 0)
-        .map_err(|e| ActionError::new_err(format!("invalid {kind}: {e}")))
+    to_json(obj, 0).map_err(|e| ActionError::new_err(format!("invalid {kind}: {}", e.render(what))))
 }
 
 /// Converts a Python value to `T` through JSON, naming `what` in the error.
@@ -229,6 +285,7 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
 }
 
 /// The fields of an action given as keyword arguments.
+#[derive(Default)]
 struct ActionKwargs<'a, 'py> {
     tool: Option<&'a Bound<'py, PyAny>>,
     args: Option<&'a Bound<'py, PyAny>>,
@@ -261,7 +318,7 @@ fn opt_string(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<String> {
     match obj {
         None => Ok(String::new()),
         Some(o) => match o.cast::<PyString>() {
-            Ok(s) => Ok(s.to_cow()?.into_owned()),
+            Ok(s) => py_str(s),
             Err(_) => Err(ActionError::new_err(format!(
                 "invalid action: {what} must be a str, not {}",
                 type_name(o)
@@ -278,11 +335,36 @@ fn build_action(action: Option<&Bound<'_, PyAny>>, kw: ActionKwargs<'_, '_>) -> 
                 "invalid action: give it either as a dict or as keyword arguments (tool=, args=, ...), not both",
             ));
         }
-        if a.cast::<PyDict>().is_err() {
+        let Ok(dict) = a.cast::<PyDict>() else {
             return Err(ActionError::new_err(format!(
                 "invalid action: must be a dict, not {}",
                 type_name(a)
             )));
+        };
+        // Fast path: a dict of the action's own fields with a str tool reads like keyword
+        // arguments; anything else goes through the core's parser (and its messages).
+        let items: Vec<(Bound<'_, PyAny>, Bound<'_, PyAny>)> = dict.iter().collect();
+        let mut fields = ActionKwargs::default();
+        let simple = items.iter().all(|(k, v)| {
+            let Ok(k) = k.cast::<PyString>() else {
+                return false;
+            };
+            let slot = match k.to_cow().as_deref() {
+                Ok("tool") if v.cast::<PyString>().is_ok() => &mut fields.tool,
+                Ok("args") => &mut fields.args,
+                Ok("actor") => &mut fields.actor,
+                Ok("session") => &mut fields.session,
+                Ok("run") => &mut fields.run,
+                Ok("metadata") => &mut fields.metadata,
+                Ok("cost") => &mut fields.cost,
+                Ok("tokens") => &mut fields.tokens,
+                _ => return false,
+            };
+            *slot = Some(v);
+            true
+        });
+        if simple && fields.tool.is_some() {
+            return build_action(None, fields);
         }
         return Action::from_value(json_arg(a, "action", "action")?).map_err(core_err);
     }
@@ -295,7 +377,7 @@ fn build_action(action: Option<&Bound<'_, PyAny>>, kw: ActionKwargs<'_, '_>) -> 
     let args = match kw.args {
         None => Map::new(),
         Some(a) if a.is_none() => Map::new(),
-        Some(a) => match from_py::<Value>(a, "args")? {
+        Some(a) => match json_arg(a, "action", "args")? {
             Value::Object(m) => m,
             _ => {
                 return Err(ActionError::new_err(format!(
@@ -307,7 +389,11 @@ fn build_action(action: Option<&Bound<'_, PyAny>>, kw: ActionKwargs<'_, '_>) -> 
     };
     let actor = match kw.actor {
         None => Actor::default(),
-        Some(a) => from_py::<Actor>(a, "actor")?,
+        // A bare id is an agent with no roles, as the core reads `"actor": "id"`.
+        Some(a) => match a.cast::<PyString>() {
+            Ok(id) => Actor::agent(py_str(id)?),
+            Err(_) => from_py::<Actor>(a, "actor")?,
+        },
     };
     let metadata = match kw.metadata {
         None => Map::new(),
@@ -572,28 +658,36 @@ fn policies_from_files(paths: Vec<PathBuf>) -> PyResult<CorePolicySet> {
 #[pyclass(frozen, module = "lumenflow", name = "PolicySet")]
 struct PyPolicySet {
     inner: CorePolicySet,
+    context: Context,
 }
 
 #[pymethods]
 impl PyPolicySet {
-    /// Loads policy files (YAML or JSON), most general layer first.
+    /// Loads policy files (YAML or JSON), most general layer first. `context` is what
+    /// rules see as `context` when a `decide` call gives none.
     #[new]
-    #[pyo3(signature = (*paths))]
-    fn new(paths: Vec<Bound<'_, PyAny>>) -> PyResult<Self> {
+    #[pyo3(signature = (*paths, context = None))]
+    fn new(paths: Vec<Bound<'_, PyAny>>, context: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         let paths = paths
             .iter()
             .map(|p| path_arg(p, "policy"))
             .collect::<PyResult<Vec<_>>>()?;
         Ok(PyPolicySet {
             inner: policies_from_files(paths)?,
+            context: context.map(build_context).transpose()?.unwrap_or_default(),
         })
     }
 
     /// Loads policies from YAML (or JSON) text, one string per layer; `origin` names them
-    /// in error messages.
+    /// in error messages; `context` as for the constructor.
     #[staticmethod]
-    #[pyo3(signature = (*texts, origin = "<string>"))]
-    fn from_yaml(texts: Vec<Bound<'_, PyAny>>, origin: &str) -> PyResult<Self> {
+    #[pyo3(signature = (*texts, origin = "<string>", context = None))]
+    fn from_yaml(
+        texts: Vec<Bound<'_, PyAny>>,
+        origin: &str,
+        context: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let context = context.map(build_context).transpose()?.unwrap_or_default();
         let texts = texts
             .iter()
             .map(|t| {
@@ -624,6 +718,7 @@ impl PyPolicySet {
         })?;
         Ok(PyPolicySet {
             inner: CorePolicySet::new(layers),
+            context,
         })
     }
 
@@ -639,8 +734,9 @@ impl PyPolicySet {
         to_py(py, &v)
     }
 
-    /// Decides an action (a dict, or keyword arguments) in `context`. Pure: nothing is
-    /// recorded. Never raises for a well-typed action: invalid input is denied.
+    /// Decides an action (a dict, or keyword arguments) in `context` (else the set's own).
+    /// Pure: nothing is recorded. Never raises for a well-typed action: invalid input is
+    /// denied.
     #[pyo3(signature = (action = None, /, *, tool = None, args = None, actor = None, session = None, run = None, metadata = None, cost = None, tokens = None, context = None))]
     #[allow(clippy::too_many_arguments)]
     fn decide(
@@ -670,12 +766,10 @@ impl PyPolicySet {
                 tokens,
             },
         )?;
-        let context = match context {
-            Some(c) => build_context(c)?,
-            None => Context::new(),
-        };
+        let given = context.map(build_context).transpose()?;
+        let context = given.as_ref().unwrap_or(&self.context);
         let set = &self.inner;
-        let decision = py.detach(|| shield(|| Ok(set.decide(&action, &context))))?;
+        let decision = py.detach(|| shield(|| Ok(set.decide(&action, context))))?;
         Ok(PyDecision::pure(decision))
     }
 
@@ -799,6 +893,7 @@ impl PyGovernor {
     fn policy(&self) -> PyPolicySet {
         PyPolicySet {
             inner: self.inner.policies().clone(),
+            context: Context::new(),
         }
     }
 
@@ -1155,7 +1250,7 @@ fn approver_arg(obj: &Bound<'_, PyAny>) -> PyResult<Approver> {
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(Approver::new(s.to_cow()?.into_owned()));
     }
-    let v = to_json(obj, &mut "approver".to_owned(), 0).map_err(Error::new_err)?;
+    let v = to_json(obj, 0).map_err(|e| Error::new_err(e.render("approver")))?;
     serde_json::from_value(v).map_err(|e| {
         Error::new_err(format!(
             "approver must be an id (str) or a dict {{\"id\": str, \"roles\": [str]}}: {e}"
@@ -1311,7 +1406,7 @@ fn keyring(keys: &Bound<'_, PyAny>) -> PyResult<Keyring> {
 /// A checkpoint: a dict, JSON text, or the path of a checkpoint file.
 fn checkpoint_arg(obj: &Bound<'_, PyAny>) -> PyResult<Checkpoint> {
     let text = if obj.cast::<PyDict>().is_ok() {
-        let v = to_json(obj, &mut "checkpoint".to_owned(), 0).map_err(Error::new_err)?;
+        let v = to_json(obj, 0).map_err(|e| Error::new_err(e.render("checkpoint")))?;
         v.to_string()
     } else if let Some(s) = obj
         .cast::<PyString>()
@@ -1426,8 +1521,8 @@ fn generate_key(py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<String> {
 /// and signs).
 #[pyfunction]
 fn canonicalize(obj: &Bound<'_, PyAny>) -> PyResult<String> {
-    let v = to_json(obj, &mut "value".to_owned(), 0)
-        .map_err(|e| Error::new_err(format!("canonicalize: {e}")))?;
+    let v = to_json(obj, 0)
+        .map_err(|e| Error::new_err(format!("canonicalize: {}", e.render("value"))))?;
     shield(|| canonical::to_string(&v).map_err(|e| Error::new_err(format!("canonicalize: {e}"))))
 }
 

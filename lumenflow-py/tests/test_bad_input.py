@@ -45,9 +45,9 @@ def test_bad_action_fields(kwargs, match):
         ("bash", "must be a dict, not str"),
         ({"args": {}}, "tool"),
         ({"tool": "bash", "colour": "blue"}, "colour"),
-        ({"tool": "bash", "args": {"x": float("nan")}}, "action.args.x: NaN is not a JSON number"),
-        ({"tool": "bash", "args": {"files": ["a", b"b"]}}, "action.args.files[1]: bytes is not JSON"),
-        ({"tool": "bash", "args": {"n": 2**70}}, "action.args.n: integer out of the 64-bit range"),
+        ({"tool": "bash", "args": {"x": float("nan")}}, "args.x: NaN is not a JSON number"),
+        ({"tool": "bash", "args": {"files": ["a", b"b"]}}, "args.files[1]: bytes is not JSON"),
+        ({"tool": "bash", "args": {"n": 2**70}}, "args.n: integer out of the 64-bit range"),
     ],
 )
 def test_bad_action_dicts(action, match):

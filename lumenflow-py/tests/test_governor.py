@@ -166,3 +166,11 @@ def test_generate_key_never_overwrites(tmp_path):
     with pytest.raises(lumenflow.SigningKeyError):
         lumenflow.generate_key(path)
     assert kid.startswith("ed25519:")
+
+
+def test_policy_set_default_context():
+    ps = lumenflow.PolicySet(EXAMPLE_POLICY, context={"worktree": "/w"})
+    inside = {"tool": "write", "args": {"path": "/w/src/a.py", "content": "x"}}
+    assert ps.decide(inside).effect == "allow"
+    assert ps.decide(inside, context={"worktree": "/elsewhere"}).effect != "allow"
+    assert lumenflow.PolicySet(EXAMPLE_POLICY).decide(inside).effect != "allow"

@@ -122,10 +122,13 @@ class Decision:
 class PolicySet:
     """An ordered stack of policies that decides actions, with no evidence."""
 
-    def __new__(cls, *paths: _Path) -> PolicySet:
-        """Loads policy files (YAML or JSON), most general layer first."""
+    def __new__(cls, *paths: _Path, context: Optional[Mapping[str, Any]] = None) -> PolicySet:
+        """Loads policy files (YAML or JSON), most general layer first; ``context`` is
+        used when a ``decide`` call gives none (a Governor uses its own)."""
     @staticmethod
-    def from_yaml(*texts: str, origin: str = "<string>") -> PolicySet:
+    def from_yaml(
+        *texts: str, origin: str = "<string>", context: Optional[Mapping[str, Any]] = None
+    ) -> PolicySet:
         """Loads policies from YAML (or JSON) text, one string per layer."""
     @property
     def policies(self) -> List[Dict[str, str]]:
@@ -145,7 +148,8 @@ class PolicySet:
         tokens: Optional[int] = None,
         context: Optional[Mapping[str, Any]] = None,
     ) -> Decision:
-        """Decides an action (a dict, or keyword arguments) in ``context``; pure."""
+        """Decides an action (a dict, or keyword arguments) in ``context`` (else the
+        set's own); pure."""
 
 @disjoint_base
 class Governor:
