@@ -248,6 +248,17 @@ impl PolicySet {
         &self.layers
     }
 
+    /// The layers' names and digests, in order (as decisions record them).
+    pub fn refs(&self) -> Vec<PolicyRef> {
+        self.layers
+            .iter()
+            .map(|p| PolicyRef {
+                name: p.name_arc().clone(),
+                digest: p.digest_arc().clone(),
+            })
+            .collect()
+    }
+
     /// The input limits.
     pub fn limits(&self) -> &Limits {
         &self.limits
@@ -264,14 +275,7 @@ impl PolicySet {
             matched: Vec::new(),
             errors: Vec::new(),
             warnings: Vec::new(),
-            policies: self
-                .layers
-                .iter()
-                .map(|p| PolicyRef {
-                    name: p.name_arc().clone(),
-                    digest: p.digest_arc().clone(),
-                })
-                .collect(),
+            policies: self.refs(),
             approvers: Vec::new(),
             approval: None,
             budgets: Vec::new(),

@@ -27,7 +27,7 @@ use crate::approval::{
 };
 use crate::canonical;
 use crate::clock::{Clock, SystemClock};
-use crate::decide::{DecidedBy, Decision, Effect, PolicyRef, PolicySet};
+use crate::decide::{DecidedBy, Decision, Effect, PolicySet};
 use crate::error::Error;
 use crate::evidence::{kind, timestamp, Checkpoint, Head, Record};
 use crate::keys::KeyPair;
@@ -649,8 +649,8 @@ impl Governor {
     }
 
     /// Approves request `request` as `approver`. Refused if the approver is not one the
-    /// request allows (the proposer never is), or the request expired or is closed. A
-    /// second vote by the same approver changes nothing and writes nothing.
+    /// request allows (the proposer never is), or the request expired or is closed. The
+    /// same vote again changes nothing and writes nothing; a changed vote is refused.
     pub fn approve(
         &self,
         request: &str,
@@ -851,15 +851,7 @@ impl Governor {
                 matched: Vec::new(),
                 errors: Vec::new(),
                 warnings: Vec::new(),
-                policies: self
-                    .policies
-                    .policies()
-                    .iter()
-                    .map(|p| PolicyRef {
-                        name: p.name().into(),
-                        digest: p.digest().into(),
-                    })
-                    .collect(),
+                policies: self.policies.refs(),
                 approvers: Vec::new(),
                 approval: None,
                 budgets: Vec::new(),

@@ -544,14 +544,9 @@ fn compile(
                 diags.push(approval_only("expires_in", &e.referenced));
                 None
             }
-            Some(e) => match parse_duration(&e.value) {
-                Ok(secs) => Some(secs),
-                Err(msg) => {
-                    diags.push(at(msg, &e.referenced).in_rule(&id).in_field("expires_in"));
-                    None
-                }
-            },
-            None => None,
+            other => duration_field(other.as_ref(), &mut diags, |msg, loc| {
+                at(msg, loc).in_rule(&id).in_field("expires_in")
+            }),
         };
         let auto_approve = match &r.auto_approve {
             Some(a) if !is_approval => {
@@ -655,6 +650,22 @@ pub(crate) fn parse_duration(s: &str) -> Result<u64, String> {
     }
 }
 
+/// An optional duration field in seconds; a bad one is reported through `diag`.
+fn duration_field(
+    field: Option<&Spanned<String>>,
+    diags: &mut Vec<Diagnostic>,
+    diag: impl FnOnce(String, &serde_saphyr::Location) -> Diagnostic,
+) -> Option<u64> {
+    let f = field?;
+    match parse_duration(&f.value) {
+        Ok(secs) => Some(secs),
+        Err(msg) => {
+            diags.push(diag(msg, &f.referenced));
+            None
+        }
+    }
+}
+
 /// Compiles a whole CEL expression (no tool index) with diagnostics pointing into the file.
 fn compile_condition(
     src: &Spanned<String>,
@@ -750,26 +761,10 @@ fn compile_budgets(
             Some(e) => e.value,
             None => Effect::Deny,
         };
-        let window = match &b.window {
-            Some(w) => match parse_duration(&w.value) {
-                Ok(s) => Some(s),
-                Err(m) => {
-                    diags.push(at(m, &w.referenced, "window"));
-                    None
-                }
-            },
-            None => None,
-        };
-        let expires_in = match &b.expires_in {
-            Some(w) => match parse_duration(&w.value) {
-                Ok(s) => Some(s),
-                Err(m) => {
-                    diags.push(at(m, &w.referenced, "expires_in"));
-                    None
-                }
-            },
-            None => None,
-        };
+        let window = duration_field(b.window.as_ref(), diags, |m, loc| at(m, loc, "window"));
+        let expires_in = duration_field(b.expires_in.as_ref(), diags, |m, loc| {
+            at(m, loc, "expires_in")
+        });
         let quorum = match &b.quorum {
             Some(q) if q.value == 0 => {
                 diags.push(at(

@@ -89,14 +89,7 @@ pub struct Report {
 
 /// Replays the decisions in `lines` (a log, in order) under `set`.
 pub fn replay(lines: &[RawLine], set: &PolicySet) -> Report {
-    let policies: Vec<PolicyRef> = set
-        .policies()
-        .iter()
-        .map(|p| PolicyRef {
-            name: p.name().into(),
-            digest: p.digest().into(),
-        })
-        .collect();
+    let policies = set.refs();
     let mut report = Report {
         policies: policies.clone(),
         same_policies: true,

@@ -359,17 +359,33 @@ fn crash_recovery() {
                     .unwrap()
             })
             .collect();
+        // Wait until every child is up and writing (on a loaded machine starting takes a
+        // while), then let them run for a random time and kill them mid-write.
+        let mut outs: Vec<std::io::BufReader<std::process::ChildStdout>> = children
+            .iter_mut()
+            .map(|c| std::io::BufReader::new(c.stdout.take().unwrap()))
+            .collect();
+        let mut firsts = Vec::new();
+        for o in &mut outs {
+            let mut first = String::new();
+            while !first.contains("ack ") {
+                if std::io::BufRead::read_line(o, &mut first).unwrap() == 0 {
+                    break;
+                }
+            }
+            firsts.push(first);
+        }
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        std::thread::sleep(std::time::Duration::from_millis(20 + seed % 120));
+        std::thread::sleep(std::time::Duration::from_millis(5 + seed % 60));
         for c in &mut children {
             c.kill().unwrap(); // SIGKILL
         }
-        for mut c in children {
+        for ((mut c, mut o), first) in children.into_iter().zip(outs).zip(firsts) {
             c.wait().unwrap();
-            let mut s = String::new();
-            c.stdout.take().unwrap().read_to_string(&mut s).unwrap();
+            let mut s = first;
+            o.read_to_string(&mut s).unwrap();
             for line in s.lines().filter(|l| l.starts_with("ack ")) {
                 let mut p = line.split(' ').skip(1);
                 acked.push((p.next().unwrap().to_owned(), p.next().unwrap().to_owned()));
