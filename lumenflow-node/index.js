@@ -239,14 +239,32 @@ function stringList(v, what) {
  * spec and the evidence).
  */
 class Decision {
-  /** @param {object} raw the core's serialisation */
-  constructor(raw) {
-    /** @private */
-    this._raw = raw;
-    /** `allow`, `deny` or `require_approval`. */
-    this.effect = raw.effect;
-    /** A one-line explanation. */
-    this.reason = raw.reason;
+  /**
+   * @param {object | import('./native').NativeDecision} source the core's serialisation,
+   *   or a decision still held by the native module (serialised when first needed)
+   */
+  constructor(source) {
+    if (source instanceof native.NativeDecision) {
+      /** @private */
+      this._native = source;
+      /** @private */
+      this._parsed = undefined;
+      /** `allow`, `deny` or `require_approval`. */
+      this.effect = source.effect;
+    } else {
+      this._native = undefined;
+      this._parsed = source;
+      this.effect = source.effect;
+    }
+  }
+  /** @private the core's serialisation, parsed on first use */
+  get _raw() {
+    if (this._parsed === undefined) this._parsed = JSON.parse(this._native.json());
+    return this._parsed;
+  }
+  /** A one-line explanation. */
+  get reason() {
+    return this._parsed === undefined ? this._native.reason : this._parsed.reason;
   }
   /** True if the effect is allow. */
   get allowed() {
@@ -374,7 +392,7 @@ class PolicySet {
   decide(action, context) {
     const a = objectJson(action, 'action');
     const c = optionalObjectJson(context, 'context');
-    return new Decision(JSON.parse(call('decide', () => this._native.decide(a, c))));
+    return new Decision(call('decide', () => this._native.decide(a, c)));
   }
 
   /** Replays the decisions of an evidence directory or bundle under these policies. */

@@ -118,8 +118,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Failure> {
 }
 
 fn parse_action(text: &str) -> Result<Action, Failure> {
-    let action = Action::from_value(parse(text, "action")?)?;
-    Ok(action)
+    Ok(Action::from_json(text)?)
 }
 
 fn parse_context(text: Option<String>) -> Result<Option<Context>, Failure> {
@@ -170,14 +169,16 @@ impl NativePolicies {
         })
     }
 
-    /// Decides an action (JSON text) in a context (JSON text, or none for empty);
-    /// returns the decision as JSON text. Pure: nothing is recorded.
+    /// Decides an action (JSON text) in a context (JSON text, or none for empty).
+    /// Pure: nothing is recorded. The decision stays in Rust until its details are read.
     #[napi]
-    pub fn decide(&self, action: String, context: Option<String>) -> napi::Result<String> {
+    pub fn decide(&self, action: String, context: Option<String>) -> napi::Result<NativeDecision> {
         guard(|| {
             let action = parse_action(&action)?;
             let context = parse_context(context)?.unwrap_or_default();
-            to_json(&self.set.decide(&action, &context))
+            Ok(NativeDecision {
+                d: self.set.decide(&action, &context),
+            })
         })
     }
 
@@ -219,6 +220,34 @@ impl NativePolicies {
                 "unexercised": report.unexercised,
             }))
         })
+    }
+}
+
+/// A decision held in Rust: its effect and reason are read directly, the rest is
+/// serialised only when asked for (`json`).
+#[napi]
+pub struct NativeDecision {
+    d: lumenflow_core::Decision,
+}
+
+#[napi]
+impl NativeDecision {
+    /// `allow`, `deny` or `require_approval`.
+    #[napi(getter)]
+    pub fn effect(&self) -> &'static str {
+        self.d.effect.as_str()
+    }
+
+    /// The one-line explanation.
+    #[napi(getter)]
+    pub fn reason(&self) -> String {
+        self.d.reason.clone()
+    }
+
+    /// The whole decision as JSON text (spec/decision.md).
+    #[napi]
+    pub fn json(&self) -> napi::Result<String> {
+        guard(|| to_json(&self.d))
     }
 }
 
