@@ -242,6 +242,12 @@ pub struct GovernorOptions {
     /// answer): then a require_approval decision stays open for the outcome of the call
     /// the host's user let run, instead of opening a LumenFlow approval request.
     pub host_approves: bool,
+    /// Keys whose votes, overrides and budget settlements written by *other* writers of
+    /// the log are honoured (such records signed by any other key are ignored and listed
+    /// by [`Governor::rejected_records`]). `None`: this governor's key and every key
+    /// published in the directory's `keys/`, which anyone who can write there can extend;
+    /// pin the keys in a hostile environment.
+    pub trusted_keys: Option<crate::keys::Keyring>,
 }
 
 impl Default for GovernorOptions {
@@ -254,6 +260,7 @@ impl Default for GovernorOptions {
             clock: Arc::new(SystemClock),
             close_open_on_exit: true,
             host_approves: false,
+            trusted_keys: None,
         }
     }
 }
@@ -286,6 +293,8 @@ pub struct Governor {
     instance_lock: Mutex<Option<(File, PathBuf)>>,
     tracked: Mutex<Tracked>,
     resumed: std::sync::atomic::AtomicBool,
+    trusted: Mutex<crate::keys::Keyring>,
+    rejected: Mutex<Vec<String>>,
     /// The head after this governor's last append.
     last: Mutex<Option<Head>>,
 }
@@ -351,8 +360,11 @@ impl Governor {
             instance_lock: Mutex::new(instance_lock),
             tracked: Mutex::new(Tracked::default()),
             resumed: std::sync::atomic::AtomicBool::new(false),
+            trusted: Mutex::new(crate::keys::Keyring::new()),
+            rejected: Mutex::new(Vec::new()),
             last: Mutex::new(None),
         };
+        g.refresh_trusted();
         g.load_snapshot();
         g.reconcile_ended()?;
         Ok(g)
@@ -389,7 +401,7 @@ impl Governor {
         let Tracked { cursor, state } = &mut *guard;
         let seal = Seal { key: &self.key, ts };
         let result = self.store.transact(&seal, Some(cursor), |lines| {
-            state.apply_lines(&lines);
+            self.fold_others(state, &lines);
             choose(state)
         });
         let (recs, t) = match result {
@@ -411,6 +423,69 @@ impl Governor {
             }
         }
         Ok((recs, t))
+    }
+
+    /// The keys honoured for others' votes, overrides and settlements (see
+    /// [`GovernorOptions::trusted_keys`]).
+    fn refresh_trusted(&self) {
+        let mut ring = match &self.options.trusted_keys {
+            Some(k) => k.clone(),
+            None => {
+                let mut r = crate::keys::Keyring::new();
+                for pem in crate::store::published_keys(self.store.dir()).unwrap_or_default() {
+                    if let Ok(k) = crate::keys::parse_public(&pem, "published key") {
+                        r.add(k);
+                    }
+                }
+                r
+            }
+        };
+        ring.add(self.key.public());
+        *self.trusted.lock().unwrap_or_else(|p| p.into_inner()) = ring;
+    }
+
+    /// Folds lines other writers appended. Records that grant or refund something (votes,
+    /// overrides, settling outcomes) count only if signed by a trusted key.
+    fn fold_others(&self, state: &mut State, lines: &[crate::store::RawLine]) {
+        for l in lines {
+            let Ok(rec) = Record::parse(&l.bytes) else {
+                continue;
+            };
+            let sensitive = rec.kind == kind::APPROVAL
+                || rec.kind == kind::OVERRIDE
+                || (rec.kind == kind::OUTCOME && rec.body.get("settled").is_some());
+            if sensitive {
+                let mut ok = {
+                    let ring = self.trusted.lock().unwrap_or_else(|p| p.into_inner());
+                    rec.check_signature(&ring)
+                };
+                if matches!(ok, Err(crate::evidence::RecordError::UnknownKey(_)))
+                    && self.options.trusted_keys.is_none()
+                {
+                    // A writer that started after us may have published its key since.
+                    self.refresh_trusted();
+                    let ring = self.trusted.lock().unwrap_or_else(|p| p.into_inner());
+                    ok = rec.check_signature(&ring);
+                }
+                if let Err(e) = ok {
+                    self.rejected
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(format!("{} ({}): ignored: {e}", rec.id(), rec.kind));
+                    continue;
+                }
+            }
+            state.apply(&rec);
+        }
+    }
+
+    /// Records of other writers that were ignored because they were not signed by a
+    /// trusted key, with why.
+    pub fn rejected_records(&self) -> Vec<String> {
+        self.rejected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Appends records of these kinds and bodies (in order, atomically).

@@ -708,3 +708,56 @@ fn a_signed_state_snapshot_resumes_only_when_it_is_ours_and_matches_the_log() {
     .unwrap();
     assert!(!other.resumed_from_snapshot());
 }
+
+#[test]
+fn votes_from_other_writers_count_only_if_signed_by_a_trusted_key() {
+    let dir = tempdir("trust");
+    let c = clock();
+    let pinned = {
+        let mut k = lumenflow_core::keys::Keyring::new();
+        k.add(key().public());
+        k
+    };
+    let a = Governor::open(
+        &dir,
+        policies(),
+        key(),
+        GovernorOptions {
+            durability: Durability::None,
+            clock: c.clone(),
+            trusted_keys: Some(pinned),
+            ..GovernorOptions::default()
+        },
+    )
+    .unwrap();
+    let trusting = open(&dir, &c); // default: published keys are trusted
+    let req = a.decide(&deploy("1")).unwrap().id;
+    // Another writer with its own key (published in the directory) approves.
+    let b = Governor::open(
+        &dir,
+        policies(),
+        KeyPair::from_seed(&[5; 32]),
+        GovernorOptions {
+            durability: Durability::None,
+            clock: c.clone(),
+            ..GovernorOptions::default()
+        },
+    )
+    .unwrap();
+    b.approve(&req, &lead("alice"), "").unwrap();
+    b.approve(&req, &lead("bob"), "").unwrap();
+    // The pinned governor ignores those votes, and says so.
+    assert_eq!(
+        a.decide(&deploy("1")).unwrap().verdict(),
+        Verdict::ApprovalRequired
+    );
+    let rejected = a.rejected_records();
+    assert_eq!(rejected.len(), 2, "{rejected:?}");
+    assert!(rejected[0].contains("approval"), "{rejected:?}");
+    // A governor that trusts published keys honours them.
+    assert_eq!(
+        trusting.decide(&deploy("1")).unwrap().verdict(),
+        Verdict::Allow
+    );
+    assert!(trusting.rejected_records().is_empty());
+}
