@@ -321,11 +321,26 @@ pub fn log(
         // seq ts kind | session actor tool effect rules | status decision | override reason
         let what = match r.kind.as_str() {
             "decision" => format!(
-                "{} {} by {} [{}] {}",
-                row[8], row[7], row[6], row[5], row[10]
+                "{} {} by {} [{}] {}{}",
+                row[8],
+                row[7],
+                row[6],
+                row[5],
+                row[10],
+                match row[9].as_str() {
+                    "rule" | "default" | "" => String::new(),
+                    by => format!(" ({})", by.replace('_', " ")),
+                }
             ),
             "outcome" => format!("{} for {}", row[11], row[12]),
             "override" => format!("OVERRIDE {}", row[14]),
+            "approval" => format!(
+                "{} by {} on {}: {}",
+                r.body["verdict"].as_str().unwrap_or_default(),
+                r.body["approver"]["id"].as_str().unwrap_or_default(),
+                r.body["request"].as_str().unwrap_or_default(),
+                r.body["reason"].as_str().unwrap_or_default()
+            ),
             _ => row[14].clone(),
         };
         outln!("{:>6}  {}  {:<9} {}", r.seq, r.ts, r.kind, what.trim());
