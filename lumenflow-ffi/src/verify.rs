@@ -1,0 +1,194 @@
+//! Verifying and exporting evidence offline.
+
+use crate::decide::counts;
+use crate::error::{guard, LumenFlowError, Result};
+use lumenflow_core as core;
+use lumenflow_core::verify as v;
+use std::path::Path;
+
+/// Whether the records present are authentic and unaltered.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum Integrity {
+    /// Every record checks out.
+    Valid,
+    /// Something was altered, removed, inserted, reordered or forged: the first place.
+    Broken {
+        /// The sequence number expected there.
+        seq: u64,
+        /// The segment (or bundle) it is in.
+        segment: String,
+        /// 1-based line in the segment.
+        line: u64,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Whether records are missing from the end.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum Completeness {
+    /// The log reaches the checkpoint.
+    Complete {
+        /// The checkpoint's sequence number.
+        checkpoint_seq: u64,
+    },
+    /// The log ends before the checkpoint: its tail is missing.
+    Incomplete {
+        /// The last sequence number present (none if the log is empty).
+        last_seq: Option<u64>,
+        /// The checkpoint's sequence number.
+        checkpoint_seq: u64,
+    },
+    /// No checkpoint, so a missing tail cannot be detected.
+    Unchecked,
+}
+
+/// The result of verifying a log.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct VerifyReport {
+    /// 0 valid, 1 tampered, 2 incomplete, 3 unknown key (as `lumenflow verify`).
+    pub exit_code: i32,
+    /// Records read (lines, including broken ones).
+    pub records: u64,
+    /// The log's stream id.
+    pub stream: Option<String>,
+    /// The last valid record's sequence number.
+    pub head_seq: Option<u64>,
+    /// The last valid record's hash.
+    pub head_hash: Option<String>,
+    /// Integrity verdict.
+    pub integrity: Integrity,
+    /// Completeness verdict.
+    pub completeness: Completeness,
+    /// Key ids that signed records but are not trusted.
+    pub unknown_keys: Vec<String>,
+    /// Records per kind.
+    pub kinds: std::collections::HashMap<String, u64>,
+    /// Which keys and checkpoint were used.
+    pub notes: Vec<String>,
+    /// The whole report as JSON, as `lumenflow verify --json` prints it.
+    pub json: String,
+}
+
+impl VerifyReport {
+    fn from_core(r: &v::Report) -> Result<VerifyReport> {
+        Ok(VerifyReport {
+            exit_code: r.exit_code(),
+            records: r.records,
+            stream: r.stream.clone(),
+            head_seq: r.head.as_ref().map(|h| h.seq),
+            head_hash: r.head.as_ref().map(|h| h.hash.clone()),
+            integrity: match &r.integrity {
+                v::Integrity::Valid => Integrity::Valid,
+                v::Integrity::Broken(b) => Integrity::Broken {
+                    seq: b.seq,
+                    segment: b.segment.clone(),
+                    line: b.line,
+                    reason: b.reason.clone(),
+                },
+            },
+            completeness: match &r.completeness {
+                v::Completeness::Complete { checkpoint_seq } => Completeness::Complete {
+                    checkpoint_seq: *checkpoint_seq,
+                },
+                v::Completeness::Incomplete {
+                    last_seq,
+                    checkpoint_seq,
+                } => Completeness::Incomplete {
+                    last_seq: *last_seq,
+                    checkpoint_seq: *checkpoint_seq,
+                },
+                v::Completeness::Unchecked => Completeness::Unchecked,
+            },
+            unknown_keys: r.unknown_keys.clone(),
+            kinds: counts(&r.kinds),
+            notes: r.notes.clone(),
+            json: serde_json::to_string(r).map_err(|e| LumenFlowError::invalid(e.to_string()))?,
+        })
+    }
+}
+
+/// A keyring of trusted public keys (PEM or hex), or `None` for none given.
+fn keyring(trusted_keys: Option<Vec<String>>) -> Result<Option<core::keys::Keyring>> {
+    let Some(keys) = trusted_keys else {
+        return Ok(None);
+    };
+    let mut ring = core::keys::Keyring::new();
+    for (i, pem) in keys.iter().enumerate() {
+        ring.add(core::keys::parse_public(
+            pem,
+            &format!("trusted_keys[{i}]"),
+        )?);
+    }
+    Ok(Some(ring))
+}
+
+fn checkpoint(json: Option<String>) -> Result<Option<core::evidence::Checkpoint>> {
+    json.map(|text| {
+        core::evidence::Checkpoint::parse(&text).map_err(|e| LumenFlowError::Evidence {
+            message: format!("checkpoint: {e}"),
+        })
+    })
+    .transpose()
+}
+
+/// Verifies an evidence directory or a bundle file. `trusted_keys` are public keys (PEM
+/// or hex); without them the keys shipped with the log are used (proving consistency,
+/// not who signed). Without `checkpoint_json` the log's own latest checkpoint is used.
+#[uniffi::export(default(trusted_keys = None, checkpoint_json = None))]
+pub fn verify(
+    path: String,
+    trusted_keys: Option<Vec<String>>,
+    checkpoint_json: Option<String>,
+) -> Result<VerifyReport> {
+    guard(|| {
+        let ring = keyring(trusted_keys)?;
+        let cp = checkpoint(checkpoint_json)?;
+        let report = core::export::verify_path(Path::new(&path), ring.as_ref(), cp, &|_| {})?;
+        VerifyReport::from_core(&report)
+    })
+}
+
+/// Verifies record lines (the JSONL of `export --format jsonl`, or a segment) against
+/// `trusted_keys` and, if given, a checkpoint.
+#[uniffi::export(default(checkpoint_json = None))]
+pub fn verify_jsonl(
+    data: Vec<u8>,
+    trusted_keys: Vec<String>,
+    checkpoint_json: Option<String>,
+) -> Result<VerifyReport> {
+    guard(|| {
+        let ring = keyring(Some(trusted_keys))?.unwrap_or_else(core::keys::Keyring::new);
+        let mut verifier = v::Verifier::new(&ring);
+        if let Some(c) = checkpoint(checkpoint_json)? {
+            verifier = verifier.with_checkpoint(c);
+        }
+        let mut lines = Vec::new();
+        core::store::split_lines("jsonl", &data, &mut lines);
+        VerifyReport::from_core(&v::verify_lines(&lines, verifier, &|_| {}))
+    })
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ExportFormat {
+    /// One self-contained file that verifies offline on its own.
+    Bundle,
+    /// The record lines only.
+    Jsonl,
+    /// A flat table for spreadsheets.
+    Csv,
+}
+
+/// Writes the log of evidence directory `dir` to `out`; returns the number of records.
+#[uniffi::export]
+pub fn export(dir: String, out: String, format: ExportFormat) -> Result<u64> {
+    guard(|| {
+        let f = match format {
+            ExportFormat::Bundle => core::export::Format::Bundle,
+            ExportFormat::Jsonl => core::export::Format::Jsonl,
+            ExportFormat::Csv => core::export::Format::Csv,
+        };
+        Ok(core::export::export(Path::new(&dir), Path::new(&out), f)?)
+    })
+}
