@@ -22,3 +22,6 @@ step "Python: build the lumenflow wheel into target/py-venv, run pytest (spec/ve
 
 step "Node: build the addon with the napi CLI, node:test (spec/vectors included), tsc --strict, npm pack smoke"
 ./scripts/test-node.sh
+
+step "Kotlin and Swift (uniffi): generate bindings, check the Swift C layer, JUnit 5 on the JVM (spec/vectors included)"
+./scripts/test-kotlin.sh
