@@ -45,6 +45,15 @@ pub enum Choice {
     Reject,
 }
 
+impl From<Choice> for ap::Choice {
+    fn from(c: Choice) -> ap::Choice {
+        match c {
+            Choice::Approve => ap::Choice::Approve,
+            Choice::Reject => ap::Choice::Reject,
+        }
+    }
+}
+
 impl From<ap::Choice> for Choice {
     fn from(c: ap::Choice) -> Choice {
         match c {
@@ -52,6 +61,52 @@ impl From<ap::Choice> for Choice {
             ap::Choice::Reject => Choice::Reject,
         }
     }
+}
+
+/// An approver's own Ed25519 signature on a vote (rules demand one with `key:<id>`
+/// approvers).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct VoteSignature {
+    /// The approver's public key (PEM).
+    pub public_key: String,
+    /// The signature over the vote's signing message, hex.
+    pub signature: String,
+}
+
+impl From<VoteSignature> for ap::VoteSignature {
+    fn from(s: VoteSignature) -> ap::VoteSignature {
+        ap::VoteSignature {
+            public_key: s.public_key,
+            signature: s.signature,
+        }
+    }
+}
+
+/// Signs a vote with the approver's own key: `request` is the request id, `binding` the
+/// request's binding digest (`ApprovalRequest.binding`).
+#[uniffi::export]
+pub fn sign_vote(
+    key: Arc<crate::governor::KeyPair>,
+    request: String,
+    binding: String,
+    choice: Choice,
+    approver: String,
+    reason: String,
+) -> Result<VoteSignature> {
+    guard(|| {
+        let s = ap::sign(
+            &key.0,
+            &request,
+            &binding,
+            choice.into(),
+            &approver,
+            &reason,
+        );
+        Ok(VoteSignature {
+            public_key: s.public_key,
+            signature: s.signature,
+        })
+    })
 }
 
 /// Where an approval request stands.

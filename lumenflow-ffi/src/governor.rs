@@ -1,6 +1,8 @@
 //! Keys and the governed API: decide, record, checkpoint, close.
 
-use crate::approvals::{ApprovalRequest, Approver, BudgetStatus, ManualClock};
+use crate::approvals::{
+    ApprovalRequest, Approver, BudgetStatus, Choice, ManualClock, VoteSignature,
+};
 use crate::decide::{Action, Context, Decision, PolicySet};
 use crate::error::{guard, Result};
 use lumenflow_core as core;
@@ -347,6 +349,30 @@ impl Governor {
         reason: String,
     ) -> Result<ApprovalRequest> {
         guard(|| Ok((&self.0.reject(&request, &approver.into(), &reason)?).into()))
+    }
+
+    /// Votes on a request, optionally with the approver's own signature (see
+    /// [`crate::sign_vote`]); `key:<id>` approvers require one.
+    #[uniffi::method(default(signature = None))]
+    pub fn vote(
+        &self,
+        request: String,
+        approver: Approver,
+        choice: Choice,
+        reason: String,
+        signature: Option<VoteSignature>,
+    ) -> Result<ApprovalRequest> {
+        guard(|| {
+            let sig = signature.map(Into::into);
+            Ok((&self.0.vote(
+                &request,
+                &approver.into(),
+                choice.into(),
+                &reason,
+                sig.as_ref(),
+            )?)
+                .into())
+        })
     }
 
     /// One approval request as it stands now.

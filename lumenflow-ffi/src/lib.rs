@@ -26,8 +26,8 @@ mod governor;
 mod verify;
 
 pub use approvals::{
-    replay, ApprovalRequest, Approver, BudgetStatus, Choice, ManualClock, ReplayEntry,
-    ReplayOutcome, ReplayReport, RequestState, Vote,
+    replay, sign_vote, ApprovalRequest, Approver, BudgetStatus, Choice, ManualClock, ReplayEntry,
+    ReplayOutcome, ReplayReport, RequestState, Vote, VoteSignature,
 };
 pub use decide::{
     canonical_json, run_policy_tests, Action, ApprovalTerms, CaseFailure, Charge, ChargeStatus,

@@ -248,6 +248,40 @@ class AgentLoopApprovalsTest {
     }
 
     @Test
+    fun `key approvers need the approver's own signature`() {
+        val dir = File(tmp, "ev")
+        val agentKey = KeyPair.generate()
+        val aliceKey = KeyPair.generate()
+        val policy = """
+            version: 1
+            name: signed
+            default: deny
+            rules:
+              - id: deploy
+                effect: require_approval
+                when: action.tool == "deploy"
+                approvers: ["key:${aliceKey.id()}"]
+        """.trimIndent()
+        val gov = Governor.open(dir.path, PolicySet(listOf(Policy.fromYaml(policy, "signed.yaml"))), agentKey,
+            GovernorOptions(durability = Durability.NONE))
+        val g = gov.decide(Action("""{"tool": "deploy", "args": {}, "actor": "agent-7"}"""))
+        val req = gov.approval(g.request!!)
+        val alice = Approver("alice")
+        assertThrows(LumenFlowException.Approval::class.java) { gov.approve(req.id, alice, "ok") }
+        val forged = signVote(KeyPair.generate(), req.id, req.binding, Choice.APPROVE, "alice", "ok")
+        assertThrows(LumenFlowException.Approval::class.java) { gov.vote(req.id, alice, Choice.APPROVE, "ok", forged) }
+        // A signature over another reason does not verify either.
+        val other = signVote(aliceKey, req.id, req.binding, Choice.APPROVE, "alice", "other")
+        assertThrows(LumenFlowException.Approval::class.java) { gov.vote(req.id, alice, Choice.APPROVE, "ok", other) }
+        val sig = signVote(aliceKey, req.id, req.binding, Choice.APPROVE, "alice", "ok")
+        val r = gov.vote(req.id, alice, Choice.APPROVE, "ok", sig)
+        assertEquals(RequestState.APPROVED, r.state)
+        assertEquals(aliceKey.id(), r.votes.single().keyId)
+        assertEquals(Verdict.ALLOW, gov.decide(Action("""{"tool": "deploy", "args": {}, "actor": "agent-7"}""")).verdict)
+        gov.shutdown()
+    }
+
+    @Test
     fun `a manual clock only moves forward`() {
         assertThrows(LumenFlowException.Invalid::class.java) { ManualClock("yesterday") }
         val c = ManualClock("2026-11-21T09:00:00Z")
