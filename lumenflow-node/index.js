@@ -238,33 +238,37 @@ function stringList(v, what) {
  * (spec/decision.md). `toJSON()` gives the core's serialisation (snake_case, as in the
  * spec and the evidence).
  */
+const EFFECT_PREFIX = /^\{"effect":"([a-z_]+)"/;
+
 class Decision {
   /**
-   * @param {object | import('./native').NativeDecision} source the core's serialisation,
-   *   or a decision still held by the native module (serialised when first needed)
+   * @param {object | string} source the core's serialisation, or its JSON text (parsed
+   *   when a detail is first read)
    */
   constructor(source) {
-    if (source instanceof native.NativeDecision) {
+    if (typeof source === 'string') {
       /** @private */
-      this._native = source;
+      this._text = source;
       /** @private */
       this._parsed = undefined;
+      // The core serialises `effect` first: read it without parsing the rest.
+      const m = EFFECT_PREFIX.exec(source);
       /** `allow`, `deny` or `require_approval`. */
-      this.effect = source.effect;
+      this.effect = m ? m[1] : this._raw.effect;
     } else {
-      this._native = undefined;
+      this._text = undefined;
       this._parsed = source;
       this.effect = source.effect;
     }
   }
   /** @private the core's serialisation, parsed on first use */
   get _raw() {
-    if (this._parsed === undefined) this._parsed = JSON.parse(this._native.json());
+    if (this._parsed === undefined) this._parsed = JSON.parse(this._text);
     return this._parsed;
   }
   /** A one-line explanation. */
   get reason() {
-    return this._parsed === undefined ? this._native.reason : this._parsed.reason;
+    return this._raw.reason;
   }
   /** True if the effect is allow. */
   get allowed() {
@@ -328,7 +332,7 @@ class Governed {
     /** The approval request this decision opened, if it requires approval. */
     this.request = n.request ?? null;
     /** The decision. */
-    this.decision = new Decision(JSON.parse(n.decision));
+    this.decision = new Decision(n.decision);
   }
   /** The decision's effect. */
   get effect() {

@@ -20,7 +20,8 @@ if ! cmp -s package-lock.json node_modules/.lumenflow-lock 2>/dev/null; then
 fi
 
 # The addon: native.js (loader), native.d.ts (generated types), lumenflow.<platform>.node.
-npx --no-install napi build --platform --js native.js --dts native.d.ts
+# CARGO: reuse the dependencies `cargo test` built in target/debug (see tools/cargo-host.sh).
+CARGO="$PWD/tools/cargo-host.sh" npx --no-install napi build --platform --js native.js --dts native.d.ts
 
 node --test test/
 

@@ -132,6 +132,30 @@ fn parse_context(text: Option<String>) -> Result<Option<Context>, Failure> {
 #[napi]
 pub struct NativePolicies {
     set: Arc<PolicySet>,
+    /// The last context parsed, by its JSON text: programs pass the same context call
+    /// after call, and parsing it again each time would cost more than deciding.
+    last_context: Mutex<Option<(String, Arc<Context>)>>,
+}
+
+impl NativePolicies {
+    fn new(set: PolicySet) -> NativePolicies {
+        NativePolicies {
+            set: Arc::new(set),
+            last_context: Mutex::new(None),
+        }
+    }
+
+    fn context(&self, text: String) -> Result<Arc<Context>, Failure> {
+        let mut last = self.last_context.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((t, c)) = &*last {
+            if *t == text {
+                return Ok(c.clone());
+            }
+        }
+        let c = Arc::new(Context::from_value(parse(&text, "context")?)?);
+        *last = Some((text, c.clone()));
+        Ok(c)
+    }
 }
 
 #[napi]
@@ -144,9 +168,7 @@ impl NativePolicies {
                 .iter()
                 .map(Policy::from_file)
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(NativePolicies {
-                set: Arc::new(PolicySet::new(layers)),
-            })
+            Ok(NativePolicies::new(PolicySet::new(layers)))
         })
     }
 
@@ -163,22 +185,22 @@ impl NativePolicies {
                 .zip(&origins)
                 .map(|(t, o)| Policy::from_yaml(t, o))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(NativePolicies {
-                set: Arc::new(PolicySet::new(layers)),
-            })
+            Ok(NativePolicies::new(PolicySet::new(layers)))
         })
     }
 
-    /// Decides an action (JSON text) in a context (JSON text, or none for empty).
-    /// Pure: nothing is recorded. The decision stays in Rust until its details are read.
+    /// Decides an action (JSON text) in a context (JSON text, or none for empty);
+    /// returns the decision as JSON text (`effect` is its first member). Pure: nothing
+    /// is recorded.
     #[napi]
-    pub fn decide(&self, action: String, context: Option<String>) -> napi::Result<NativeDecision> {
+    pub fn decide(&self, action: String, context: Option<String>) -> napi::Result<String> {
         guard(|| {
             let action = parse_action(&action)?;
-            let context = parse_context(context)?.unwrap_or_default();
-            Ok(NativeDecision {
-                d: self.set.decide(&action, &context),
-            })
+            let context = match context {
+                Some(text) => self.context(text)?,
+                None => Arc::new(Context::new()),
+            };
+            to_json(&self.set.decide(&action, &context))
         })
     }
 
@@ -220,34 +242,6 @@ impl NativePolicies {
                 "unexercised": report.unexercised,
             }))
         })
-    }
-}
-
-/// A decision held in Rust: its effect and reason are read directly, the rest is
-/// serialised only when asked for (`json`).
-#[napi]
-pub struct NativeDecision {
-    d: lumenflow_core::Decision,
-}
-
-#[napi]
-impl NativeDecision {
-    /// `allow`, `deny` or `require_approval`.
-    #[napi(getter)]
-    pub fn effect(&self) -> &'static str {
-        self.d.effect.as_str()
-    }
-
-    /// The one-line explanation.
-    #[napi(getter)]
-    pub fn reason(&self) -> String {
-        self.d.reason.clone()
-    }
-
-    /// The whole decision as JSON text (spec/decision.md).
-    #[napi]
-    pub fn json(&self) -> napi::Result<String> {
-        guard(|| to_json(&self.d))
     }
 }
 
