@@ -15,8 +15,9 @@ hash-chained evidence before anything runs. Everything is decided by the Rust co
 Exceptions: every error is a :class:`Error`. Errors from the core are
 :class:`PolicyError`, :class:`ActionError`, :class:`SigningKeyError`,
 :class:`EvidenceError` and :class:`ApprovalError` (the core's message intact). A
-guarded call that may not run raises :class:`Denied` or :class:`ApprovalRequired`, with
-the decision attached. :class:`BudgetExceeded` is reserved for budget denials.
+guarded call that may not run raises :class:`Denied` (:class:`BudgetExceeded` when a
+budget refused it) or :class:`ApprovalRequired`, with the decision attached; which one is
+the core's verdict (``Decision.verdict``).
 """
 
 from __future__ import annotations
