@@ -9,7 +9,7 @@
 //! Calls that do real work (`decide`, `record`, `checkpoint`, `verify`, ...) release the
 //! GIL, and every entry point catches panics and raises `lumenflow.Error` instead.
 
-use lumenflow_core::approval::{Approver, Request};
+use lumenflow_core::approval::{self, Approver, Choice, Request, VoteSignature};
 use lumenflow_core::clock::ManualClock;
 use lumenflow_core::decide::DecidedBy;
 use lumenflow_core::evidence::Checkpoint;
@@ -1077,6 +1077,43 @@ impl PyGovernor {
         request_to_py(py, &r)
     }
 
+    /// Votes on approval request `request` as `approver`: `verdict` "approve" or
+    /// "reject", optionally with the approver's own `signature` (a dict from
+    /// `sign_vote`), which `key:<id>` approvers require. Returns the request as it stands.
+    #[pyo3(signature = (request, approver, verdict, reason = "", *, signature = None))]
+    fn vote<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+        approver: &Bound<'py, PyAny>,
+        verdict: &str,
+        reason: &str,
+        signature: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let gov = self.live()?;
+        let request = request_id(request)?;
+        let who = approver_arg(approver)?;
+        let choice = choice_arg(verdict)?;
+        let sig: Option<VoteSignature> = signature
+            .filter(|s| !s.is_none())
+            .map(|s| {
+                let v = to_json(s, 0).map_err(|e| Error::new_err(e.render("signature")))?;
+                serde_json::from_value(v).map_err(|e| {
+                    Error::new_err(format!(
+                        "signature must be a dict {{\"public_key\": str, \"signature\": str}} (from sign_vote): {e}"
+                    ))
+                })
+            })
+            .transpose()?;
+        let r = py.detach(|| {
+            shield(|| {
+                gov.vote(&request, &who, choice, reason, sig.as_ref())
+                    .map_err(core_err)
+            })
+        })?;
+        request_to_py(py, &r)
+    }
+
     /// One approval request as it stands now (a dict).
     fn approval<'py>(
         &self,
@@ -1256,6 +1293,53 @@ fn approver_arg(obj: &Bound<'_, PyAny>) -> PyResult<Approver> {
             "approver must be an id (str) or a dict {{\"id\": str, \"roles\": [str]}}: {e}"
         ))
     })
+}
+
+fn choice_arg(verdict: &str) -> PyResult<Choice> {
+    match verdict {
+        "approve" => Ok(Choice::Approve),
+        "reject" => Ok(Choice::Reject),
+        other => Err(Error::new_err(format!(
+            "verdict must be \"approve\" or \"reject\", not {other:?}"
+        ))),
+    }
+}
+
+/// Signs a vote with the approver's own private key (`key`, a path), for
+/// `Governor.vote(..., signature=)`. `request` is the request dict (from
+/// `Governor.approval`) whose `id` and `binding` are signed with `verdict`, `approver`
+/// (the approver's id) and `reason`. Returns `{"public_key": ..., "signature": ...}`.
+#[pyfunction]
+#[pyo3(signature = (key, request, verdict, approver, reason = ""))]
+fn sign_vote<'py>(
+    py: Python<'py>,
+    key: &Bound<'py, PyAny>,
+    request: &Bound<'py, PyAny>,
+    verdict: &str,
+    approver: &str,
+    reason: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let key = path_arg(key, "key")?;
+    let choice = choice_arg(verdict)?;
+    let req = to_json(request, 0).map_err(|e| Error::new_err(e.render("request")))?;
+    let field = |name: &str| -> PyResult<String> {
+        req.get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                Error::new_err(format!(
+                    "request must be the request dict from Governor.approval (no `{name}`)"
+                ))
+            })
+    };
+    let (id, binding) = (field("id")?, field("binding")?);
+    let sig = py.detach(|| {
+        shield(|| {
+            let kp = KeyPair::from_file(&key).map_err(core_err)?;
+            Ok(approval::sign(&kp, &id, &binding, choice, approver, reason))
+        })
+    })?;
+    to_py(py, &sig)
 }
 
 /// Re-decides every recorded decision of an evidence directory or bundle under `policy`
@@ -1563,6 +1647,7 @@ fn _lumenflow(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(canonicalize, m)?)?;
     m.add_function(wrap_pyfunction!(output_digest, m)?)?;
     m.add_function(wrap_pyfunction!(replay, m)?)?;
+    m.add_function(wrap_pyfunction!(sign_vote, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

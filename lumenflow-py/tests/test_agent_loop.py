@@ -232,3 +232,33 @@ def test_guard_with_bad_arguments(gov):
         read(object())  # not JSON
     with pytest.raises(lumenflow.Error, match="tool must be a str"):
         gov.guard(42)
+
+
+def test_signed_votes_for_key_approvers(tmp_path, key):
+    approver_key = tmp_path / "carol.key"
+    carol = lumenflow.generate_key(approver_key)
+    policy = tmp_path / "signed.yaml"
+    policy.write_text(
+        "version: 1\nname: signed\ndefault: deny\nrules:\n"
+        "  - id: deploy\n    effect: require_approval\n    when: action.tool == \"deploy\"\n"
+        f"    approvers: [\"key:{carol}\"]\n"
+    )
+    with lumenflow.Governor(policy=policy, evidence=tmp_path / "ev", key=key) as gov:
+        d = gov.decide(tool="deploy", actor="agent-7", session="s-1")
+        assert d.verdict == "approval_required"
+        with pytest.raises(lumenflow.ApprovalError, match="may not vote"):
+            gov.approve(d.request_id, "carol", "unsigned")  # a key: approver must sign
+        req = gov.approval(d)
+        # A signature over other words does not verify.
+        forged = lumenflow.sign_vote(approver_key, req, "approve", "carol", "something else")
+        with pytest.raises(lumenflow.ApprovalError, match="does not verify"):
+            gov.vote(d, "carol", "approve", "ship it", signature=forged)
+        sig = lumenflow.sign_vote(approver_key, req, "approve", "carol", "ship it")
+        assert set(sig) == {"public_key", "signature"}
+        state = gov.vote(d, "carol", "approve", "ship it", signature=sig)
+        assert state["state"] == "approved"
+        assert state["votes"][0]["key_id"] == carol
+        assert gov.decide(tool="deploy", actor="agent-7", session="s-1").allowed
+        with pytest.raises(lumenflow.Error, match="verdict"):
+            gov.vote(d, "carol", "maybe")
+    assert lumenflow.verify(tmp_path / "ev", keys=[f"{key}.pub"]).valid

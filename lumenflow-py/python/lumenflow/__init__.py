@@ -45,6 +45,7 @@ from ._lumenflow import (
     generate_key,
     output_digest,
     replay,
+    sign_vote,
     verify,
     verify_jsonl,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "generate_key",
     "output_digest",
     "replay",
+    "sign_vote",
     "verify",
     "verify_jsonl",
 ]

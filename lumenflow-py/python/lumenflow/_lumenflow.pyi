@@ -32,6 +32,7 @@ __all__ = [
     "generate_key",
     "output_digest",
     "replay",
+    "sign_vote",
     "verify",
     "verify_jsonl",
     "__version__",
@@ -220,6 +221,16 @@ class Governor:
         self, request: Union[Decision, str], approver: _Approver, reason: str = ""
     ) -> Dict[str, Any]:
         """Rejects an approval request; returns the request as it stands."""
+    def vote(
+        self,
+        request: Union[Decision, str],
+        approver: _Approver,
+        verdict: str,
+        reason: str = "",
+        *,
+        signature: Optional[Mapping[str, str]] = None,
+    ) -> Dict[str, Any]:
+        """Votes "approve" or "reject", optionally signed (see ``sign_vote``)."""
     def approval(self, request: Union[Decision, str]) -> Dict[str, Any]:
         """One approval request as it stands now."""
     def approvals(self) -> List[Dict[str, Any]]:
@@ -307,6 +318,11 @@ def export_log(evidence: _Path, out: _Path, *, format: str = "bundle") -> int:
 
 def replay(path: _Path, policy: _PolicyArg) -> Dict[str, Any]:
     """Re-decides every recorded decision under ``policy``; writes nothing."""
+
+def sign_vote(
+    key: _Path, request: Mapping[str, Any], verdict: str, approver: str, reason: str = ""
+) -> Dict[str, str]:
+    """Signs a vote with the approver's private key, for ``Governor.vote``."""
 
 def generate_key(path: _Path) -> str:
     """Generates an Ed25519 key at ``path`` (+ ``.pub``); returns its id."""
