@@ -1342,6 +1342,51 @@ fn sign_vote<'py>(
     to_py(py, &sig)
 }
 
+/// Runs a policy test file (spec/policy-tests.md, as `lumenflow test`) against `policy`
+/// (a path, a list of paths or a PolicySet). Returns a dict: `passed`, `failed`,
+/// `cases` (name, line, expect, effect, deciding rules, failure or None) and
+/// `unexercised` (rules no case matched, as `(policy, rule)`).
+#[pyfunction]
+fn run_policy_tests<'py>(
+    py: Python<'py>,
+    policy: &Bound<'py, PyAny>,
+    tests: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let set = load_policies(policy)?;
+    let path = path_arg(tests, "tests")?;
+    let out = py.detach(|| {
+        shield(|| {
+            let suite = lumenflow_core::testing::TestSuite::from_file(&path).map_err(core_err)?;
+            let report = suite.run(&set);
+            let cases: Vec<Value> = report
+                .results
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "name": r.case.name,
+                        "line": r.case.line,
+                        "expect": r.case.expect.as_str(),
+                        "effect": r.decision.effect.as_str(),
+                        "deciding_rules": r.decision.deciding_rules.iter()
+                            .map(|x| [x.policy.to_string(), x.rule.to_string()])
+                            .collect::<Vec<_>>(),
+                        "failure": r.failure,
+                    })
+                })
+                .collect();
+            Ok(serde_json::json!({
+                "passed": report.passed(),
+                "failed": report.failed(),
+                "cases": cases,
+                "unexercised": report.unexercised.iter()
+                    .map(|x| [x.policy.to_string(), x.rule.to_string()])
+                    .collect::<Vec<_>>(),
+            }))
+        })
+    })?;
+    to_py(py, &out)
+}
+
 /// Re-decides every recorded decision of an evidence directory or bundle under `policy`
 /// (a path, a list of paths or a PolicySet), writing nothing; returns the report as a
 /// dict (decisions, same, changed, entries with recorded and replayed outcomes).
@@ -1648,6 +1693,7 @@ fn _lumenflow(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(output_digest, m)?)?;
     m.add_function(wrap_pyfunction!(replay, m)?)?;
     m.add_function(wrap_pyfunction!(sign_vote, m)?)?;
+    m.add_function(wrap_pyfunction!(run_policy_tests, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

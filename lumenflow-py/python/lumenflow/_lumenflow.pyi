@@ -32,6 +32,7 @@ __all__ = [
     "generate_key",
     "output_digest",
     "replay",
+    "run_policy_tests",
     "sign_vote",
     "verify",
     "verify_jsonl",
@@ -318,6 +319,9 @@ def export_log(evidence: _Path, out: _Path, *, format: str = "bundle") -> int:
 
 def replay(path: _Path, policy: _PolicyArg) -> Dict[str, Any]:
     """Re-decides every recorded decision under ``policy``; writes nothing."""
+
+def run_policy_tests(policy: _PolicyArg, tests: _Path) -> Dict[str, Any]:
+    """Runs a policy test file against ``policy``: passed, failed, cases, unexercised."""
 
 def sign_vote(
     key: _Path, request: Mapping[str, Any], verdict: str, approver: str, reason: str = ""
