@@ -238,32 +238,27 @@ function stringList(v, what) {
  * (spec/decision.md). `toJSON()` gives the core's serialisation (snake_case, as in the
  * spec and the evidence).
  */
-const EFFECT_PREFIX = /^\{"effect":"([a-z_]+)"/;
-
 class Decision {
   /**
-   * @param {object | string} source the core's serialisation, or its JSON text (parsed
-   *   when a detail is first read)
+   * @param {object | string | (() => string)} source the core's serialisation, its JSON
+   *   text, or a function giving that text (called when a detail is first read)
+   * @param {string} [effect] the effect, when `source` is a function
    */
-  constructor(source) {
-    if (typeof source === 'string') {
-      /** @private */
-      this._text = source;
-      /** @private */
-      this._parsed = undefined;
-      // The core serialises `effect` first: read it without parsing the rest.
-      const m = EFFECT_PREFIX.exec(source);
-      /** `allow`, `deny` or `require_approval`. */
-      this.effect = m ? m[1] : this._raw.effect;
-    } else {
-      this._text = undefined;
-      this._parsed = source;
-      this.effect = source.effect;
-    }
+  constructor(source, effect) {
+    /** @private */
+    this._source = source;
+    /** @private */
+    this._parsed = typeof source === 'object' ? source : undefined;
+    /** `allow`, `deny` or `require_approval`. */
+    this.effect = effect ?? this._raw.effect;
   }
-  /** @private the core's serialisation, parsed on first use */
+  /** @private the core's serialisation, computed and parsed on first use */
   get _raw() {
-    if (this._parsed === undefined) this._parsed = JSON.parse(this._text);
+    if (this._parsed === undefined) {
+      const text = typeof this._source === 'function' ? this._source() : this._source;
+      this._parsed = JSON.parse(text);
+      this._source = undefined;
+    }
     return this._parsed;
   }
   /** A one-line explanation. */
@@ -302,7 +297,10 @@ class Decision {
   get approvers() {
     return this._raw.approvers;
   }
-  /** Evaluation time in nanoseconds. */
+  /**
+   * Evaluation time in nanoseconds (for a pure `PolicySet.decide`, of the evaluation
+   * that produced the details: they are computed again, identically, when first read).
+   */
   get evalNs() {
     return this._raw.eval_ns;
   }
@@ -396,7 +394,9 @@ class PolicySet {
   decide(action, context) {
     const a = objectJson(action, 'action');
     const c = optionalObjectJson(context, 'context');
-    return new Decision(call('decide', () => this._native.decide(a, c)));
+    const effect = call('decide', () => this._native.decide(a, c));
+    const handle = this._native;
+    return new Decision(() => call('decide', () => handle.decideJson(a, c)), effect);
   }
 
   /** Replays the decisions of an evidence directory or bundle under these policies. */

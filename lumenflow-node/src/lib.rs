@@ -145,6 +145,19 @@ impl NativePolicies {
         }
     }
 
+    fn decision(
+        &self,
+        action: &str,
+        context: Option<String>,
+    ) -> Result<lumenflow_core::Decision, Failure> {
+        let action = parse_action(action)?;
+        let context = match context {
+            Some(text) => self.context(text)?,
+            None => Arc::new(Context::new()),
+        };
+        Ok(self.set.decide(&action, &context))
+    }
+
     fn context(&self, text: String) -> Result<Arc<Context>, Failure> {
         let mut last = self.last_context.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((t, c)) = &*last {
@@ -190,18 +203,19 @@ impl NativePolicies {
     }
 
     /// Decides an action (JSON text) in a context (JSON text, or none for empty);
-    /// returns the decision as JSON text (`effect` is its first member). Pure: nothing
-    /// is recorded.
+    /// returns only the effect (`allow`, `deny`, `require_approval`). Pure: nothing is
+    /// recorded. Deciding is a pure function of the policies, action and context, so the
+    /// wrapper asks `decideJson` for the details only when they are read: serialising
+    /// every decision would cost more than deciding it.
     #[napi]
-    pub fn decide(&self, action: String, context: Option<String>) -> napi::Result<String> {
-        guard(|| {
-            let action = parse_action(&action)?;
-            let context = match context {
-                Some(text) => self.context(text)?,
-                None => Arc::new(Context::new()),
-            };
-            to_json(&self.set.decide(&action, &context))
-        })
+    pub fn decide(&self, action: String, context: Option<String>) -> napi::Result<&'static str> {
+        guard(|| Ok(self.decision(&action, context)?.effect.as_str()))
+    }
+
+    /// As `decide`, with the whole decision as JSON text (spec/decision.md).
+    #[napi]
+    pub fn decide_json(&self, action: String, context: Option<String>) -> napi::Result<String> {
+        guard(|| to_json(&self.decision(&action, context)?))
     }
 
     /// Replays the decisions of an evidence directory or bundle under these policies;
