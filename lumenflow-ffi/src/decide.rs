@@ -2,7 +2,6 @@
 
 use crate::error::{guard, LumenFlowError, Result};
 use lumenflow_core as core;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A loaded, validated policy (one layer).
@@ -496,9 +495,4 @@ pub fn run_policy_tests(policies: Arc<PolicySet>, tests_path: String) -> Result<
                 .collect(),
         })
     })
-}
-
-/// Counts per key, as the foreign maps want them.
-pub(crate) fn counts(m: &std::collections::BTreeMap<String, u64>) -> HashMap<String, u64> {
-    m.iter().map(|(k, v)| (k.clone(), *v)).collect()
 }

@@ -1,6 +1,5 @@
 //! Verifying and exporting evidence offline.
 
-use crate::decide::counts;
 use crate::error::{guard, LumenFlowError, Result};
 use lumenflow_core as core;
 use lumenflow_core::verify as v;
@@ -101,7 +100,7 @@ impl VerifyReport {
                 v::Completeness::Unchecked => Completeness::Unchecked,
             },
             unknown_keys: r.unknown_keys.clone(),
-            kinds: counts(&r.kinds),
+            kinds: r.kinds.iter().map(|(k, n)| (k.clone(), *n)).collect(),
             notes: r.notes.clone(),
             json: serde_json::to_string(r).map_err(|e| LumenFlowError::invalid(e.to_string()))?,
         })
