@@ -44,8 +44,10 @@ fn options() -> GovernorOptions {
 }
 
 fn llm(i: u64) -> Action {
-    Action::from_value(json!({"tool": "llm", "args": {"prompt": format!("summarise file {i}")},
-        "actor": "agent-7", "session": format!("s-{}", i % 50), "cost": 0.001}))
+    Action::from_value(
+        json!({"tool": "llm", "args": {"prompt": format!("summarise file {i}")},
+        "actor": "agent-7", "session": format!("s-{}", i % 50), "cost": 0.001}),
+    )
     .unwrap()
 }
 
@@ -60,14 +62,18 @@ fn governed(c: &mut Criterion) {
         b.iter(|| {
             i += 1;
             let d = g.decide(&llm(i)).unwrap();
-            g.record(&d.id, Outcome::success().with_cost(0.0005)).unwrap();
+            g.record(&d.id, Outcome::success().with_cost(0.0005))
+                .unwrap();
             black_box(d);
         })
     });
     group.bench_function("decide requiring approval", |b| {
         b.iter(|| {
             i += 1;
-            let a = Action::from_value(json!({"tool": "deploy", "args": {"v": i}, "actor": "agent-7", "session": "s"})).unwrap();
+            let a = Action::from_value(
+                json!({"tool": "deploy", "args": {"v": i}, "actor": "agent-7", "session": "s"}),
+            )
+            .unwrap();
             black_box(g.decide(&a).unwrap());
         })
     });
