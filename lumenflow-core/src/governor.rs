@@ -344,9 +344,14 @@ impl Governor {
         std::fs::create_dir_all(&instances).map_err(io_err(&instances))?;
         // A live governor holds its instance lock; one whose lock is free has ended.
         let instance_lock = if options.close_open_on_exit {
+            // The lock file appears under its final name already locked (created under
+            // another name, locked, renamed): a reconciler that found it unlocked in
+            // between would take this live governor for an ended one.
             let lock_path = instances.join(format!("{instance}.lock"));
-            let lock = File::create(&lock_path).map_err(io_err(&lock_path))?;
-            lock.lock().map_err(io_err(&lock_path))?;
+            let tmp = instances.join(format!("{instance}.lock.new"));
+            let lock = File::create(&tmp).map_err(io_err(&tmp))?;
+            lock.lock().map_err(io_err(&tmp))?;
+            std::fs::rename(&tmp, &lock_path).map_err(io_err(&lock_path))?;
             Some((lock, lock_path))
         } else {
             None
