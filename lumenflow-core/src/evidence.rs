@@ -86,7 +86,7 @@ pub struct Record {
 /// canonical fast path the output is already canonical; otherwise the full serialiser runs.
 fn canonical_bytes<T: Serialize>(v: &T, body: &Value) -> Vec<u8> {
     if canonical::fast_path_ok(body) {
-        serde_json::to_vec(v).expect("records serialise")
+        canonical::fast_to_vec(v).expect("records serialise")
     } else {
         canonical::to_vec(v).expect("records serialise")
     }
