@@ -174,37 +174,23 @@ pub fn override_deny(
 pub fn budgets(dir: &Path, policies: &[PathBuf], json: bool) -> Result<ExitCode, String> {
     let set = load_set(policies)?;
     let st = read_state(dir)?;
-    let now = now();
-    let mut any = false;
-    for p in set.policies() {
-        for b in p.budgets() {
-            for (id, account) in st.accounts().accounts() {
-                if *id != *b.id {
-                    continue;
-                }
-                any = true;
-                let spent = st.accounts().spent(&id, &account, b.window, now);
-                if json {
-                    outln!(
-                        "{}",
-                        json_line(&serde_json::json!({
-                            "budget": id, "account": account, "spent": spent,
-                            "limit": b.limit, "remaining": (b.limit - spent).max(0.0), "unit": b.unit,
-                        }))?
-                    );
-                } else {
-                    outln!(
-                        "{id}  per {:?} `{account}`: {spent} of {} {} spent, {} remaining",
-                        b.per,
-                        b.limit,
-                        b.unit,
-                        (b.limit - spent).max(0.0)
-                    );
-                }
-            }
+    let statuses = lumenflow_core::budget::statuses(&set, st.accounts(), now());
+    for b in &statuses {
+        if json {
+            outln!("{}", json_line(b)?);
+        } else {
+            outln!(
+                "{}  `{}`: {} of {} {} spent, {} remaining",
+                b.budget,
+                b.account,
+                b.spent,
+                b.limit,
+                b.unit,
+                b.remaining
+            );
         }
     }
-    if !any && !json {
+    if statuses.is_empty() && !json {
         outln!("no budget has been charged");
     }
     Ok(ExitCode::SUCCESS)

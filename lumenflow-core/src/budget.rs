@@ -256,6 +256,47 @@ impl From<Vec<SavedAccount>> for Accounts {
     }
 }
 
+/// A budget account as it stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetStatus {
+    /// The budget's id.
+    pub budget: String,
+    /// The account (session, actor, run id, or `*`).
+    pub account: String,
+    /// Spend counted now (settled and reserved, inside the window).
+    pub spent: f64,
+    /// The limit.
+    pub limit: f64,
+    /// `limit - spent`, never below 0.
+    pub remaining: f64,
+    /// The unit.
+    pub unit: String,
+}
+
+/// Every charged account of `set`'s budgets, as it stands at `now` (µs).
+pub fn statuses(
+    set: &crate::decide::PolicySet,
+    accounts: &Accounts,
+    now: i64,
+) -> Vec<BudgetStatus> {
+    let mut out = Vec::new();
+    for (budget, account) in accounts.accounts() {
+        let Some(b) = find(set, &budget) else {
+            continue;
+        };
+        let spent = accounts.spent(&budget, &account, b.window, now);
+        out.push(BudgetStatus {
+            budget: budget.to_string(),
+            account,
+            spent,
+            limit: b.limit,
+            remaining: (b.limit - spent).max(0.0),
+            unit: b.unit.to_string(),
+        });
+    }
+    out
+}
+
 /// The budgets of every layer, in layer then file order.
 pub(crate) fn all(set: &crate::decide::PolicySet) -> impl Iterator<Item = &Budget> {
     set.policies().iter().flat_map(|p| p.budgets())

@@ -198,22 +198,7 @@ impl Governed {
     }
 }
 
-/// A budget account as it stands.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BudgetStatus {
-    /// The budget's id.
-    pub budget: String,
-    /// The account (session, actor, run id, or `*`).
-    pub account: String,
-    /// Spend counted now (settled and reserved, inside the window).
-    pub spent: f64,
-    /// The limit.
-    pub limit: f64,
-    /// `limit - spent`, never below 0.
-    pub remaining: f64,
-    /// The unit.
-    pub unit: String,
-}
+pub use crate::budget::BudgetStatus;
 
 /// A free-text reason with any secret in it replaced.
 fn redacted_reason(reason: &str) -> String {
@@ -851,9 +836,10 @@ impl Governor {
     /// One approval request as it stands now.
     pub fn approval(&self, request: &str) -> Result<Request, Error> {
         let id = self.full_id(request);
-        self.approvals()?
-            .into_iter()
-            .find(|r| r.id == id)
+        let ts = self.now();
+        let now = micros(&ts);
+        self.commit(&ts, |st| Ok((Vec::new(), st.request_at(&id, now))))?
+            .1
             .ok_or_else(|| ApprovalError::UnknownRequest(id).into())
     }
 
@@ -872,22 +858,8 @@ impl Governor {
         let now = micros(&ts);
         Ok(self
             .commit(&ts, |st| {
-                let mut out = Vec::new();
-                for (budget, account) in st.accounts().accounts() {
-                    let Some(b) = crate::budget::find(&self.policies, &budget) else {
-                        continue;
-                    };
-                    let spent = st.accounts().spent(&budget, &account, b.window, now);
-                    out.push(BudgetStatus {
-                        budget: budget.to_string(),
-                        account,
-                        spent,
-                        limit: b.limit,
-                        remaining: (b.limit - spent).max(0.0),
-                        unit: b.unit.to_string(),
-                    });
-                }
-                Ok((Vec::new(), out))
+                let statuses = crate::budget::statuses(&self.policies, st.accounts(), now);
+                Ok((Vec::new(), statuses))
             })?
             .1)
     }
