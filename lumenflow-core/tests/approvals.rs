@@ -103,14 +103,19 @@ fn clock() -> Arc<ManualClock> {
 }
 
 fn open(dir: &PathBuf, clock: &Arc<ManualClock>) -> Governor {
+    open_as(dir, clock, key(), GovernorOptions::default())
+}
+
+/// A governor with this key and these options, on the test clock, without fsync.
+fn open_as(dir: &PathBuf, clock: &Arc<ManualClock>, key: KeyPair, o: GovernorOptions) -> Governor {
     Governor::open(
         dir,
         policies(),
-        key(),
+        key,
         GovernorOptions {
             durability: Durability::None,
             clock: clock.clone(),
-            ..GovernorOptions::default()
+            ..o
         },
     )
     .unwrap()
@@ -611,18 +616,15 @@ fn replay_is_deterministic_and_shows_what_a_new_policy_changes() {
 fn a_host_that_asks_its_user_opens_no_request() {
     let dir = tempdir("host");
     let c = clock();
-    let g = Governor::open(
+    let g = open_as(
         &dir,
-        policies(),
+        &c,
         key(),
         GovernorOptions {
-            durability: Durability::None,
-            clock: c.clone(),
             host_approves: true,
             ..GovernorOptions::default()
         },
-    )
-    .unwrap();
+    );
     let d = g.decide(&deploy("1")).unwrap();
     assert_eq!(d.decision.effect, Effect::RequireApproval);
     assert!(g.approvals().unwrap().is_empty());
@@ -695,17 +697,12 @@ fn a_signed_state_snapshot_resumes_only_when_it_is_ours_and_matches_the_log() {
     );
     g.close().unwrap();
     // Another key's snapshot is not trusted either.
-    let other = Governor::open(
+    let other = open_as(
         &dir,
-        policies(),
+        &c,
         KeyPair::from_seed(&[1; 32]),
-        GovernorOptions {
-            durability: Durability::None,
-            clock: c.clone(),
-            ..GovernorOptions::default()
-        },
-    )
-    .unwrap();
+        GovernorOptions::default(),
+    );
     assert!(!other.resumed_from_snapshot());
 }
 
@@ -718,32 +715,24 @@ fn votes_from_other_writers_count_only_if_signed_by_a_trusted_key() {
         k.add(key().public());
         k
     };
-    let a = Governor::open(
+    let a = open_as(
         &dir,
-        policies(),
+        &c,
         key(),
         GovernorOptions {
-            durability: Durability::None,
-            clock: c.clone(),
             trusted_keys: Some(pinned),
             ..GovernorOptions::default()
         },
-    )
-    .unwrap();
+    );
     let trusting = open(&dir, &c); // default: published keys are trusted
     let req = a.decide(&deploy("1")).unwrap().id;
     // Another writer with its own key (published in the directory) approves.
-    let b = Governor::open(
+    let b = open_as(
         &dir,
-        policies(),
+        &c,
         KeyPair::from_seed(&[5; 32]),
-        GovernorOptions {
-            durability: Durability::None,
-            clock: c.clone(),
-            ..GovernorOptions::default()
-        },
-    )
-    .unwrap();
+        GovernorOptions::default(),
+    );
     b.approve(&req, &lead("alice"), "").unwrap();
     b.approve(&req, &lead("bob"), "").unwrap();
     // The pinned governor ignores those votes, and says so.
