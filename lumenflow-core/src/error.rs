@@ -157,13 +157,13 @@ pub enum Error {
     Action(#[from] ActionError),
     /// A key could not be read, parsed or used.
     #[error(transparent)]
-    Key(#[from] crate::keys::KeyError),
+    Key(#[from] crate::evidence::keys::KeyError),
     /// Evidence could not be written or read.
     #[error(transparent)]
-    Evidence(#[from] crate::store::EvidenceError),
+    Evidence(#[from] crate::evidence::store::EvidenceError),
     /// An approval could not be given, refused, or found.
     #[error(transparent)]
-    Approval(#[from] crate::approval::ApprovalError),
+    Approval(#[from] crate::govern::approval::ApprovalError),
     /// A caller's argument is not valid (named in the message).
     #[error("{0}")]
     Invalid(String),

@@ -28,43 +28,61 @@
 //! assert_eq!(&*d.deciding_rules[0].rule, "no-force-push");
 //! ```
 //!
-//! Modules are named for concepts: [`policy`] (the file format and loading), [`decide`]
-//! (evaluation and the decision), [`action`] (the input), [`canonical`] (RFC 8785
-//! canonical JSON), and the helpers rules call: [`shell`], [`paths`], [`net`],
-//! [`secrets`] (listed in [`functions`]).
+//! The crate is grouped by concept, each folder's `mod.rs` saying what it owns and
+//! what it may use (nothing reaches back up):
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`action`] | the input: a proposed tool call and its context |
+//! | [`helpers`] | the functions rules call: [`helpers::shell`], [`helpers::paths`], [`helpers::net`], [`helpers::secrets`] |
+//! | [`policy`] | the file format and loading, the compiled evaluator, the `cel` fallback, [`policy::decide`], policy test files |
+//! | [`evidence`] | canonical JSON, records, keys, the store, verify, export, redaction |
+//! | [`govern`] | the governor, approvals, budgets, the state derived from the log, replay, the clock |
+//! | [`hooks`] | agent-client hook protocols, one file per client |
+//! | [`error`] | the crate's error enums |
+//!
+//! The types programs need are re-exported here at the root; the CLI and the bindings use
+//! only those.
 
 #![warn(missing_docs)]
 
 pub mod action;
-pub mod approval;
-pub mod budget;
-pub mod canonical;
-mod cel_value;
-pub mod clock;
-pub mod decide;
 pub mod error;
-mod eval;
 pub mod evidence;
-pub mod export;
-pub mod functions;
-pub mod governor;
+pub mod govern;
+pub mod helpers;
 pub mod hooks;
-pub mod keys;
-pub mod net;
-pub mod paths;
 pub mod policy;
-pub mod redact;
-pub mod replay;
-pub mod secrets;
-pub mod shell;
-pub mod state;
-pub mod store;
-pub mod testing;
-pub mod verify;
 
 pub use action::{Action, Actor, ActorKind, Context, Limits};
-pub use decide::{
+pub use error::{ActionError, Diagnostic, Error, PolicyError};
+pub use evidence::export::{
+    export, is_bundle, read_bundle, read_records, verify_path, Format as ExportFormat, LogFilter,
+};
+pub use evidence::keys::{KeyError, KeyPair, Keyring};
+pub use evidence::record::{Checkpoint, Head, Record};
+pub use evidence::redact::Redactor;
+pub use evidence::store::{Durability, EvidenceError};
+pub use evidence::verify::{Completeness, Integrity, Report, Verifier};
+pub use govern::approval::{ApprovalError, Approver, Choice, Request, RequestState, VoteSignature};
+pub use govern::budget::BudgetStatus;
+pub use govern::clock::{Clock, ManualClock};
+pub use govern::governor::{Governed, Governor, GovernorOptions, Outcome, Status, Verdict};
+pub use govern::replay::replay_path;
+pub use govern::state::State;
+pub use policy::decide::{
     DecidedBy, Decision, Effect, MatchedRule, PolicyRef, PolicySet, RuleError, RuleRef, Warning,
 };
-pub use error::{ActionError, Diagnostic, Error, PolicyError};
-pub use policy::{Format, Loosen, Policy, Rule};
+pub use policy::file::{Format, Loosen, Policy, Rule};
+pub use policy::testing::TestSuite;
+
+// The module paths of the flat layout before the crate was grouped by concept, kept so
+// that code written against them still compiles. New code uses the paths above.
+#[doc(hidden)]
+pub use evidence::{canonical, export, keys, redact, store, verify};
+#[doc(hidden)]
+pub use govern::{approval, budget, clock, governor, replay, state};
+#[doc(hidden)]
+pub use helpers::{net, paths, secrets, shell};
+#[doc(hidden)]
+pub use policy::{decide, functions, testing};

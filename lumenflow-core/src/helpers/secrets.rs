@@ -215,11 +215,14 @@ mod tests {
     #[test]
     fn a_redacted_secret_still_reads_as_one() {
         let text = "curl -H 'Authorization: token ghp_abcdefghijklmnopqrstuvwxyz0123456789'";
-        let (clean, kinds) = crate::redact::redact_text(text).unwrap();
+        let (clean, kinds) = crate::evidence::redact::redact_text(text).unwrap();
         assert!(!clean.contains("ghp_"));
         let again: Vec<&str> = find(&clean).iter().map(|f| f.kind).collect();
         assert_eq!(again, kinds);
-        assert_eq!(crate::redact::redact_text(&clean).unwrap().0, clean);
+        assert_eq!(
+            crate::evidence::redact::redact_text(&clean).unwrap().0,
+            clean
+        );
         assert!(
             !contains("[REDACTED:field]"),
             "configured fields are not secrets"

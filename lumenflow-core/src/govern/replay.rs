@@ -3,17 +3,17 @@
 //! Each `decision` record is re-decided from what it recorded (the redacted action and
 //! context, the approval binding, its time) against the state the log had just before it
 //! (grants, budget spend), by the same procedure the governor uses
-//! ([`crate::state::evaluate`]). The state then moves on with the record as it was
+//! ([`crate::govern::state::evaluate`]). The state then moves on with the record as it was
 //! written, so each decision is replayed in the situation it was made in. Under the
 //! recorded policies every decision must come out the same (decisions are deterministic);
 //! under another policy the report shows exactly which would change. Overrides are
 //! listed, not re-decided. Nothing is written.
 
 use crate::action::{Action, Context};
-use crate::decide::{DecidedBy, Decision, Effect, PolicyRef, PolicySet};
-use crate::evidence::{kind, Record};
-use crate::state::{self, State};
-use crate::store::{EvidenceError, RawLine};
+use crate::evidence::record::{kind, Record};
+use crate::evidence::store::{EvidenceError, RawLine};
+use crate::govern::state::{self, State};
+use crate::policy::decide::{DecidedBy, Decision, Effect, PolicyRef, PolicySet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
@@ -180,10 +180,10 @@ fn replay_one(
 
 /// Replays an evidence directory or a bundle file under `set`.
 pub fn replay_path(path: &Path, set: &PolicySet) -> Result<Report, EvidenceError> {
-    let lines = if crate::export::is_bundle(path) {
-        crate::export::read_bundle(path)?.1
+    let lines = if crate::evidence::export::is_bundle(path) {
+        crate::evidence::export::read_bundle(path)?.1
     } else if path.join("segments").is_dir() {
-        crate::store::read_segments(&path.join("segments"))?
+        crate::evidence::store::read_segments(&path.join("segments"))?
     } else {
         return Err(EvidenceError::Invalid(format!(
             "{}: not an evidence directory (no segments/) nor a bundle file",

@@ -6,9 +6,9 @@
 //! hash, signature) on every core and feeds the results to a `Verifier` in order, so it
 //! reaches the same verdict as pushing one line at a time.
 
-use crate::evidence::{Checkpoint, Head, Record, RecordError, GENESIS};
-use crate::keys::Keyring;
-use crate::store::RawLine;
+use crate::evidence::keys::Keyring;
+use crate::evidence::record::{Checkpoint, Head, Record, RecordError, GENESIS};
+use crate::evidence::store::RawLine;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -3,8 +3,8 @@
 //! which rules no case exercised. The format is in `spec/policy-tests.md`.
 
 use crate::action::{Action, Context};
-use crate::decide::{Decision, Effect, PolicySet, RuleRef};
 use crate::error::{Diagnostic, PolicyError};
+use crate::policy::decide::{Decision, Effect, PolicySet, RuleRef};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
@@ -87,7 +87,7 @@ impl TestSuite {
     /// Reads a suite from YAML (or JSON) text; `origin` names it in errors.
     pub fn from_yaml(text: &str, origin: &str) -> Result<TestSuite, PolicyError> {
         let doc: SuiteDoc = serde_saphyr::from_str(text).map_err(|e| {
-            let d = Diagnostic::new(origin, crate::policy::reader_message(&e));
+            let d = Diagnostic::new(origin, crate::policy::file::reader_message(&e));
             PolicyError::Invalid(vec![match e.location() {
                 Some(l) => d.at(l.line(), l.column()),
                 None => d,

@@ -1,12 +1,12 @@
 //! The agent-safety functions rules can call, added to CEL's standard library.
 //!
-//! Each is a thin adapter from CEL values to [`shell`](crate::shell),
-//! [`paths`](crate::paths), [`net`](crate::net) and [`secrets`](crate::secrets); the
+//! Each is a thin adapter from CEL values to [`shell`](crate::helpers::shell),
+//! [`paths`](crate::helpers::paths), [`net`](crate::helpers::net) and [`secrets`](crate::helpers::secrets); the
 //! normative list with signatures is `spec/functions.md`. A function given the wrong
 //! number or types of arguments, or input it cannot parse, fails the evaluation (and the
 //! rule takes its `on_error` effect) rather than answering `false`.
 
-use crate::{net, paths, secrets, shell};
+use crate::helpers::{net, paths, secrets, shell};
 use cel::common::types::{CelList, CelString};
 use cel::common::value::Val;
 use cel::objects::{Key, Map};
@@ -257,7 +257,7 @@ fn secret_kinds(f: &FunctionContext) -> Result<Vec<&'static str>, ExecutionError
             .map(|x| x.kind)
             .collect());
     }
-    let json = crate::cel_value::to_json(&Value::try_from(v)?);
+    let json = crate::policy::cel_value::to_json(&Value::try_from(v)?);
     Ok(secrets::find_in_json(&json)
         .into_iter()
         .map(|x| x.kind)

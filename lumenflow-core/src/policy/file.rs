@@ -7,10 +7,11 @@
 //! exist, unknown LumenFlow functions, and size limits. Every CEL expression is compiled
 //! once, here.
 
-use crate::canonical;
-use crate::decide::Effect;
+pub use super::condition::Condition;
+use super::effect::Effect;
 use crate::error::{Diagnostic, PolicyError};
-use crate::functions::{FUNCTIONS, NAMESPACES};
+use crate::evidence::canonical;
+use crate::policy::functions::{FUNCTIONS, NAMESPACES};
 use cel::common::ast::{CallExpr, EntryExpr, Expr, LiteralValue};
 use cel::parser::Expression;
 use serde::Deserialize;
@@ -92,7 +93,7 @@ struct PolicyDoc {
 #[serde(deny_unknown_fields)]
 struct BudgetDoc {
     id: Spanned<String>,
-    per: Spanned<crate::budget::Per>,
+    per: Spanned<crate::policy::budget::Per>,
     limit: Spanned<f64>,
     #[serde(default)]
     unit: Option<String>,
@@ -139,27 +140,6 @@ struct RuleDoc {
     overridable_by: Vec<String>,
 }
 
-/// A CEL expression compiled whole (an automatic approver's condition, a budget's charge).
-#[derive(Debug)]
-pub struct Condition {
-    source: String,
-    expr: Expression,
-    native: Option<crate::eval::Program>,
-}
-
-impl Condition {
-    /// The expression as written.
-    pub fn source(&self) -> &str {
-        &self.source
-    }
-    pub(crate) fn expr(&self) -> &Expression {
-        &self.expr
-    }
-    pub(crate) fn native(&self) -> Option<&crate::eval::Program> {
-        self.native.as_ref()
-    }
-}
-
 /// One compiled rule.
 #[derive(Debug)]
 pub struct Rule {
@@ -181,7 +161,7 @@ pub struct Rule {
     /// match; the whole condition for a rule that is not indexed).
     rest: Expression,
     /// The natively compiled form of `rest`, when the native evaluator covers it.
-    native: Option<crate::eval::Program>,
+    native: Option<crate::policy::eval::Program>,
 }
 
 impl Rule {
@@ -250,7 +230,7 @@ impl Rule {
     pub(crate) fn rest(&self) -> &Expression {
         &self.rest
     }
-    pub(crate) fn native(&self) -> Option<&crate::eval::Program> {
+    pub(crate) fn native(&self) -> Option<&crate::policy::eval::Program> {
         self.native.as_ref()
     }
 }
@@ -265,7 +245,7 @@ pub struct Policy {
     on_error: Effect,
     may_loosen: Vec<Loosen>,
     rules: Vec<Rule>,
-    budgets: Vec<crate::budget::Budget>,
+    budgets: Vec<crate::policy::budget::Budget>,
     by_tool: BTreeMap<Box<str>, Vec<usize>>,
     any_tool: Vec<usize>,
     document: serde_json::Value,
@@ -326,7 +306,7 @@ impl Policy {
     }
 
     /// The budgets the policy defines.
-    pub fn budgets(&self) -> &[crate::budget::Budget] {
+    pub fn budgets(&self) -> &[crate::policy::budget::Budget] {
         &self.budgets
     }
 
@@ -597,7 +577,7 @@ fn compile(
                 when: r.when.value,
                 line: rule_line,
                 tools,
-                native: crate::eval::compile(&rest),
+                native: crate::policy::eval::compile(&rest),
                 rest,
             }),
             Ok(_) => {}
@@ -677,7 +657,7 @@ fn compile_condition(
     match checked_program(&src.value) {
         Ok(expr) => Ok(Condition {
             source: src.value.clone(),
-            native: crate::eval::compile(&expr),
+            native: crate::policy::eval::compile(&expr),
             expr,
         }),
         Err(errs) => Err(errs
@@ -699,7 +679,7 @@ fn compile_budgets(
     lines: &[&str],
     origin: &str,
     diags: &mut Vec<Diagnostic>,
-) -> Vec<crate::budget::Budget> {
+) -> Vec<crate::policy::budget::Budget> {
     let mut out = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     for b in docs {
@@ -794,7 +774,7 @@ fn compile_budgets(
             "charge",
         );
         match charge {
-            Ok(charge) if diags.len() == before => out.push(crate::budget::Budget {
+            Ok(charge) if diags.len() == before => out.push(crate::policy::budget::Budget {
                 id: id.into(),
                 per: b.per.value,
                 limit,

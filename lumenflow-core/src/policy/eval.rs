@@ -12,7 +12,7 @@
 //! of speed, never of meaning; `tests/eval_differential.rs` checks that both agree.
 
 use crate::action::{Action, Context};
-use crate::{net, paths, secrets, shell};
+use crate::helpers::{net, paths, secrets, shell};
 use cel::common::ast::{CallExpr, Expr, LiteralValue};
 use cel::parser::Expression;
 use serde_json::{Map, Value as Json};
@@ -306,7 +306,9 @@ impl Compiler {
         let args = &c.args;
         if let Some(t) = &c.target {
             if let Expr::Ident(ns) = &t.expr {
-                if crate::functions::NAMESPACES.contains(&ns.as_str()) && self.local(ns).is_none() {
+                if crate::policy::functions::NAMESPACES.contains(&ns.as_str())
+                    && self.local(ns).is_none()
+                {
                     return self.helper(ns, &c.func_name, args);
                 }
             }

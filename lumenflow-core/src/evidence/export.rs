@@ -5,13 +5,13 @@
 //! record lines, the public keys that signed them and the latest checkpoint, so
 //! `lumenflow verify BUNDLE` can check it offline with nothing else.
 
-use crate::canonical;
-use crate::evidence::{Checkpoint, Head, Record};
-use crate::keys::{parse_public, Keyring};
-use crate::store::{
+use crate::evidence::canonical;
+use crate::evidence::keys::{parse_public, Keyring};
+use crate::evidence::record::{Checkpoint, Head, Record};
+use crate::evidence::store::{
     published_keys, read_checkpoint, read_segments, split_lines, EvidenceError, RawLine,
 };
-use crate::verify::{verify_lines, Report, Verifier};
+use crate::evidence::verify::{verify_lines, Report, Verifier};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
@@ -160,7 +160,7 @@ pub fn export(dir: &Path, out: &Path, format: Format) -> Result<u64, EvidenceErr
                 records_digest: lines_digest(&lines),
                 keys,
                 checkpoint,
-                created: crate::evidence::timestamp(chrono::Utc::now()),
+                created: crate::evidence::record::timestamp(chrono::Utc::now()),
             };
             let mut buf =
                 canonical::to_vec(&manifest).map_err(|e| EvidenceError::Invalid(e.to_string()))?;
@@ -245,7 +245,7 @@ pub fn csv_row(rec: &Record) -> Vec<String> {
         rules,
         s(b.get("status")),
         s(b.get("decision").filter(|d| d.is_string())),
-        if rec.kind == crate::evidence::kind::OVERRIDE {
+        if rec.kind == crate::evidence::record::kind::OVERRIDE {
             "yes".into()
         } else {
             String::new()
@@ -384,13 +384,14 @@ pub fn verify_path(
     }
     let mut report = verify_lines(&lines, v, progress);
     if let Some(p) = bundle_problem {
-        if matches!(report.integrity, crate::verify::Integrity::Valid) {
-            report.integrity = crate::verify::Integrity::Broken(crate::verify::Broken {
-                seq: 0,
-                segment: "manifest".into(),
-                line: 1,
-                reason: p,
-            });
+        if matches!(report.integrity, crate::evidence::verify::Integrity::Valid) {
+            report.integrity =
+                crate::evidence::verify::Integrity::Broken(crate::evidence::verify::Broken {
+                    seq: 0,
+                    segment: "manifest".into(),
+                    line: 1,
+                    reason: p,
+                });
         }
     }
     Ok(report)

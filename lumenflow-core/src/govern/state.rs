@@ -4,17 +4,17 @@
 //! The log is the only source of truth: a [`State`] is a fold over its records, so it
 //! survives restarts and is shared by every process that writes to the same log. A
 //! governor keeps one in memory and, under the log's lock, reads only what other writers
-//! appended since it last looked ([`crate::store::DirStore::transact`]); that is what
+//! appended since it last looked ([`crate::evidence::store::DirStore::transact`]); that is what
 //! makes reserving budget and consuming a grant atomic across threads and processes.
 //! [`evaluate`] is the one stateful decision procedure, used by the governor and by
-//! [`crate::replay`].
+//! [`crate::govern::replay`].
 
 use crate::action::{Action, Context};
-use crate::approval::{Approver, Choice, Request, RequestState, Vote};
-use crate::budget::{self, Accounts, ChargeStatus};
-use crate::decide::{DecidedBy, Decision, Effect, PolicySet, RuleError, RuleRef};
-use crate::evidence::{kind, Record};
-use crate::store::RawLine;
+use crate::evidence::record::{kind, Record};
+use crate::evidence::store::RawLine;
+use crate::govern::approval::{Approver, Choice, Request, RequestState, Vote};
+use crate::govern::budget::{self, Accounts, ChargeStatus};
+use crate::policy::decide::{DecidedBy, Decision, Effect, PolicySet, RuleError, RuleRef};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -43,7 +43,7 @@ pub(crate) struct Denied {
 }
 
 /// Everything governing needs to know about the log so far. Serialisable, for the
-/// governor's signed snapshot (see [`crate::governor`]).
+/// governor's signed snapshot (see [`crate::govern::governor`]).
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct State {
     pub(crate) accounts: Accounts,
@@ -68,7 +68,7 @@ pub fn binding(action: &Value) -> String {
     for k in ["tool", "args", "actor", "session", "run", "cost", "tokens"] {
         b.insert(k.into(), action.get(k).cloned().unwrap_or(Value::Null));
     }
-    crate::canonical::digest(&b).unwrap_or_default()
+    crate::evidence::canonical::digest(&b).unwrap_or_default()
 }
 
 fn str_at<'a>(v: &'a Value, ptr: &str) -> &'a str {
@@ -356,13 +356,15 @@ pub fn evaluate(
                 req.id,
                 by.join(", ")
             );
-            let terms = d.approval.get_or_insert(crate::decide::ApprovalTerms {
-                quorum: req.quorum,
-                expires_in: None,
-                expires_at: None,
-                request: None,
-                automatic: Vec::new(),
-            });
+            let terms = d
+                .approval
+                .get_or_insert(crate::policy::decide::ApprovalTerms {
+                    quorum: req.quorum,
+                    expires_in: None,
+                    expires_at: None,
+                    request: None,
+                    automatic: Vec::new(),
+                });
             terms.request = Some(req.id.clone());
             terms.expires_at = req.expires_at.clone();
         }
@@ -414,7 +416,7 @@ fn budget_verdict(set: &PolicySet, d: &mut Decision, charges: &[budget::Charge])
         d.effect = Effect::RequireApproval;
         d.decided_by = DecidedBy::Budget;
         d.approvers.clear();
-        let mut terms = crate::decide::ApprovalTerms {
+        let mut terms = crate::policy::decide::ApprovalTerms {
             quorum: 1,
             expires_in: None,
             expires_at: None,
@@ -465,7 +467,7 @@ pub(crate) fn may_override(
         };
         if !rule
             .overridable_by()
-            .any(|e| crate::approval::matches(e, who, None))
+            .any(|e| crate::govern::approval::matches(e, who, None))
         {
             let allowed: Vec<&str> = rule.overridable_by().collect();
             return Err(format!(

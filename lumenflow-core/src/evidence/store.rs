@@ -16,7 +16,7 @@
 //! says what was cut), writes the new line with one `write`, and honours the durability
 //! mode. See `spec/evidence.md` for what each mode promises.
 
-use crate::evidence::{kind, Checkpoint, Head, Record, RecordError};
+use crate::evidence::record::{kind, Checkpoint, Head, Record, RecordError};
 use serde_json::{json, Value};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -64,7 +64,7 @@ pub enum EvidenceError {
     Record(#[from] RecordError),
     /// A key could not be used.
     #[error(transparent)]
-    Key(#[from] crate::keys::KeyError),
+    Key(#[from] crate::evidence::keys::KeyError),
     /// No decision with this id is waiting for an outcome.
     #[error("unknown decision {0}: no open decision of this log has that id")]
     UnknownDecision(String),
@@ -249,7 +249,7 @@ impl DirStore {
                 getrandom::fill(&mut id).map_err(|e| {
                     EvidenceError::Invalid(format!("no randomness for a stream id: {e}"))
                 })?;
-                let id = crate::canonical::hex(&id);
+                let id = crate::evidence::canonical::hex(&id);
                 let tmp = dir.join("stream.tmp");
                 std::fs::write(&tmp, format!("{id}\n")).map_err(io_err(&tmp))?;
                 File::open(&tmp)
@@ -304,7 +304,7 @@ impl DirStore {
                     "segment": segment,
                     "offset": offset,
                     "bytes": bytes.len(),
-                    "digest": crate::canonical::sha256_digest(&bytes),
+                    "digest": crate::evidence::canonical::sha256_digest(&bytes),
                 });
                 let rec = sealer.seal(&self.stream, tail.head.as_ref(), kind::RECOVERY, body);
                 self.write_line(&mut tail, &rec.to_line())?;
@@ -565,7 +565,7 @@ impl DirStore {
 
     /// Publishes a public key in `DIR/keys/` (a convenience for readers; verification
     /// should pin keys it trusts).
-    pub fn publish_key(&self, key: &crate::keys::KeyPair) -> Result<(), EvidenceError> {
+    pub fn publish_key(&self, key: &crate::evidence::keys::KeyPair) -> Result<(), EvidenceError> {
         let keys = self.dir.join("keys");
         std::fs::create_dir_all(&keys).map_err(io_err(&keys))?;
         let p = keys.join(format!("{}.pub", key.id().replace(':', "_")));

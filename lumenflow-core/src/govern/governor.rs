@@ -11,7 +11,7 @@
 //! [`Governor::reject`]) and is closed at once with outcome `awaiting_approval`; once
 //! approved, re-proposing the same action is allowed. Budgets are reserved at decision and
 //! settled at outcome. An authorised actor may override a deny ([`Governor::override_deny`]).
-//! All of that state is derived from the log ([`crate::state`]) under the log's lock.
+//! All of that state is derived from the log ([`crate::govern::state`]) under the log's lock.
 //!
 //! Opening a governor folds the whole log once; to keep that fast for long logs, a
 //! closing governor saves the state in `state/snapshot.json`, signed with its key, and
@@ -22,18 +22,20 @@
 //! same evidence directory at once.
 
 use crate::action::{Action, Context};
-use crate::approval::{
+use crate::error::Error;
+use crate::evidence::canonical;
+use crate::evidence::keys::KeyPair;
+use crate::evidence::record::{kind, timestamp, Checkpoint, Head, Record};
+use crate::evidence::redact::{redact_text, Redactor};
+use crate::evidence::store::{
+    Cursor, DirStore, Durability, EvidenceError, Sealer, Store, StoreOptions,
+};
+use crate::govern::approval::{
     self, ApprovalError, Approver, Choice, Request, RequestState, VoteSignature,
 };
-use crate::canonical;
-use crate::clock::{Clock, SystemClock};
-use crate::decide::{DecidedBy, Decision, Effect, PolicySet};
-use crate::error::Error;
-use crate::evidence::{kind, timestamp, Checkpoint, Head, Record};
-use crate::keys::KeyPair;
-use crate::redact::{redact_text, Redactor};
-use crate::state::{self, micros, State};
-use crate::store::{Cursor, DirStore, Durability, EvidenceError, Sealer, Store, StoreOptions};
+use crate::govern::clock::{Clock, SystemClock};
+use crate::govern::state::{self, micros, State};
+use crate::policy::decide::{DecidedBy, Decision, Effect, PolicySet};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
@@ -183,7 +185,7 @@ impl Governed {
                     .decision
                     .budgets
                     .iter()
-                    .any(|c| c.status == crate::budget::ChargeStatus::Exceeded) =>
+                    .any(|c| c.status == crate::govern::budget::ChargeStatus::Exceeded) =>
             {
                 Verdict::BudgetExceeded
             }
@@ -198,7 +200,7 @@ impl Governed {
     }
 }
 
-pub use crate::budget::BudgetStatus;
+pub use crate::govern::budget::BudgetStatus;
 
 /// A free-text reason with any secret in it replaced.
 fn redacted_reason(reason: &str) -> String {
@@ -232,7 +234,7 @@ pub struct GovernorOptions {
     /// by [`Governor::rejected_records`]). `None`: this governor's key and every key
     /// published in the directory's `keys/`, which anyone who can write there can extend;
     /// pin the keys in a hostile environment.
-    pub trusted_keys: Option<crate::keys::Keyring>,
+    pub trusted_keys: Option<crate::evidence::keys::Keyring>,
 }
 
 impl Default for GovernorOptions {
@@ -278,7 +280,7 @@ pub struct Governor {
     instance_lock: Mutex<Option<(File, PathBuf)>>,
     tracked: Mutex<Tracked>,
     resumed: std::sync::atomic::AtomicBool,
-    trusted: Mutex<crate::keys::Keyring>,
+    trusted: Mutex<crate::evidence::keys::Keyring>,
     rejected: Mutex<Vec<String>>,
     /// The head after this governor's last append.
     last: Mutex<Option<Head>>,
@@ -350,7 +352,7 @@ impl Governor {
             instance_lock: Mutex::new(instance_lock),
             tracked: Mutex::new(Tracked::default()),
             resumed: std::sync::atomic::AtomicBool::new(false),
-            trusted: Mutex::new(crate::keys::Keyring::new()),
+            trusted: Mutex::new(crate::evidence::keys::Keyring::new()),
             rejected: Mutex::new(Vec::new()),
             last: Mutex::new(None),
         };
@@ -421,9 +423,11 @@ impl Governor {
         let mut ring = match &self.options.trusted_keys {
             Some(k) => k.clone(),
             None => {
-                let mut r = crate::keys::Keyring::new();
-                for pem in crate::store::published_keys(self.store.dir()).unwrap_or_default() {
-                    if let Ok(k) = crate::keys::parse_public(&pem, "published key") {
+                let mut r = crate::evidence::keys::Keyring::new();
+                for pem in
+                    crate::evidence::store::published_keys(self.store.dir()).unwrap_or_default()
+                {
+                    if let Ok(k) = crate::evidence::keys::parse_public(&pem, "published key") {
                         r.add(k);
                     }
                 }
@@ -436,7 +440,7 @@ impl Governor {
 
     /// Folds lines other writers appended. Records that grant or refund something (votes,
     /// overrides, settling outcomes) count only if signed by a trusted key.
-    fn fold_others(&self, state: &mut State, lines: &[crate::store::RawLine]) {
+    fn fold_others(&self, state: &mut State, lines: &[crate::evidence::store::RawLine]) {
         for l in lines {
             let Ok(rec) = Record::parse(&l.bytes) else {
                 continue;
@@ -449,7 +453,7 @@ impl Governor {
                     let ring = self.trusted.lock().unwrap_or_else(|p| p.into_inner());
                     rec.check_signature(&ring)
                 };
-                if matches!(ok, Err(crate::evidence::RecordError::UnknownKey(_)))
+                if matches!(ok, Err(crate::evidence::record::RecordError::UnknownKey(_)))
                     && self.options.trusted_keys.is_none()
                 {
                     // A writer that started after us may have published its key since.
@@ -646,10 +650,10 @@ impl Governor {
         reservations
             .into_iter()
             .map(|(budget, account, reserved)| {
-                let b = crate::budget::find(&self.policies, &budget);
+                let b = crate::govern::budget::find(&self.policies, &budget);
                 let amount = match (&actual, b) {
                     (Some(a), Some(b)) => {
-                        crate::budget::amount(b, a, &self.options.context).unwrap_or(reserved)
+                        crate::govern::budget::amount(b, a, &self.options.context).unwrap_or(reserved)
                     }
                     _ if matches!(o.status, Status::Failure | Status::Denied) => 0.0,
                     _ => reserved,
@@ -858,7 +862,7 @@ impl Governor {
         let now = micros(&ts);
         Ok(self
             .commit(&ts, |st| {
-                let statuses = crate::budget::statuses(&self.policies, st.accounts(), now);
+                let statuses = crate::govern::budget::statuses(&self.policies, st.accounts(), now);
                 Ok((Vec::new(), statuses))
             })?
             .1)
@@ -1015,7 +1019,7 @@ impl Governor {
         if key != self.key.id() || v["stream"] != self.store.stream() || v["version"] != 1 {
             return;
         }
-        let Some(sig) = crate::keys::hex_decode(&sig)
+        let Some(sig) = crate::evidence::keys::hex_decode(&sig)
             .and_then(|b| ed25519_dalek::Signature::from_slice(&b).ok())
         else {
             return;

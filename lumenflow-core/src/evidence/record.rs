@@ -13,8 +13,8 @@
 //! hash bytes), checked with `verify_strict`. Checkpoints are hashed under
 //! `lumenflow.checkpoint.v1`. The byte-exact rules are in `spec/evidence.md`.
 
-use crate::canonical;
-use crate::keys::{hex_decode, KeyPair, Keyring};
+use crate::evidence::canonical;
+use crate::evidence::keys::{hex_decode, KeyPair, Keyring};
 use ed25519_dalek::Signature;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

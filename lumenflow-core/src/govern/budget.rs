@@ -1,109 +1,20 @@
-//! Budgets: limits on what actions may consume (money, tokens, calls), per session,
-//! actor, run or globally, optionally over a rolling window.
+//! Budget accounting: spend per account, derived from the evidence log.
 //!
-//! A budget's `charge` expression says what an action would consume. At decision time the
-//! amount is *reserved* (if the action is allowed) or the action is refused (`on_exceed`);
-//! the outcome *settles* the reservation with the actual amount (a failed action without
-//! an actual amount is refunded). Spend is derived from the evidence log (see
-//! [`crate::state`]), so it survives restarts and is shared by every process writing to
-//! the same log; reservations are made under the log's lock, so concurrent decisions can
-//! never overspend. Normative description: `spec/approvals.md`.
+//! A budget's `charge` expression (declared in [`crate::policy::budget`]) says what an
+//! action would consume. At decision time the amount is *reserved* (if the action is
+//! allowed) or the action is refused (`on_exceed`); the outcome *settles* the reservation
+//! with the actual amount (a failed action without an actual amount is refunded). Spend is
+//! derived from the evidence log (see [`crate::govern::state`]), so it survives restarts
+//! and is shared by every process writing to the same log; reservations are made under
+//! the log's lock, so concurrent decisions can never overspend. Normative description:
+//! `spec/approvals.md`.
+
+pub use crate::policy::budget::{Budget, Charge, ChargeStatus, Per};
 
 use crate::action::{Action, Context};
-use crate::decide::Effect;
-use crate::policy::Condition;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// What a budget is counted per.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Per {
-    /// One account per `action.session`.
-    Session,
-    /// One account per `action.actor.id`.
-    Actor,
-    /// One account per `action.run`.
-    Run,
-    /// One account for everything.
-    Global,
-}
-
-impl Per {
-    /// The account an action is charged to.
-    pub fn key(self, action: &Action) -> String {
-        match self {
-            Per::Session => action.session.clone(),
-            Per::Actor => action.actor.id.clone(),
-            Per::Run => action.run.clone(),
-            Per::Global => "*".to_owned(),
-        }
-    }
-}
-
-/// A budget defined by a policy.
-#[derive(Debug)]
-pub struct Budget {
-    /// Its id; one id names one set of accounts, whichever layer defines it.
-    pub id: Arc<str>,
-    /// What it is counted per.
-    pub per: Per,
-    /// The most that may be consumed (within the window, if any).
-    pub limit: f64,
-    /// The unit (`usd`, `tokens`, ...), for people.
-    pub unit: Arc<str>,
-    /// A rolling window in seconds; spend older than this no longer counts.
-    pub window: Option<u64>,
-    /// What an action would consume (`action.cost` and `action.tokens` read as 0 when the
-    /// action does not give them).
-    pub charge: Condition,
-    /// The fraction of the limit at which a charge is recorded as `warned`.
-    pub warn_at: Option<f64>,
-    /// What an action that would exceed the limit gets: deny or require_approval.
-    pub on_exceed: Effect,
-    /// Who may approve an overrun (with `on_exceed: require_approval`).
-    pub approvers: Vec<Arc<str>>,
-    /// How many distinct approvers must approve an overrun.
-    pub quorum: u32,
-    /// Seconds an overrun approval request stays valid.
-    pub expires_in: Option<u64>,
-}
-
-/// What a budget made of one decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChargeStatus {
-    /// Within the limit; the amount is reserved if the action is allowed.
-    Charged,
-    /// Within the limit, but spend has reached `warn_at`.
-    Warned,
-    /// The amount would exceed the limit.
-    Exceeded,
-}
-
-/// One budget's verdict on one decision, recorded in the decision.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Charge {
-    /// The budget's id.
-    pub budget: Arc<str>,
-    /// The account (session id, actor id, run id, or `*`).
-    pub account: String,
-    /// What the budget is counted per.
-    pub per: Per,
-    /// What this action would consume.
-    pub amount: f64,
-    /// Spend already counted in the account (settled and reserved) before this action.
-    pub spent: f64,
-    /// The budget's limit.
-    pub limit: f64,
-    /// The budget's unit.
-    pub unit: Arc<str>,
-    /// Charged, warned or exceeded.
-    pub status: ChargeStatus,
-    /// Whether the amount was reserved (the action was allowed).
-    pub reserved: bool,
-}
 
 /// A budget as rules see it: `context.budgets["<id>"]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -275,7 +186,7 @@ pub struct BudgetStatus {
 
 /// Every charged account of `set`'s budgets, as it stands at `now` (µs).
 pub fn statuses(
-    set: &crate::decide::PolicySet,
+    set: &crate::policy::decide::PolicySet,
     accounts: &Accounts,
     now: i64,
 ) -> Vec<BudgetStatus> {
@@ -298,13 +209,13 @@ pub fn statuses(
 }
 
 /// The budgets of every layer, in layer then file order.
-pub(crate) fn all(set: &crate::decide::PolicySet) -> impl Iterator<Item = &Budget> {
+pub(crate) fn all(set: &crate::policy::decide::PolicySet) -> impl Iterator<Item = &Budget> {
     set.policies().iter().flat_map(|p| p.budgets())
 }
 
 /// `context.budgets` for `action`: every budget's view of the action's account.
 pub fn views(
-    set: &crate::decide::PolicySet,
+    set: &crate::policy::decide::PolicySet,
     accounts: &Accounts,
     action: &Action,
     now: i64,
@@ -329,7 +240,7 @@ pub fn views(
 /// What the budgets make of `action`: one charge per budget whose charge is positive, or
 /// the first error (which fails the decision closed).
 pub fn assess(
-    set: &crate::decide::PolicySet,
+    set: &crate::policy::decide::PolicySet,
     accounts: &Accounts,
     action: &Action,
     context: &Context,
@@ -375,13 +286,14 @@ pub fn assess(
 
 /// Evaluates budget `b`'s charge for `action` (whose cost and tokens default to 0).
 pub(crate) fn amount(b: &Budget, action: &Action, context: &Context) -> Result<f64, String> {
-    let v = crate::decide::evaluate_value(b.charge.expr(), action, context).map_err(|e| {
-        format!(
-            "budget `{}`: charge `{}` failed: {e}",
-            b.id,
-            b.charge.source()
-        )
-    })?;
+    let v =
+        crate::policy::decide::evaluate_value(b.charge.expr(), action, context).map_err(|e| {
+            format!(
+                "budget `{}`: charge `{}` failed: {e}",
+                b.id,
+                b.charge.source()
+            )
+        })?;
     let n = match v {
         cel::Value::Int(i) => i as f64,
         cel::Value::UInt(u) => u as f64,
@@ -406,6 +318,6 @@ pub(crate) fn amount(b: &Budget, action: &Action, context: &Context) -> Result<f
 }
 
 /// The budget with this id, if a layer defines it.
-pub(crate) fn find<'a>(set: &'a crate::decide::PolicySet, id: &str) -> Option<&'a Budget> {
+pub(crate) fn find<'a>(set: &'a crate::policy::decide::PolicySet, id: &str) -> Option<&'a Budget> {
     all(set).find(|b| &*b.id == id)
 }

@@ -9,50 +9,13 @@
 //! policy opts in with `may_loosen`; an attempt that is refused is reported as a warning.
 //! The normative description is `spec/decision.md`.
 
+pub use super::effect::Effect;
 use crate::action::{Action, Context, Limits};
-use crate::cel_value;
-use crate::policy::{Loosen, Policy, Rule};
+use crate::policy::cel_value;
+use crate::policy::file::{Loosen, Policy, Rule};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
-
-/// What to do with an action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Effect {
-    /// Let it run.
-    Allow,
-    /// Do not run it.
-    Deny,
-    /// Run it only once a person (or an automatic approver) approves.
-    RequireApproval,
-}
-
-impl Effect {
-    /// How strict the effect is: allow 0, require_approval 1, deny 2.
-    pub fn strictness(self) -> u8 {
-        match self {
-            Effect::Allow => 0,
-            Effect::RequireApproval => 1,
-            Effect::Deny => 2,
-        }
-    }
-
-    /// `allow`, `deny` or `require_approval`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Effect::Allow => "allow",
-            Effect::Deny => "deny",
-            Effect::RequireApproval => "require_approval",
-        }
-    }
-}
-
-impl std::fmt::Display for Effect {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Where a decision's effect came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -179,7 +142,7 @@ pub struct Decision {
     pub approval: Option<ApprovalTerms>,
     /// What each budget made of the action (only for governed decisions).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub budgets: Vec<crate::budget::Charge>,
+    pub budgets: Vec<crate::policy::budget::Charge>,
     /// A one-line explanation.
     pub reason: String,
     /// Time spent evaluating, in nanoseconds.
@@ -204,7 +167,7 @@ pub struct PolicySet {
 
 fn root() -> &'static cel::Context<'static, 'static> {
     static ROOT: OnceLock<cel::Context<'static, 'static>> = OnceLock::new();
-    ROOT.get_or_init(crate::functions::root_context)
+    ROOT.get_or_init(crate::policy::functions::root_context)
 }
 
 /// What one layer said.
@@ -302,8 +265,8 @@ impl PolicySet {
             d.eval_ns = start.elapsed().as_nanos() as u64;
             return d;
         }
-        let arenas = crate::eval::Arenas::default();
-        let native = crate::eval::Scope::new(action, context, &arenas);
+        let arenas = crate::policy::eval::Arenas::default();
+        let native = crate::policy::eval::Scope::new(action, context, &arenas);
         let mut fallback = Fallback {
             action,
             context,
@@ -320,7 +283,7 @@ impl PolicySet {
             self.approval_terms(&native, &mut fallback, &mut d);
         }
         if fallback.scope.take().is_some() {
-            crate::shell::clear_cache();
+            crate::helpers::shell::clear_cache();
         }
         d.eval_ns = start.elapsed().as_nanos() as u64;
         d
@@ -396,7 +359,7 @@ impl PolicySet {
     /// automatically if every deciding rule has an `auto_approve` condition that holds.
     fn approval_terms<'a>(
         &'a self,
-        native: &crate::eval::Scope<'a>,
+        native: &crate::policy::eval::Scope<'a>,
         fallback: &mut Fallback<'a>,
         d: &mut Decision,
     ) {
@@ -523,7 +486,7 @@ impl<'a> Fallback<'a> {
     fn scope(&mut self) -> &cel::Context<'a, 'a> {
         let (action, context) = (self.action, self.context);
         self.scope.get_or_insert_with(|| {
-            crate::shell::clear_cache();
+            crate::helpers::shell::clear_cache();
             let root: &'a cel::Context<'a, 'a> = root();
             let mut scope = root.new_inner_scope();
             scope.add_variable_as_val("action", cel_value::action(action));
@@ -538,7 +501,7 @@ fn evaluate_layer<'a>(
     layer: usize,
     policy: &'a Policy,
     tool: &str,
-    native: &crate::eval::Scope<'a>,
+    native: &crate::policy::eval::Scope<'a>,
     fallback: &mut Fallback<'a>,
     d: &mut Decision,
 ) -> LayerOutcome {
@@ -599,7 +562,7 @@ fn evaluate_layer<'a>(
 /// Evaluates a rule's condition to a bool; anything else is an error message.
 fn evaluate_rule<'a>(
     rule: &'a Rule,
-    native: &crate::eval::Scope<'a>,
+    native: &crate::policy::eval::Scope<'a>,
     fallback: &mut Fallback<'a>,
 ) -> Result<bool, String> {
     evaluate_condition(rule.native(), rule.rest(), native, fallback)
@@ -621,7 +584,7 @@ pub(crate) fn evaluate_value(
             .scope()
             .resolve(expr)
             .map_err(|e| crate::error::bound(e.to_string()));
-        crate::shell::clear_cache();
+        crate::helpers::shell::clear_cache();
         r
     };
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
@@ -632,9 +595,9 @@ pub(crate) fn evaluate_value(
 
 /// Evaluates a condition to a bool, natively when compiled so; anything else is an error.
 fn evaluate_condition<'a>(
-    program: Option<&'a crate::eval::Program>,
+    program: Option<&'a crate::policy::eval::Program>,
     expr: &'a cel::parser::Expression,
-    native: &crate::eval::Scope<'a>,
+    native: &crate::policy::eval::Scope<'a>,
     fallback: &mut Fallback<'a>,
 ) -> Result<bool, String> {
     let run = || match program {

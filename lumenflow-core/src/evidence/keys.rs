@@ -43,7 +43,10 @@ pub fn key_id(key: &VerifyingKey) -> String {
     let mut h = Sha256::new();
     h.update(b"lumenflow.key.v1\0");
     h.update(key.as_bytes());
-    format!("ed25519:{}", crate::canonical::hex(&h.finalize()[..16]))
+    format!(
+        "ed25519:{}",
+        crate::evidence::canonical::hex(&h.finalize()[..16])
+    )
 }
 
 /// A private signing key with its id. Its `Debug` output never shows the key.

@@ -21,7 +21,7 @@
 //! to `permissionDecision` allow/deny/ask, with the decision's reason.
 
 use crate::action::{Action, Actor};
-use crate::decide::{Decision, Effect};
+use crate::policy::decide::{Decision, Effect};
 use serde_json::{json, Map, Value};
 
 /// Why a hook event could not be read.

@@ -1,12 +1,12 @@
 //! Redaction: what must never reach an evidence record in clear.
 //!
-//! Token-shaped secrets (see [`secrets`](crate::secrets)) are replaced, wherever they
+//! Token-shaped secrets (see [`secrets`](crate::helpers::secrets)) are replaced, wherever they
 //! occur in a string or an object key, by `[REDACTED:<kind>]`; configured fields (by JSON
 //! Pointer, or by name anywhere) are replaced whole by `[REDACTED:field]`. Every
 //! replacement is listed with the JSON Pointer of the value it was in and its kind, so a
 //! record says what was removed and where without saying what it was.
 
-use crate::secrets;
+use crate::helpers::secrets;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 

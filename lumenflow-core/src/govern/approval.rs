@@ -8,10 +8,10 @@
 //! covered. The proposer never approves their own request. Votes may be signed with the
 //! approver's own Ed25519 key; rules can demand that with `key:<key id>` approvers.
 //! Everything is recorded as evidence and the state is derived from the log
-//! ([`crate::state`]). Normative description: `spec/approvals.md`.
+//! ([`crate::govern::state`]). Normative description: `spec/approvals.md`.
 
-use crate::canonical;
-use crate::keys::{parse_public, KeyPair};
+use crate::evidence::canonical;
+use crate::evidence::keys::{parse_public, KeyPair};
 use ed25519_dalek::Signature;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -121,7 +121,7 @@ pub fn check_signature(
 ) -> Result<String, String> {
     let key =
         parse_public(&s.public_key, "the approver's public key").map_err(|e| e.to_string())?;
-    let bytes = crate::keys::hex_decode(&s.signature)
+    let bytes = crate::evidence::keys::hex_decode(&s.signature)
         .filter(|b| b.len() == 64)
         .ok_or("the signature is not 64 bytes of hex")?;
     let sig = Signature::from_slice(&bytes).map_err(|e| e.to_string())?;
@@ -130,7 +130,7 @@ pub fn check_signature(
         &sig,
     )
     .map_err(|_| "the signature does not match the vote".to_owned())?;
-    Ok(crate::keys::key_id(&key))
+    Ok(crate::evidence::keys::key_id(&key))
 }
 
 /// Whether an approver (who signed with key `key_id`, if any) matches one entry of a
