@@ -56,18 +56,26 @@ pub mod policy;
 
 pub use action::{Action, Actor, ActorKind, Context, Limits};
 pub use error::{ActionError, Diagnostic, Error, PolicyError};
+pub use evidence::canonical::{digest, to_string as canonical_json};
 pub use evidence::export::{
-    export, is_bundle, read_bundle, read_records, verify_path, Format as ExportFormat, LogFilter,
+    export, is_bundle, read_bundle, read_records, verify_path, verify_records,
+    Format as ExportFormat, LogFilter,
 };
-pub use evidence::keys::{KeyError, KeyPair, Keyring};
-pub use evidence::record::{Checkpoint, Head, Record};
+pub use evidence::keys::{parse_public, public_path, KeyError, KeyPair, Keyring};
+pub use evidence::record::{kind, timestamp, Checkpoint, Head, Record};
 pub use evidence::redact::Redactor;
+pub use evidence::store::read_segments;
 pub use evidence::store::{Durability, EvidenceError};
-pub use evidence::verify::{Completeness, Integrity, Report, Verifier};
-pub use govern::approval::{ApprovalError, Approver, Choice, Request, RequestState, VoteSignature};
-pub use govern::budget::BudgetStatus;
+pub use evidence::verify::{Completeness, Integrity, Report, ReportView, Verifier};
+pub use govern::approval::{
+    sign as sign_vote, ApprovalError, Approver, Choice, Request, RequestState, RequestView,
+    VoteSignature,
+};
+pub use govern::budget::{statuses as budget_statuses, BudgetStatus};
 pub use govern::clock::{Clock, ManualClock};
-pub use govern::governor::{Governed, Governor, GovernorOptions, Outcome, Status, Verdict};
+pub use govern::governor::{
+    Governed, GovernedView, Governor, GovernorOptions, Outcome, Status, Verdict,
+};
 pub use govern::replay::replay_path;
 pub use govern::state::State;
 pub use policy::decide::{

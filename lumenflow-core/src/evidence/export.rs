@@ -310,6 +310,24 @@ pub fn filter_records(records: Vec<Record>, filter: &LogFilter) -> Vec<Record> {
     out
 }
 
+/// Verifies a bare JSONL log (record lines only, as `export` writes with
+/// [`Format::Jsonl`], or a segment's bytes) against the trusted `keys` and, to detect a
+/// missing tail, a `checkpoint`. `name` names the data in the report's notes.
+pub fn verify_records(
+    name: &str,
+    data: &[u8],
+    keys: &Keyring,
+    checkpoint: Option<Checkpoint>,
+) -> Report {
+    let mut lines = Vec::new();
+    crate::evidence::store::split_lines(name, data, &mut lines);
+    let mut v = Verifier::new(keys);
+    if let Some(c) = checkpoint {
+        v = v.with_checkpoint(c);
+    }
+    crate::evidence::verify::verify_lines(&lines, v, &|_| {})
+}
+
 /// Verifies an evidence directory or a bundle. With no `keys`, the keys shipped with the
 /// log are used (and the report says so: that proves consistency, not who signed). With
 /// no `checkpoint`, the log's own latest checkpoint is used if it has one.

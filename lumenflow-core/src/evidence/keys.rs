@@ -218,6 +218,16 @@ impl Keyring {
         id
     }
 
+    /// A keyring of public keys given as text (SPKI PEM or hex), each error naming
+    /// `what[i]`.
+    pub fn from_pems<S: AsRef<str>>(pems: &[S], what: &str) -> Result<Keyring, KeyError> {
+        let mut ring = Keyring::new();
+        for (i, pem) in pems.iter().enumerate() {
+            ring.add(parse_public(pem.as_ref(), &format!("{what}[{i}]"))?);
+        }
+        Ok(ring)
+    }
+
     /// Adds a public key file (SPKI PEM or hex).
     pub fn add_file(&mut self, path: impl AsRef<Path>) -> Result<String, KeyError> {
         let path = path.as_ref();

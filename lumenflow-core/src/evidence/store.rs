@@ -38,6 +38,20 @@ pub enum Durability {
     None,
 }
 
+impl std::str::FromStr for Durability {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Durability, String> {
+        match s {
+            "sync" => Ok(Durability::Sync),
+            "group" => Ok(Durability::Group),
+            "none" => Ok(Durability::None),
+            other => Err(format!(
+                "unknown durability {other:?} (\"sync\", \"group\" or \"none\")"
+            )),
+        }
+    }
+}
+
 /// Why evidence could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum EvidenceError {

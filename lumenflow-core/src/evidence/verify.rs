@@ -88,7 +88,25 @@ pub mod exit {
     pub const UNKNOWN_KEY: i32 = 3;
 }
 
+/// A report with its exit code, as bindings show it.
+#[derive(Debug, Serialize)]
+pub struct ReportView<'a> {
+    /// The report.
+    #[serde(flatten)]
+    pub report: &'a Report,
+    /// [`Report::exit_code`].
+    pub exit_code: i32,
+}
+
 impl Report {
+    /// The report as plain data (as `lumenflow verify --json`), plus `exit_code`.
+    pub fn view(&self) -> ReportView<'_> {
+        ReportView {
+            report: self,
+            exit_code: self.exit_code(),
+        }
+    }
+
     /// 0 valid, 1 tampered, 2 incomplete, 3 unknown key (in that order of precedence:
     /// tampering first, then unknown keys, then a missing tail).
     pub fn exit_code(&self) -> i32 {

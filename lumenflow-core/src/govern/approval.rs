@@ -52,6 +52,19 @@ pub enum Choice {
     Reject,
 }
 
+impl std::str::FromStr for Choice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Choice, String> {
+        match s {
+            "approve" => Ok(Choice::Approve),
+            "reject" => Ok(Choice::Reject),
+            other => Err(format!(
+                "verdict must be \"approve\" or \"reject\", not {other:?}"
+            )),
+        }
+    }
+}
+
 impl Choice {
     /// `approve` or `reject`.
     pub fn as_str(self) -> &'static str {
@@ -202,6 +215,16 @@ pub struct Vote {
     pub record: String,
 }
 
+/// A request with its count of distinct approvals, as bindings show it.
+#[derive(Debug, Serialize)]
+pub struct RequestView<'a> {
+    /// The request.
+    #[serde(flatten)]
+    pub request: &'a Request,
+    /// Distinct approvers who approved so far.
+    pub approvals: usize,
+}
+
 /// An approval request, as derived from the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Request {
@@ -249,6 +272,15 @@ impl Request {
         ids.sort_unstable();
         ids.dedup();
         ids.len()
+    }
+
+    /// The request as plain data for a binding or an API: its fields plus `approvals`,
+    /// the count of distinct approvers who approved.
+    pub fn view(&self) -> RequestView<'_> {
+        RequestView {
+            request: self,
+            approvals: self.approvals(),
+        }
     }
 
     /// Whether `who` (signing with `key_id`) may vote on this request.

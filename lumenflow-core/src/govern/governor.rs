@@ -156,6 +156,23 @@ pub struct Governed {
     pub hash: String,
 }
 
+/// A governed decision as bindings show it (see [`Governed::view`]).
+#[derive(Debug, Serialize)]
+pub struct GovernedView<'a> {
+    /// The decision.
+    #[serde(flatten)]
+    pub decision: &'a Decision,
+    /// The decision record's id.
+    pub id: &'a str,
+    /// The decision record's hash.
+    pub hash: &'a str,
+    /// What it means for the caller.
+    pub verdict: Verdict,
+    /// The approval request it opened, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<&'a str>,
+}
+
 /// What a governed decision means for the caller, in one word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -197,6 +214,18 @@ impl Governed {
     /// The approval request this decision opened (its own id), if it requires approval.
     pub fn request(&self) -> Option<&str> {
         (self.decision.effect == Effect::RequireApproval).then_some(self.id.as_str())
+    }
+
+    /// The governed decision as plain data for a binding or an API: the decision's
+    /// fields plus `id`, `hash`, `verdict` and, if it opened one, `request_id`.
+    pub fn view(&self) -> GovernedView<'_> {
+        GovernedView {
+            decision: &self.decision,
+            id: &self.id,
+            hash: &self.hash,
+            verdict: self.verdict(),
+            request_id: self.request(),
+        }
     }
 }
 
