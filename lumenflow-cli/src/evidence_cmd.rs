@@ -2,13 +2,12 @@
 //! hook modes of decide and record. Each parses its input, calls the core, and prints.
 
 use crate::{load_set, read_context, read_text, ExportFormat, StatusArg};
-use lumenflow_core::evidence::Checkpoint;
-use lumenflow_core::export::{self, LogFilter};
-use lumenflow_core::governor::{Governor, GovernorOptions, Outcome, Status};
 use lumenflow_core::hooks;
-use lumenflow_core::keys::{KeyPair, Keyring};
-use lumenflow_core::verify::{Completeness, Integrity, Report};
-use lumenflow_core::{Context, PolicySet};
+use lumenflow_core::{
+    canonical_json, csv_row, export as export_log, filter_records, public_path, read_records,
+    timestamp, verify_path, Checkpoint, Completeness, Context, ExportFormat as Format, Governor,
+    GovernorOptions, Integrity, KeyPair, Keyring, LogFilter, Outcome, PolicySet, Report, Status,
+};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -114,7 +113,9 @@ pub fn record(
         } else {
             Outcome::success()
         };
-        let bytes = lumenflow_core::canonical::to_vec(&response).map_err(|e| e.to_string())?;
+        let bytes = canonical_json(&response)
+            .map_err(|e| e.to_string())?
+            .into_bytes();
         o = o.with_output(&bytes);
         (id, o)
     } else {
@@ -142,7 +143,7 @@ pub fn record(
 
 /// The open decision recorded for a Claude Code tool call.
 fn open_decision_for_tool_use(dir: &Path, tool_use_id: &str) -> Result<String, String> {
-    let records = export::read_records(dir).map_err(|e| e.to_string())?;
+    let records = read_records(dir).map_err(|e| e.to_string())?;
     let mut found = None;
     for r in &records {
         if r.kind == "decision" && r.body["action"]["metadata"]["tool_use_id"] == tool_use_id {
@@ -164,10 +165,7 @@ pub fn keygen(out: &Path) -> Result<ExitCode, String> {
     key.write_files(out).map_err(|e| e.to_string())?;
     outln!("key {}", key.id());
     outln!("private key: {} (mode 0600; keep it secret)", out.display());
-    outln!(
-        "public key:  {}",
-        lumenflow_core::keys::public_path(out).display()
-    );
+    outln!("public key:  {}", public_path(out).display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -194,7 +192,7 @@ pub fn verify(path: &Path, checkpoint: Option<&Path>, keys: &[PathBuf], json: bo
             return Err((66, format!("{}: no such file or directory", path.display())));
         }
         let bar = progress_bar();
-        let report = export::verify_path(path, keyring.as_ref(), cp, &|n| {
+        let report = verify_path(path, keyring.as_ref(), cp, &|n| {
             if let Some(b) = &bar {
                 b.set_position(n);
             }
@@ -268,14 +266,14 @@ fn print_report(r: &Report) {
 
 pub fn export(dir: &Path, out: &Path, format: ExportFormat) -> Result<ExitCode, String> {
     let f = match format {
-        ExportFormat::Bundle => export::Format::Bundle,
-        ExportFormat::Jsonl => export::Format::Jsonl,
-        ExportFormat::Csv => export::Format::Csv,
+        ExportFormat::Bundle => Format::Bundle,
+        ExportFormat::Jsonl => Format::Jsonl,
+        ExportFormat::Csv => Format::Csv,
     };
     if !dir.join("segments").is_dir() {
         return Err(format!("{}: not an evidence directory", dir.display()));
     }
-    let n = export::export(dir, out, f).map_err(|e| e.to_string())?;
+    let n = export_log(dir, out, f).map_err(|e| e.to_string())?;
     outln!("exported {n} records to {}", out.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -306,18 +304,18 @@ pub fn log(
     json: bool,
 ) -> Result<ExitCode, String> {
     let since = since.as_deref().map(parse_since).transpose()?;
-    let records = export::read_records(path).map_err(|e| e.to_string())?;
+    let records = read_records(path).map_err(|e| e.to_string())?;
     let filter = LogFilter {
         kind,
         session,
         since,
     };
-    for r in export::filter_records(records, &filter) {
+    for r in filter_records(records, &filter) {
         if json {
             outln!("{}", String::from_utf8_lossy(&r.to_line()));
             continue;
         }
-        let row = export::csv_row(&r);
+        let row = csv_row(&r);
         // seq ts kind | session actor tool effect rules | status decision | override reason
         let what = match r.kind.as_str() {
             "decision" => format!(
@@ -350,7 +348,7 @@ pub fn log(
 
 pub fn checkpoint(dir: &Path, key: &Path, out: Option<&Path>) -> Result<ExitCode, String> {
     let key = KeyPair::from_file(key).map_err(|e| e.to_string())?;
-    let records = export::read_records(dir).map_err(|e| e.to_string())?;
+    let records = read_records(dir).map_err(|e| e.to_string())?;
     let Some(last) = records.last() else {
         return Err(format!(
             "{}: the log is empty; nothing to checkpoint",
@@ -360,7 +358,7 @@ pub fn checkpoint(dir: &Path, key: &Path, out: Option<&Path>) -> Result<ExitCode
     let c = Checkpoint::seal(
         &last.stream,
         &last.head(),
-        &lumenflow_core::evidence::timestamp(chrono::Utc::now()),
+        &timestamp(chrono::Utc::now()),
         &key,
     );
     let text = format!("{}\n", c.to_json());

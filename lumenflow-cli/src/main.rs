@@ -4,8 +4,9 @@
 //! and prints. Exit codes: 0 success, 1 a failed check or bad input, 64 a usage error.
 
 use clap::{Parser, Subcommand};
-use lumenflow_core::testing::TestSuite;
-use lumenflow_core::{Action, Context, Decision, Policy, PolicyError, PolicySet};
+use lumenflow_core::{
+    Action, Choice, Context, Decision, Policy, PolicyError, PolicySet, TestSuite,
+};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -480,7 +481,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             &vote.reason,
             &vote.key,
             vote.sign_key.as_deref(),
-            lumenflow_core::approval::Choice::Approve,
+            Choice::Approve,
         ),
         Command::Reject { dir, request, vote } => state_cmd::vote(
             &dir,
@@ -490,7 +491,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             &vote.reason,
             &vote.key,
             vote.sign_key.as_deref(),
-            lumenflow_core::approval::Choice::Reject,
+            Choice::Reject,
         ),
         Command::Override {
             dir,

@@ -2,12 +2,10 @@
 //! budgets and replay. Each parses its input, calls the core, and prints.
 
 use crate::load_set;
-use lumenflow_core::approval::{self, Approver, Choice, Request};
-use lumenflow_core::governor::Governor;
-use lumenflow_core::keys::KeyPair;
-use lumenflow_core::replay;
-use lumenflow_core::state::State;
-use lumenflow_core::{Context, PolicySet};
+use lumenflow_core::{
+    budget_statuses, read_segments, replay_path, sign_vote, Approver, Choice, Context, DecidedBy,
+    Governor, KeyPair, PolicySet, Request, RequestState, State,
+};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -28,7 +26,7 @@ fn read_state(dir: &Path) -> Result<State, String> {
             dir.display()
         ));
     }
-    let lines = lumenflow_core::store::read_segments(&segs).map_err(|e| e.to_string())?;
+    let lines = read_segments(&segs).map_err(|e| e.to_string())?;
     let mut st = State::new();
     st.apply_lines(&lines);
     Ok(st)
@@ -81,7 +79,7 @@ pub fn list(dir: &Path, all: bool, json: bool) -> Result<ExitCode, String> {
     let reqs: Vec<Request> = st
         .requests_at(now())
         .into_iter()
-        .filter(|r| all || r.state == approval::RequestState::Pending)
+        .filter(|r| all || r.state == RequestState::Pending)
         .collect();
     for r in &reqs {
         if json {
@@ -122,14 +120,7 @@ pub fn vote(
         Some(p) => {
             let k = KeyPair::from_file(p).map_err(|e| e.to_string())?;
             let req = g.approval(request).map_err(|e| e.to_string())?;
-            Some(approval::sign(
-                &k,
-                &req.id,
-                &req.binding,
-                choice,
-                who,
-                reason,
-            ))
+            Some(sign_vote(&k, &req.id, &req.binding, choice, who, reason))
         }
         None => None,
     };
@@ -174,7 +165,7 @@ pub fn override_deny(
 pub fn budgets(dir: &Path, policies: &[PathBuf], json: bool) -> Result<ExitCode, String> {
     let set = load_set(policies)?;
     let st = read_state(dir)?;
-    let statuses = lumenflow_core::budget::statuses(&set, st.accounts(), now());
+    let statuses = budget_statuses(&set, st.accounts(), now());
     for b in &statuses {
         if json {
             outln!("{}", json_line(b)?);
@@ -205,7 +196,7 @@ pub fn replay(
     all: bool,
 ) -> Result<ExitCode, String> {
     let set = load_set(policies)?;
-    let report = replay::replay_path(path, &set).map_err(|e| e.to_string())?;
+    let report = replay_path(path, &set).map_err(|e| e.to_string())?;
     if json {
         outln!(
             "{}",
@@ -255,7 +246,7 @@ pub fn replay(
     })
 }
 
-fn by(d: lumenflow_core::DecidedBy) -> String {
+fn by(d: DecidedBy) -> String {
     serde_json::to_value(d)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))

@@ -58,8 +58,8 @@ pub use action::{Action, Actor, ActorKind, Context, Limits};
 pub use error::{ActionError, Diagnostic, Error, PolicyError};
 pub use evidence::canonical::{digest, to_string as canonical_json};
 pub use evidence::export::{
-    export, is_bundle, read_bundle, read_records, verify_path, verify_records,
-    Format as ExportFormat, LogFilter,
+    csv_row, export, filter_records, is_bundle, read_bundle, read_records, verify_path,
+    verify_records, Format as ExportFormat, LogFilter,
 };
 pub use evidence::keys::{parse_public, public_path, KeyError, KeyPair, Keyring};
 pub use evidence::record::{kind, timestamp, Checkpoint, Head, Record};
@@ -76,8 +76,11 @@ pub use govern::clock::{Clock, ManualClock};
 pub use govern::governor::{
     Governed, GovernedView, Governor, GovernorOptions, Outcome, Status, Verdict,
 };
-pub use govern::replay::replay_path;
+pub use govern::replay::{
+    replay_path, Entry as ReplayEntry, Outcome as ReplayOutcome, Report as ReplayReport,
+};
 pub use govern::state::State;
+pub use policy::budget::{Charge, ChargeStatus};
 pub use policy::decide::{
     DecidedBy, Decision, Effect, MatchedRule, PolicyRef, PolicySet, RuleError, RuleRef, Warning,
 };

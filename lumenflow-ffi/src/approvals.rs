@@ -3,7 +3,6 @@
 use crate::decide::{Effect, PolicyRef, PolicySet};
 use crate::error::{guard, LumenFlowError, Result};
 use lumenflow_core as core;
-use lumenflow_core::approval as ap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -18,17 +17,17 @@ pub struct Approver {
     pub roles: Vec<String>,
 }
 
-impl From<Approver> for ap::Approver {
-    fn from(a: Approver) -> ap::Approver {
-        ap::Approver {
+impl From<Approver> for core::Approver {
+    fn from(a: Approver) -> core::Approver {
+        core::Approver {
             id: a.id,
             roles: a.roles,
         }
     }
 }
 
-impl From<&ap::Approver> for Approver {
-    fn from(a: &ap::Approver) -> Approver {
+impl From<&core::Approver> for Approver {
+    fn from(a: &core::Approver) -> Approver {
         Approver {
             id: a.id.clone(),
             roles: a.roles.clone(),
@@ -45,20 +44,20 @@ pub enum Choice {
     Reject,
 }
 
-impl From<Choice> for ap::Choice {
-    fn from(c: Choice) -> ap::Choice {
+impl From<Choice> for core::Choice {
+    fn from(c: Choice) -> core::Choice {
         match c {
-            Choice::Approve => ap::Choice::Approve,
-            Choice::Reject => ap::Choice::Reject,
+            Choice::Approve => core::Choice::Approve,
+            Choice::Reject => core::Choice::Reject,
         }
     }
 }
 
-impl From<ap::Choice> for Choice {
-    fn from(c: ap::Choice) -> Choice {
+impl From<core::Choice> for Choice {
+    fn from(c: core::Choice) -> Choice {
         match c {
-            ap::Choice::Approve => Choice::Approve,
-            ap::Choice::Reject => Choice::Reject,
+            core::Choice::Approve => Choice::Approve,
+            core::Choice::Reject => Choice::Reject,
         }
     }
 }
@@ -73,9 +72,9 @@ pub struct VoteSignature {
     pub signature: String,
 }
 
-impl From<VoteSignature> for ap::VoteSignature {
-    fn from(s: VoteSignature) -> ap::VoteSignature {
-        ap::VoteSignature {
+impl From<VoteSignature> for core::VoteSignature {
+    fn from(s: VoteSignature) -> core::VoteSignature {
+        core::VoteSignature {
             public_key: s.public_key,
             signature: s.signature,
         }
@@ -86,7 +85,7 @@ impl From<VoteSignature> for ap::VoteSignature {
 /// request's binding digest (`ApprovalRequest.binding`).
 #[uniffi::export]
 pub fn sign_vote(
-    key: Arc<crate::governor::KeyPair>,
+    key: Arc<crate::keys::KeyPair>,
     request: String,
     binding: String,
     choice: Choice,
@@ -94,7 +93,7 @@ pub fn sign_vote(
     reason: String,
 ) -> Result<VoteSignature> {
     guard(|| {
-        let s = ap::sign(
+        let s = core::sign_vote(
             &key.0,
             &request,
             &binding,
@@ -124,14 +123,14 @@ pub enum RequestState {
     Used,
 }
 
-impl From<ap::RequestState> for RequestState {
-    fn from(s: ap::RequestState) -> RequestState {
+impl From<core::RequestState> for RequestState {
+    fn from(s: core::RequestState) -> RequestState {
         match s {
-            ap::RequestState::Pending => RequestState::Pending,
-            ap::RequestState::Approved => RequestState::Approved,
-            ap::RequestState::Rejected => RequestState::Rejected,
-            ap::RequestState::Expired => RequestState::Expired,
-            ap::RequestState::Used => RequestState::Used,
+            core::RequestState::Pending => RequestState::Pending,
+            core::RequestState::Approved => RequestState::Approved,
+            core::RequestState::Rejected => RequestState::Rejected,
+            core::RequestState::Expired => RequestState::Expired,
+            core::RequestState::Used => RequestState::Used,
         }
     }
 }
@@ -188,8 +187,8 @@ pub struct ApprovalRequest {
     pub used_by: Option<String>,
 }
 
-impl From<&ap::Request> for ApprovalRequest {
-    fn from(r: &ap::Request) -> ApprovalRequest {
+impl From<&core::Request> for ApprovalRequest {
+    fn from(r: &core::Request) -> ApprovalRequest {
         ApprovalRequest {
             id: r.id.clone(),
             decision_hash: r.decision_hash.clone(),
@@ -238,8 +237,8 @@ pub struct BudgetStatus {
     pub unit: String,
 }
 
-impl From<&core::governor::BudgetStatus> for BudgetStatus {
-    fn from(b: &core::governor::BudgetStatus) -> BudgetStatus {
+impl From<&core::BudgetStatus> for BudgetStatus {
+    fn from(b: &core::BudgetStatus) -> BudgetStatus {
         BudgetStatus {
             budget: b.budget.clone(),
             account: b.account.clone(),
@@ -253,7 +252,7 @@ impl From<&core::governor::BudgetStatus> for BudgetStatus {
 
 /// A clock that moves only when told to, for tests of expiry and budget windows.
 #[derive(Debug, uniffi::Object)]
-pub struct ManualClock(pub(crate) Arc<core::clock::ManualClock>);
+pub struct ManualClock(pub(crate) Arc<core::ManualClock>);
 
 #[uniffi::export]
 impl ManualClock {
@@ -262,9 +261,7 @@ impl ManualClock {
     pub fn new(start: String) -> Result<Arc<ManualClock>> {
         guard(|| {
             let t = chrono_parse(&start)?;
-            Ok(Arc::new(ManualClock(Arc::new(
-                core::clock::ManualClock::new(t),
-            ))))
+            Ok(Arc::new(ManualClock(Arc::new(core::ManualClock::new(t)))))
         })
     }
 
@@ -303,8 +300,8 @@ pub struct ReplayOutcome {
     pub rules: Vec<String>,
 }
 
-impl From<&core::replay::Outcome> for ReplayOutcome {
-    fn from(o: &core::replay::Outcome) -> ReplayOutcome {
+impl From<&core::ReplayOutcome> for ReplayOutcome {
+    fn from(o: &core::ReplayOutcome) -> ReplayOutcome {
         ReplayOutcome {
             effect: o.effect.into(),
             decided_by: o.decided_by.into(),
@@ -362,7 +359,7 @@ pub struct ReplayReport {
 #[uniffi::export]
 pub fn replay(path: String, policies: Arc<PolicySet>) -> Result<ReplayReport> {
     guard(|| {
-        let r = core::replay::replay_path(Path::new(&path), &policies.0)?;
+        let r = core::replay_path(Path::new(&path), &policies.0)?;
         Ok(ReplayReport {
             policies: r
                 .policies

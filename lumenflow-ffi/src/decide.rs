@@ -417,9 +417,9 @@ impl Decision {
                     limit: c.limit,
                     unit: s(&c.unit),
                     status: match c.status {
-                        core::budget::ChargeStatus::Charged => ChargeStatus::Charged,
-                        core::budget::ChargeStatus::Warned => ChargeStatus::Warned,
-                        core::budget::ChargeStatus::Exceeded => ChargeStatus::Exceeded,
+                        core::ChargeStatus::Charged => ChargeStatus::Charged,
+                        core::ChargeStatus::Warned => ChargeStatus::Warned,
+                        core::ChargeStatus::Exceeded => ChargeStatus::Exceeded,
                     },
                     reserved: c.reserved,
                 })
@@ -437,7 +437,7 @@ pub fn canonical_json(json: String) -> Result<String> {
     guard(|| {
         let value: serde_json::Value = serde_json::from_str(&json)
             .map_err(|e| LumenFlowError::invalid(format!("json is not JSON: {e}")))?;
-        core::canonical::to_string(&value).map_err(|e| LumenFlowError::invalid(e.to_string()))
+        core::canonical_json(&value).map_err(|e| LumenFlowError::invalid(e.to_string()))
     })
 }
 
@@ -469,7 +469,7 @@ pub struct CaseFailure {
 #[uniffi::export]
 pub fn run_policy_tests(policies: Arc<PolicySet>, tests_path: String) -> Result<PolicyTestReport> {
     guard(|| {
-        let suite = core::testing::TestSuite::from_file(&tests_path)?;
+        let suite = core::TestSuite::from_file(&tests_path)?;
         let report = suite.run(&policies.0);
         Ok(PolicyTestReport {
             passed: report.passed() as u64,

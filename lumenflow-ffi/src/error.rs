@@ -107,9 +107,9 @@ macro_rules! from_core {
 from_core!(
     lumenflow_core::PolicyError,
     lumenflow_core::ActionError,
-    lumenflow_core::keys::KeyError,
-    lumenflow_core::store::EvidenceError,
-    lumenflow_core::approval::ApprovalError
+    lumenflow_core::KeyError,
+    lumenflow_core::EvidenceError,
+    lumenflow_core::ApprovalError
 );
 
 /// Result of every fallible call of the bindings.
@@ -152,7 +152,7 @@ mod tests {
         let e: LumenFlowError = lumenflow_core::ActionError::Invalid("no tool".into()).into();
         assert_eq!(e.code(), "action");
         assert_eq!(e.to_string(), "invalid action: no tool");
-        let e: LumenFlowError = lumenflow_core::store::EvidenceError::Invalid("x".into()).into();
+        let e: LumenFlowError = lumenflow_core::EvidenceError::Invalid("x".into()).into();
         assert_eq!(e.code(), "evidence");
         let e: LumenFlowError = lumenflow_core::Error::Invalid("bad".into()).into();
         assert_eq!(e, LumenFlowError::invalid("bad"));

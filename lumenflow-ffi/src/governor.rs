@@ -5,55 +5,10 @@ use crate::approvals::{
 };
 use crate::decide::{Action, Context, Decision, PolicySet};
 use crate::error::{guard, Result};
+use crate::keys::KeyPair;
 use lumenflow_core as core;
-use lumenflow_core::governor as gov;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// An Ed25519 signing key with its id. Its private half never leaves the library except
-/// through [`KeyPair::write_files`].
-#[derive(Debug, uniffi::Object)]
-pub struct KeyPair(pub(crate) core::keys::KeyPair);
-
-#[uniffi::export]
-impl KeyPair {
-    /// A new random key.
-    #[uniffi::constructor]
-    pub fn generate() -> Result<Arc<KeyPair>> {
-        guard(|| Ok(Arc::new(KeyPair(core::keys::KeyPair::generate()?))))
-    }
-
-    /// Reads a private key file (PKCS#8 PEM, as `lumenflow keygen` writes).
-    #[uniffi::constructor]
-    pub fn from_file(path: String) -> Result<Arc<KeyPair>> {
-        guard(|| Ok(Arc::new(KeyPair(core::keys::KeyPair::from_file(&path)?))))
-    }
-
-    /// Reads a private key from PEM text; `what` names it in errors.
-    #[uniffi::constructor]
-    pub fn from_pem(pem: String, what: String) -> Result<Arc<KeyPair>> {
-        guard(|| {
-            Ok(Arc::new(KeyPair(core::keys::KeyPair::from_pem(
-                &pem, &what,
-            )?)))
-        })
-    }
-
-    /// Writes the private key to `path` (mode 0600) and the public key to `path.pub`.
-    pub fn write_files(&self, path: String) -> Result<()> {
-        guard(|| Ok(self.0.write_files(&path)?))
-    }
-
-    /// The key id (`ed25519:...`).
-    pub fn id(&self) -> String {
-        self.0.id().to_owned()
-    }
-
-    /// The public key as SPKI PEM (give it to verifiers).
-    pub fn public_pem(&self) -> String {
-        self.0.public_pem()
-    }
-}
 
 /// What an append promises once it returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -66,12 +21,12 @@ pub enum Durability {
     None,
 }
 
-impl From<Durability> for core::store::Durability {
-    fn from(d: Durability) -> core::store::Durability {
+impl From<Durability> for core::Durability {
+    fn from(d: Durability) -> core::Durability {
         match d {
-            Durability::Sync => core::store::Durability::Sync,
-            Durability::Group => core::store::Durability::Group,
-            Durability::None => core::store::Durability::None,
+            Durability::Sync => core::Durability::Sync,
+            Durability::Group => core::Durability::Group,
+            Durability::None => core::Durability::None,
         }
     }
 }
@@ -115,14 +70,14 @@ pub enum Status {
     AwaitingApproval,
 }
 
-impl From<Status> for gov::Status {
-    fn from(s: Status) -> gov::Status {
+impl From<Status> for core::Status {
+    fn from(s: Status) -> core::Status {
         match s {
-            Status::Success => gov::Status::Success,
-            Status::Failure => gov::Status::Failure,
-            Status::Denied => gov::Status::Denied,
-            Status::Unknown => gov::Status::Unknown,
-            Status::AwaitingApproval => gov::Status::AwaitingApproval,
+            Status::Success => core::Status::Success,
+            Status::Failure => core::Status::Failure,
+            Status::Denied => core::Status::Denied,
+            Status::Unknown => core::Status::Unknown,
+            Status::AwaitingApproval => core::Status::AwaitingApproval,
         }
     }
 }
@@ -149,11 +104,11 @@ pub struct Outcome {
     pub tokens: Option<i64>,
 }
 
-impl From<Outcome> for gov::Outcome {
-    fn from(o: Outcome) -> gov::Outcome {
-        let mut out = gov::Outcome {
+impl From<Outcome> for core::Outcome {
+    fn from(o: Outcome) -> core::Outcome {
+        let mut out = core::Outcome {
             error: o.error,
-            ..gov::Outcome::new(o.status.into())
+            ..core::Outcome::new(o.status.into())
         };
         if let Some(bytes) = &o.output {
             out = out.with_output(bytes);
@@ -184,13 +139,13 @@ pub enum Verdict {
     BudgetExceeded,
 }
 
-impl From<gov::Verdict> for Verdict {
-    fn from(v: gov::Verdict) -> Verdict {
+impl From<core::Verdict> for Verdict {
+    fn from(v: core::Verdict) -> Verdict {
         match v {
-            gov::Verdict::Allow => Verdict::Allow,
-            gov::Verdict::Deny => Verdict::Deny,
-            gov::Verdict::ApprovalRequired => Verdict::ApprovalRequired,
-            gov::Verdict::BudgetExceeded => Verdict::BudgetExceeded,
+            core::Verdict::Allow => Verdict::Allow,
+            core::Verdict::Deny => Verdict::Deny,
+            core::Verdict::ApprovalRequired => Verdict::ApprovalRequired,
+            core::Verdict::BudgetExceeded => Verdict::BudgetExceeded,
         }
     }
 }
@@ -228,7 +183,7 @@ pub struct EvidenceRecord {
 }
 
 impl EvidenceRecord {
-    pub(crate) fn from_core(r: &core::evidence::Record) -> EvidenceRecord {
+    pub(crate) fn from_core(r: &core::Record) -> EvidenceRecord {
         EvidenceRecord {
             id: r.id(),
             seq: r.seq,
@@ -253,7 +208,7 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    pub(crate) fn from_core(c: &core::evidence::Checkpoint) -> Checkpoint {
+    pub(crate) fn from_core(c: &core::Checkpoint) -> Checkpoint {
         Checkpoint {
             stream: c.stream.clone(),
             seq: c.seq,
@@ -267,7 +222,7 @@ impl Checkpoint {
 /// hash-chained evidence, before anything runs. Thread-safe; several governors (and
 /// processes) may share one evidence directory.
 #[derive(Debug, uniffi::Object)]
-pub struct Governor(gov::Governor);
+pub struct Governor(core::Governor);
 
 #[uniffi::export]
 impl Governor {
@@ -280,7 +235,7 @@ impl Governor {
         options: Option<GovernorOptions>,
     ) -> Result<Arc<Governor>> {
         guard(|| {
-            let mut o = gov::GovernorOptions::default();
+            let mut o = core::GovernorOptions::default();
             if let Some(opts) = options {
                 if let Some(c) = opts.context {
                     o.context = c.0.clone();
@@ -294,7 +249,7 @@ impl Governor {
                     o.clock = c.0.clone();
                 }
             }
-            let g = gov::Governor::open(&dir, policies.0.clone(), key.0.clone(), o)?;
+            let g = core::Governor::open(&dir, policies.0.clone(), key.0.clone(), o)?;
             Ok(Arc::new(Governor(g)))
         })
     }
@@ -413,7 +368,7 @@ impl Governor {
     }
 }
 
-fn governed(g: gov::Governed) -> Result<Governed> {
+fn governed(g: core::Governed) -> Result<Governed> {
     Ok(Governed {
         allowed: g.allowed(),
         verdict: g.verdict().into(),

@@ -23,6 +23,7 @@ mod approvals;
 mod decide;
 mod error;
 mod governor;
+mod keys;
 mod verify;
 
 pub use approvals::{
@@ -36,9 +37,9 @@ pub use decide::{
 };
 pub use error::{LumenFlowError, Result};
 pub use governor::{
-    Checkpoint, Durability, EvidenceRecord, Governed, Governor, GovernorOptions, KeyPair, Outcome,
-    Status,
+    Checkpoint, Durability, EvidenceRecord, Governed, Governor, GovernorOptions, Outcome, Status,
 };
+pub use keys::KeyPair;
 pub use verify::{
     export, verify, verify_jsonl, Completeness, ExportFormat, Integrity, VerifyReport,
 };

@@ -2,7 +2,6 @@
 
 use crate::error::{guard, LumenFlowError, Result};
 use lumenflow_core as core;
-use lumenflow_core::verify as v;
 use std::path::Path;
 
 /// Whether the records present are authentic and unaltered.
@@ -70,7 +69,7 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
-    fn from_core(r: &v::Report) -> Result<VerifyReport> {
+    fn from_core(r: &core::Report) -> Result<VerifyReport> {
         Ok(VerifyReport {
             exit_code: r.exit_code(),
             records: r.records,
@@ -78,8 +77,8 @@ impl VerifyReport {
             head_seq: r.head.as_ref().map(|h| h.seq),
             head_hash: r.head.as_ref().map(|h| h.hash.clone()),
             integrity: match &r.integrity {
-                v::Integrity::Valid => Integrity::Valid,
-                v::Integrity::Broken(b) => Integrity::Broken {
+                core::Integrity::Valid => Integrity::Valid,
+                core::Integrity::Broken(b) => Integrity::Broken {
                     seq: b.seq,
                     segment: b.segment.clone(),
                     line: b.line,
@@ -87,17 +86,17 @@ impl VerifyReport {
                 },
             },
             completeness: match &r.completeness {
-                v::Completeness::Complete { checkpoint_seq } => Completeness::Complete {
+                core::Completeness::Complete { checkpoint_seq } => Completeness::Complete {
                     checkpoint_seq: *checkpoint_seq,
                 },
-                v::Completeness::Incomplete {
+                core::Completeness::Incomplete {
                     last_seq,
                     checkpoint_seq,
                 } => Completeness::Incomplete {
                     last_seq: *last_seq,
                     checkpoint_seq: *checkpoint_seq,
                 },
-                v::Completeness::Unchecked => Completeness::Unchecked,
+                core::Completeness::Unchecked => Completeness::Unchecked,
             },
             unknown_keys: r.unknown_keys.clone(),
             kinds: r.kinds.iter().map(|(k, n)| (k.clone(), *n)).collect(),
@@ -108,23 +107,15 @@ impl VerifyReport {
 }
 
 /// A keyring of trusted public keys (PEM or hex), or `None` for none given.
-fn keyring(trusted_keys: Option<Vec<String>>) -> Result<Option<core::keys::Keyring>> {
-    let Some(keys) = trusted_keys else {
-        return Ok(None);
-    };
-    let mut ring = core::keys::Keyring::new();
-    for (i, pem) in keys.iter().enumerate() {
-        ring.add(core::keys::parse_public(
-            pem,
-            &format!("trusted_keys[{i}]"),
-        )?);
-    }
-    Ok(Some(ring))
+fn keyring(trusted_keys: Option<Vec<String>>) -> Result<Option<core::Keyring>> {
+    Ok(trusted_keys
+        .map(|keys| core::Keyring::from_pems(&keys, "trusted_keys"))
+        .transpose()?)
 }
 
-fn checkpoint(json: Option<String>) -> Result<Option<core::evidence::Checkpoint>> {
+fn checkpoint(json: Option<String>) -> Result<Option<core::Checkpoint>> {
     json.map(|text| {
-        core::evidence::Checkpoint::parse(&text).map_err(|e| LumenFlowError::Evidence {
+        core::Checkpoint::parse(&text).map_err(|e| LumenFlowError::Evidence {
             message: format!("checkpoint: {e}"),
         })
     })
@@ -143,7 +134,7 @@ pub fn verify(
     guard(|| {
         let ring = keyring(trusted_keys)?;
         let cp = checkpoint(checkpoint_json)?;
-        let report = core::export::verify_path(Path::new(&path), ring.as_ref(), cp, &|_| {})?;
+        let report = core::verify_path(Path::new(&path), ring.as_ref(), cp, &|_| {})?;
         VerifyReport::from_core(&report)
     })
 }
@@ -157,14 +148,9 @@ pub fn verify_jsonl(
     checkpoint_json: Option<String>,
 ) -> Result<VerifyReport> {
     guard(|| {
-        let ring = keyring(Some(trusted_keys))?.unwrap_or_else(core::keys::Keyring::new);
-        let mut verifier = v::Verifier::new(&ring);
-        if let Some(c) = checkpoint(checkpoint_json)? {
-            verifier = verifier.with_checkpoint(c);
-        }
-        let mut lines = Vec::new();
-        core::store::split_lines("jsonl", &data, &mut lines);
-        VerifyReport::from_core(&v::verify_lines(&lines, verifier, &|_| {}))
+        let ring = core::Keyring::from_pems(&trusted_keys, "trusted_keys")?;
+        let cp = checkpoint(checkpoint_json)?;
+        VerifyReport::from_core(&core::verify_records("jsonl", &data, &ring, cp))
     })
 }
 
@@ -184,10 +170,10 @@ pub enum ExportFormat {
 pub fn export(dir: String, out: String, format: ExportFormat) -> Result<u64> {
     guard(|| {
         let f = match format {
-            ExportFormat::Bundle => core::export::Format::Bundle,
-            ExportFormat::Jsonl => core::export::Format::Jsonl,
-            ExportFormat::Csv => core::export::Format::Csv,
+            ExportFormat::Bundle => core::ExportFormat::Bundle,
+            ExportFormat::Jsonl => core::ExportFormat::Jsonl,
+            ExportFormat::Csv => core::ExportFormat::Csv,
         };
-        Ok(core::export::export(Path::new(&dir), Path::new(&out), f)?)
+        Ok(core::export(Path::new(&dir), Path::new(&out), f)?)
     })
 }

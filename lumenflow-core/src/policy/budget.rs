@@ -1,7 +1,7 @@
 //! Budgets as a policy declares them (`budgets:`), and the charge a decision records.
 //!
 //! The accounting (spend per account, reservations, settlement) is the governor's:
-//! `govern::budget`. Normative description: `spec/approvals.md`.
+//! in the governing half of the crate. Normative description: `spec/approvals.md`.
 
 use super::condition::Condition;
 use super::effect::Effect;
