@@ -30,7 +30,13 @@ fn dir(name: &str) -> std::path::PathBuf {
 
 fn governor(d: &std::path::Path) -> Governor {
     let set = PolicySet::single(Policy::from_yaml(POLICY, "t.yaml").unwrap());
-    Governor::open(d, set, KeyPair::from_seed(&[3; 32]), GovernorOptions::default()).unwrap()
+    Governor::open(
+        d,
+        set,
+        KeyPair::from_seed(&[3; 32]),
+        GovernorOptions::default(),
+    )
+    .unwrap()
 }
 
 fn segment_bytes(d: &std::path::Path) -> Vec<u8> {
@@ -68,7 +74,10 @@ fn verify_records_checks_bare_lines_against_the_trusted_key() {
     let r = verify_records("log", &bad, &ring, None);
     assert!(matches!(r.integrity, Integrity::Broken(_)), "{r:?}");
     assert_eq!(r.view().exit_code, r.exit_code());
-    assert_eq!(serde_json::to_value(r.view()).unwrap()["exit_code"], json!(1));
+    assert_eq!(
+        serde_json::to_value(r.view()).unwrap()["exit_code"],
+        json!(1)
+    );
 
     // A key nobody trusts: not valid.
     let other = Keyring::from_pems(&[KeyPair::from_seed(&[4; 32]).public_pem()], "k").unwrap();
@@ -88,7 +97,9 @@ fn request_view_counts_distinct_approvals() {
     assert_eq!(view["verdict"], json!("approval_required"));
     assert_eq!(view["effect"], json!("require_approval"));
 
-    let r = gov.approve(&id, &Approver::new("user:alice"), "ok").unwrap();
+    let r = gov
+        .approve(&id, &Approver::new("user:alice"), "ok")
+        .unwrap();
     let v = serde_json::to_value(r.view()).unwrap();
     assert_eq!(v["approvals"], json!(1));
     assert_eq!(v["quorum"], json!(2));
@@ -101,7 +112,10 @@ fn request_view_counts_distinct_approvals() {
 fn choice_and_durability_parse_their_names_only() {
     assert_eq!("approve".parse::<Choice>(), Ok(Choice::Approve));
     assert_eq!("reject".parse::<Choice>(), Ok(Choice::Reject));
-    assert!("Approve".parse::<Choice>().unwrap_err().contains("\"approve\""));
+    assert!("Approve"
+        .parse::<Choice>()
+        .unwrap_err()
+        .contains("\"approve\""));
     assert_eq!("sync".parse::<Durability>(), Ok(Durability::Sync));
     assert_eq!("group".parse::<Durability>(), Ok(Durability::Group));
     assert_eq!("none".parse::<Durability>(), Ok(Durability::None));
