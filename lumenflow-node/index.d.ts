@@ -77,18 +77,31 @@ export type Verdict = 'allow' | 'deny' | 'approval_required' | 'budget_exceeded'
 export declare class Decision {
   private constructor();
   readonly effect: Effect;
+  /** A one-line explanation. */
   readonly reason: string;
   readonly allowed: boolean;
+  /** `rule`, `default` (or another value of the spec). */
   readonly decidedBy: string;
+  /** The rules that produced the effect. */
   readonly decidingRules: RuleRef[];
+  /** Every rule that matched, with its effect and reason. */
   readonly matched: MatchedRule[];
+  /** Rules whose condition failed to evaluate. */
   readonly errors: RuleError[];
+  /** Refused loosening attempts and other notes. */
   readonly warnings: Array<{ [key: string]: Json }>;
+  /** The policies, in layer order, with their digests. */
   readonly policies: DecisionJSON['policies'];
+  /** Who may approve, when the effect is require_approval. */
   readonly approvers: string[];
+  /**
+   * Evaluation time in nanoseconds (for a pure `PolicySet.decide`, of the evaluation that
+   * produced the details: they are computed again, identically, when first read).
+   */
   readonly evalNs: number;
   readonly approval: DecisionJSON['approval'] | null;
   readonly budgets: BudgetCharge[];
+  /** The core's serialisation (snake_case, as in the spec and the evidence). */
   toJSON(): DecisionJSON;
 }
 
@@ -272,13 +285,19 @@ export declare class Governor {
   static open(options: GovernorOptions): Promise<Governor>;
   readonly keyId: string;
   readonly closed: boolean;
-  /** Decides and records the decision before returning. */
+  /**
+   * Decides and records the decision before returning. A deny is closed at once;
+   * otherwise call `record` with the outcome.
+   */
   decide(action: Action, context?: Context): Governed;
   /** Records how decision `id` turned out; returns the outcome record's id. */
   record(id: string, outcome: OutcomeInput): string;
   /**
-   * Wraps a tool so every call is decided and recorded; results and errors pass through
-   * unchanged. Throws (or rejects with) `Denied` / `ApprovalRequired`.
+   * Wraps a tool so every call is decided and recorded: the call's first argument is the
+   * action's `args` (or `options.args` builds them), the tool runs only if allowed, and
+   * its success (output digested) or failure is recorded. Results and errors pass through
+   * unchanged. A refused call throws `Denied`, `ApprovalRequired` or `BudgetExceeded` (as
+   * a rejected promise when `fn` is an async function).
    */
   wrap<A extends unknown[], R>(tool: string, fn: (...args: A) => R, options?: WrapOptions<A, R>): (...args: A) => R;
   /** Approves an approval request; returns it as it stands. */
@@ -291,7 +310,10 @@ export declare class Governor {
   approvals(): ApprovalRequest[];
   /** Every budget account charged so far. */
   budgets(): BudgetStatus[];
-  /** Overrides a deny (break-glass); returns an allowing decision to run and record. */
+  /**
+   * Overrides a deny (break-glass) as `who`, who must be allowed by the deciding rules'
+   * `overridable_by`; returns an allowing decision to run and record.
+   */
   overrideDeny(decisionId: string, who: Approver, reason: string): Governed;
   /** Moves the manual clock (option `manualClock`) forward. */
   advanceClock(seconds: number): void;
@@ -373,25 +395,32 @@ export interface Diagnostic {
   field?: string;
   message: string;
 }
+/** A policy could not be loaded; `diagnostics` locate every problem found. */
 export declare class PolicyError extends LumenflowError {
   readonly code: 'LUMENFLOW_POLICY';
   readonly diagnostics: Diagnostic[];
 }
+/** An action or context was rejected before any rule ran. */
 export declare class ActionError extends LumenflowError {
   readonly code: 'LUMENFLOW_ACTION';
 }
+/** A key could not be read, parsed or used. */
 export declare class KeyError extends LumenflowError {
   readonly code: 'LUMENFLOW_KEY';
 }
+/** Evidence could not be written or read. */
 export declare class EvidenceError extends LumenflowError {
   readonly code: 'LUMENFLOW_EVIDENCE';
 }
+/** An approval could not be given, refused, or found. */
 export declare class ApprovalError extends LumenflowError {
   readonly code: 'LUMENFLOW_APPROVAL';
 }
+/** An argument from JavaScript is not valid (wrong type, missing, cyclic, BigInt...). */
 export declare class InvalidArgumentError extends LumenflowError {
   readonly code: 'LUMENFLOW_INVALID';
 }
+/** A bug in LumenFlow (a contained panic); please report it. */
 export declare class InternalError extends LumenflowError {
   readonly code: 'LUMENFLOW_INTERNAL';
 }
@@ -401,7 +430,11 @@ export declare class Denied extends LumenflowError {
   readonly decision: Decision;
   readonly decisionId: string;
 }
-/** The call needs an approval first; the tool did not run. */
+/**
+ * The call needs an approval first; the tool did not run. Once `requestId` is approved
+ * (`Governor.approve`, or `lumenflow approve` from elsewhere), proposing the same action
+ * again is allowed once.
+ */
 export declare class ApprovalRequired extends LumenflowError {
   readonly code: 'LUMENFLOW_APPROVAL_REQUIRED';
   readonly decision: Decision;
@@ -410,36 +443,12 @@ export declare class ApprovalRequired extends LumenflowError {
   readonly requestId: string;
   readonly approvers: string[];
 }
-/** A budget would be exceeded; the tool did not run. */
+/** A budget would be exceeded; the tool did not run. `decision.budgets` has the charges. */
 export declare class BudgetExceeded extends LumenflowError {
   readonly code: 'LUMENFLOW_BUDGET_EXCEEDED';
   readonly decision: Decision;
   readonly decisionId: string;
 }
 
-declare const lumenflow: {
-  Governor: typeof Governor;
-  PolicySet: typeof PolicySet;
-  Decision: typeof Decision;
-  Governed: typeof Governed;
-  verify: typeof verify;
-  verifyAsync: typeof verifyAsync;
-  verifyRecords: typeof verifyRecords;
-  verifyRecordsAsync: typeof verifyRecordsAsync;
-  generateKey: typeof generateKey;
-  exportEvidence: typeof exportEvidence;
-  canonicalize: typeof canonicalize;
-  LumenflowError: typeof LumenflowError;
-  PolicyError: typeof PolicyError;
-  ActionError: typeof ActionError;
-  KeyError: typeof KeyError;
-  EvidenceError: typeof EvidenceError;
-  ApprovalError: typeof ApprovalError;
-  InvalidArgumentError: typeof InvalidArgumentError;
-  InternalError: typeof InternalError;
-  Denied: typeof Denied;
-  ApprovalRequired: typeof ApprovalRequired;
-  BudgetExceeded: typeof BudgetExceeded;
-  version: string;
-};
-export default lumenflow;
+// The default export: the module itself (`module.exports.default = module.exports`).
+export * as default from './index.js';
