@@ -1,5 +1,5 @@
 //! The native half of the npm package `lumenflow`: a thin napi-rs layer over
-//! `lumenflow-core`.
+//! `lumenflow-core`, using only the types and functions its crate root exports.
 //!
 //! This module only translates. Values cross the boundary as JSON text (the JavaScript
 //! wrapper serialises with `JSON.stringify`, which rejects cyclic objects and BigInt
@@ -11,23 +11,19 @@
 
 #![deny(missing_docs)]
 
-use lumenflow_core::approval::{Approver, Request};
-use lumenflow_core::clock::ManualClock;
-use lumenflow_core::evidence::Checkpoint;
-use lumenflow_core::governor::{Governed, Governor, GovernorOptions, Outcome, Status};
-use lumenflow_core::keys::{parse_public, KeyPair, Keyring};
-use lumenflow_core::redact::Redactor;
-use lumenflow_core::store::{split_lines, Durability};
-use lumenflow_core::testing::TestSuite;
-use lumenflow_core::verify::{verify_lines, Report, Verifier};
-use lumenflow_core::{Action, Context, Error as CoreError, Policy, PolicySet};
-use napi::bindgen_prelude::{AsyncTask, Buffer};
+use lumenflow_core::{
+    canonical_json, export, replay_path, Action, Approver, Checkpoint, Choice, Context, Decision,
+    Durability, Error as CoreError, ExportFormat, Governor, GovernorOptions, KeyPair, Keyring,
+    ManualClock, Outcome, Policy, PolicyError, PolicySet, Redactor, Request, Status, TestSuite,
+};
+use napi::bindgen_prelude::{AsyncTask, Buffer, ToNapiValue, TypeName};
 use napi::{Env, Task};
 use napi_derive::napi;
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// An error on its way to JavaScript: a stable code and the core's message, intact.
@@ -48,18 +44,6 @@ impl Failure {
     }
 }
 
-/// The JavaScript code for a core error code.
-fn js_code(core: &str) -> &'static str {
-    match core {
-        "policy" => "LUMENFLOW_POLICY",
-        "action" => "LUMENFLOW_ACTION",
-        "key" => "LUMENFLOW_KEY",
-        "evidence" => "LUMENFLOW_EVIDENCE",
-        "approval" => "LUMENFLOW_APPROVAL",
-        _ => "LUMENFLOW_INVALID",
-    }
-}
-
 impl<E: Into<CoreError>> From<E> for Failure {
     fn from(e: E) -> Failure {
         let e: CoreError = e.into();
@@ -69,8 +53,16 @@ impl<E: Into<CoreError>> From<E> for Failure {
             }
             _ => None,
         };
+        let code = match e.code() {
+            "policy" => "LUMENFLOW_POLICY",
+            "action" => "LUMENFLOW_ACTION",
+            "key" => "LUMENFLOW_KEY",
+            "evidence" => "LUMENFLOW_EVIDENCE",
+            "approval" => "LUMENFLOW_APPROVAL",
+            _ => "LUMENFLOW_INVALID",
+        };
         Failure {
-            code: js_code(e.code()),
+            code,
             message: e.to_string(),
             diagnostics,
         }
@@ -108,24 +100,25 @@ fn guard<T>(f: impl FnOnce() -> Result<T, Failure>) -> napi::Result<T> {
     }
 }
 
-/// Parses JSON text that the wrapper produced; `what` names the argument in errors.
-fn parse(text: &str, what: &str) -> Result<Value, Failure> {
-    serde_json::from_str(text).map_err(|e| Failure::invalid(format!("{what}: not valid JSON: {e}")))
+/// Reads JSON text that the wrapper produced; `what` names the argument in errors.
+fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, Failure> {
+    serde_json::from_str(text).map_err(|e| Failure::invalid(format!("{what}: {e}")))
+}
+
+/// Options given as JSON text, or their defaults.
+fn options<T: DeserializeOwned + Default>(text: Option<&str>, what: &str) -> Result<T, Failure> {
+    Ok(text
+        .map(|t| from_json(t, what))
+        .transpose()?
+        .unwrap_or_default())
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Failure> {
     serde_json::to_string(v).map_err(|e| Failure::invalid(format!("cannot serialise: {e}")))
 }
 
-fn parse_action(text: &str) -> Result<Action, Failure> {
-    Ok(Action::from_json(text)?)
-}
-
-fn parse_context(text: Option<String>) -> Result<Option<Context>, Failure> {
-    match text {
-        None => Ok(None),
-        Some(t) => Ok(Some(Context::from_value(parse(&t, "context")?)?)),
-    }
+fn context(text: &str) -> Result<Context, Failure> {
+    Ok(Context::from_value(from_json(text, "context")?)?)
 }
 
 /// A layered set of policies (organisation, team, task, ...), loaded once.
@@ -138,36 +131,29 @@ pub struct NativePolicies {
 }
 
 impl NativePolicies {
-    fn new(set: PolicySet) -> NativePolicies {
-        NativePolicies {
-            set: Arc::new(set),
+    fn new(layers: Result<Vec<Policy>, PolicyError>) -> Result<Self, Failure> {
+        Ok(NativePolicies {
+            set: Arc::new(PolicySet::new(layers?)),
             last_context: Mutex::new(None),
-        }
+        })
     }
 
-    fn decision(
-        &self,
-        action: &str,
-        context: Option<String>,
-    ) -> Result<lumenflow_core::Decision, Failure> {
-        let action = parse_action(action)?;
-        let context = match context {
-            Some(text) => self.context(text)?,
-            None => Arc::new(Context::new()),
+    fn decision(&self, action: &str, text: Option<String>) -> Result<Decision, Failure> {
+        let action = Action::from_json(action)?;
+        let Some(text) = text else {
+            return Ok(self.set.decide(&action, &Context::new()));
         };
-        Ok(self.set.decide(&action, &context))
-    }
-
-    fn context(&self, text: String) -> Result<Arc<Context>, Failure> {
         let mut last = self.last_context.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((t, c)) = &*last {
-            if *t == text {
-                return Ok(c.clone());
+        let c = match &*last {
+            Some((t, c)) if *t == text => c.clone(),
+            _ => {
+                let c = Arc::new(context(&text)?);
+                *last = Some((text, c.clone()));
+                c
             }
-        }
-        let c = Arc::new(Context::from_value(parse(&text, "context")?)?);
-        *last = Some((text, c.clone()));
-        Ok(c)
+        };
+        drop(last);
+        Ok(self.set.decide(&action, &c))
     }
 }
 
@@ -176,13 +162,7 @@ impl NativePolicies {
     /// Loads policy files (YAML or JSON), as layers in order.
     #[napi(factory)]
     pub fn from_files(paths: Vec<String>) -> napi::Result<NativePolicies> {
-        guard(|| {
-            let layers = paths
-                .iter()
-                .map(Policy::from_file)
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(NativePolicies::new(PolicySet::new(layers)))
-        })
+        guard(|| NativePolicies::new(paths.iter().map(Policy::from_file).collect()))
     }
 
     /// Loads policies from texts (YAML or JSON), as layers in order; `origins[i]` names
@@ -193,12 +173,8 @@ impl NativePolicies {
             if texts.len() != origins.len() {
                 return Err(Failure::invalid("texts and origins differ in length"));
             }
-            let layers = texts
-                .iter()
-                .zip(&origins)
-                .map(|(t, o)| Policy::from_yaml(t, o))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(NativePolicies::new(PolicySet::new(layers)))
+            let layers = texts.iter().zip(&origins);
+            NativePolicies::new(layers.map(|(t, o)| Policy::from_yaml(t, o)).collect())
         })
     }
 
@@ -222,20 +198,14 @@ impl NativePolicies {
     /// returns the report (JSON text).
     #[napi]
     pub fn replay(&self, path: String) -> napi::Result<String> {
-        guard(|| {
-            to_json(&lumenflow_core::replay::replay_path(
-                Path::new(&path),
-                &self.set,
-            )?)
-        })
+        guard(|| to_json(&replay_path(Path::new(&path), &self.set)?))
     }
 
     /// Runs a policy test file against these policies; returns the report as JSON text.
     #[napi]
     pub fn run_tests(&self, path: String) -> napi::Result<String> {
         guard(|| {
-            let suite = TestSuite::from_file(&path)?;
-            let report = suite.run(&self.set);
+            let report = TestSuite::from_file(&path)?.run(&self.set);
             let results: Vec<Value> = report
                 .results
                 .iter()
@@ -263,16 +233,11 @@ impl NativePolicies {
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct OpenOptions {
-    #[serde(default)]
     context: Option<Value>,
-    #[serde(default)]
     durability: Option<Durability>,
-    #[serde(default)]
     segment_bytes: Option<u64>,
-    #[serde(default)]
     redact: Option<Redactor>,
     /// A manual clock starting at this RFC 3339 time (for tests: see `advanceClock`).
-    #[serde(default)]
     manual_clock: Option<String>,
 }
 
@@ -280,43 +245,28 @@ fn open_governor(
     dir: &str,
     set: &PolicySet,
     key: &str,
-    options: Option<&str>,
+    text: Option<&str>,
 ) -> Result<NativeGovernor, Failure> {
-    let opts: OpenOptions = match options {
-        None => OpenOptions::default(),
-        Some(t) => serde_json::from_value(parse(t, "options")?)
-            .map_err(|e| Failure::invalid(format!("governor options: {e}")))?,
-    };
+    let o: OpenOptions = options(text, "governor options")?;
     let mut g = GovernorOptions::default();
-    if let Some(c) = opts.context {
+    if let Some(c) = o.context {
         g.context = Context::from_value(c)?;
     }
-    if let Some(d) = opts.durability {
-        g.durability = d;
-    }
-    if let Some(s) = opts.segment_bytes {
-        g.segment_bytes = s;
-    }
-    if let Some(r) = opts.redact {
-        g.redactor = r;
-    }
-    let clock = match opts.manual_clock {
-        Some(start) => {
-            let t = start
-                .parse::<chrono::DateTime<chrono::Utc>>()
-                .map_err(|e| {
-                    Failure::invalid(format!(
-                        "manualClock: `{start}` is not an RFC 3339 time: {e}"
-                    ))
-                })?;
-            let c = Arc::new(ManualClock::new(t));
-            g.clock = c.clone();
-            Some(c)
-        }
+    g.durability = o.durability.unwrap_or(g.durability);
+    g.segment_bytes = o.segment_bytes.unwrap_or(g.segment_bytes);
+    g.redactor = o.redact.unwrap_or(g.redactor);
+    let clock = match o.manual_clock {
+        Some(start) => Some(Arc::new(ManualClock::new(start.parse().map_err(|e| {
+            Failure::invalid(format!(
+                "manualClock: `{start}` is not an RFC 3339 time: {e}"
+            ))
+        })?))),
         None => None,
     };
-    let key = KeyPair::from_file(key)?;
-    let gov = Governor::open(dir, set.clone(), key, g)?;
+    if let Some(c) = &clock {
+        g.clock = c.clone();
+    }
+    let gov = Governor::open(dir, set.clone(), KeyPair::from_file(key)?, g)?;
     Ok(NativeGovernor {
         gov: Mutex::new(Some(Arc::new(gov))),
         clock,
@@ -328,14 +278,21 @@ fn open_governor(
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct OutcomeInput {
     status: String,
-    #[serde(default)]
     duration_ms: Option<f64>,
-    #[serde(default)]
     error: Option<String>,
-    #[serde(default)]
     cost: Option<f64>,
-    #[serde(default)]
     tokens: Option<i64>,
+}
+
+/// A finite, non-negative number, or an error naming it.
+fn non_negative(n: f64, what: &str) -> Result<f64, Failure> {
+    if n.is_finite() && n >= 0.0 {
+        Ok(n)
+    } else {
+        Err(Failure::invalid(format!(
+            "{what} must be a finite, non-negative number"
+        )))
+    }
 }
 
 /// Decides actions under policies and records every decision and outcome as signed,
@@ -347,61 +304,25 @@ pub struct NativeGovernor {
 }
 
 impl NativeGovernor {
+    fn slot(&self) -> MutexGuard<'_, Option<Arc<Governor>>> {
+        self.gov.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn get(&self) -> Result<Arc<Governor>, Failure> {
-        self.gov
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .ok_or_else(|| Failure::invalid("this governor is closed"))
+        let gov = self.slot().clone();
+        gov.ok_or_else(|| Failure::invalid("this governor is closed"))
     }
 }
 
-/// The decision of a governed call and the evidence record it was written to.
-#[napi(object)]
-pub struct NativeGoverned {
-    /// The decision record's id, for `record`.
-    pub id: String,
-    /// The decision record's hash.
-    pub hash: String,
-    /// What it means for the caller: `allow`, `deny`, `approval_required` or
-    /// `budget_exceeded` (the core's verdict).
-    pub verdict: String,
-    /// The approval request this decision opened, if it requires approval.
-    pub request: Option<String>,
-    /// The decision, as JSON text.
-    pub decision: String,
-}
-
-fn governed(g: Governed) -> Result<NativeGoverned, Failure> {
-    let verdict = match serde_json::to_value(g.verdict()) {
-        Ok(Value::String(v)) => v,
-        other => return Err(Failure::invalid(format!("unexpected verdict {other:?}"))),
-    };
-    Ok(NativeGoverned {
-        decision: to_json(&g.decision)?,
-        request: g.request().map(str::to_owned),
-        verdict,
-        id: g.id,
-        hash: g.hash,
-    })
-}
-
-fn parse_approver(text: &str, what: &str) -> Result<Approver, Failure> {
-    serde_json::from_value(parse(text, what)?)
+fn approver(text: &str, what: &str) -> Result<Approver, Failure> {
+    serde_json::from_str(text)
         .map_err(|e| Failure::invalid(format!("{what}: must be an id or {{id, roles?}}: {e}")))
-}
-
-/// A request as JSON text, with its count of distinct approvals.
-fn request_json(r: &Request) -> Result<String, Failure> {
-    let mut v = serde_json::to_value(r).map_err(|e| Failure::invalid(e.to_string()))?;
-    v["approvals"] = json!(r.approvals());
-    to_json(&v)
 }
 
 #[napi]
 impl NativeGovernor {
     /// Opens (or creates) the evidence directory `dir` with these policies and the
-    /// private key at `key`. Blocks; see `openAsync`.
+    /// private key at `key`. Blocks; see `openGovernorAsync`.
     #[napi(factory)]
     pub fn open(
         dir: String,
@@ -413,24 +334,24 @@ impl NativeGovernor {
     }
 
     /// Decides an action (JSON text), in `context` (JSON text) or the governor's own,
-    /// and records the decision before returning.
+    /// and records the decision before returning it: JSON text of the decision plus `id`,
+    /// `hash`, `verdict` and `request_id`.
     #[napi]
-    pub fn decide(&self, action: String, context: Option<String>) -> napi::Result<NativeGoverned> {
+    pub fn decide(&self, action: String, context: Option<String>) -> napi::Result<String> {
         guard(|| {
             let gov = self.get()?;
-            let action = parse_action(&action)?;
-            let g = match parse_context(context)? {
-                Some(c) => gov.decide_in(&action, &c)?,
+            let action = Action::from_json(&action)?;
+            let g = match context {
+                Some(c) => gov.decide_in(&action, &self::context(&c)?)?,
                 None => gov.decide(&action)?,
             };
-            governed(g)
+            to_json(&g.view())
         })
     }
 
     /// Records how decision `id` turned out. `outcome` is JSON text
-    /// `{status, durationMs?, error?, cost?, tokens?}` (status `success`, `failure`,
-    /// `denied` or `unknown`); `output` is digested, never stored. Returns the outcome
-    /// record's id.
+    /// `{status, durationMs?, error?, cost?, tokens?}`; `output` is digested, never
+    /// stored. Returns the outcome record's id.
     #[napi]
     pub fn record(
         &self,
@@ -440,82 +361,59 @@ impl NativeGovernor {
     ) -> napi::Result<String> {
         guard(|| {
             let gov = self.get()?;
-            let o: OutcomeInput = serde_json::from_value(parse(&outcome, "outcome")?)
-                .map_err(|e| Failure::invalid(format!("outcome: {e}")))?;
-            let mut outcome = Outcome::new(o.status.parse::<Status>().map_err(Failure::invalid)?);
-            outcome.error = o.error;
-            if let Some(c) = o.cost {
-                outcome = outcome.with_cost(c);
-            }
-            if let Some(t) = o.tokens {
-                outcome = outcome.with_tokens(t);
-            }
+            let o: OutcomeInput = from_json(&outcome, "outcome")?;
+            let status = o.status.parse::<Status>().map_err(Failure::invalid)?;
+            let mut outcome = Outcome {
+                error: o.error,
+                cost: o.cost,
+                tokens: o.tokens,
+                ..Outcome::new(status)
+            };
             if let Some(out) = &output {
                 outcome = outcome.with_output(out);
             }
             if let Some(ms) = o.duration_ms {
-                if !(ms.is_finite() && ms >= 0.0) {
-                    return Err(Failure::invalid(
-                        "durationMs must be a finite, non-negative number",
-                    ));
-                }
+                let ms = non_negative(ms, "durationMs")?;
                 outcome = outcome.with_duration(Duration::from_secs_f64(ms / 1000.0));
             }
             Ok(gov.record(&id, outcome)?.id())
         })
     }
 
-    /// Approves request `request` as `approver` (JSON: an id or `{id, roles}`); returns
-    /// the request as it stands (JSON text).
+    /// Votes `choice` (`approve` or `reject`) on request `request` as `approver` (JSON:
+    /// `{id, roles?}`); returns the request as it stands (JSON text).
     #[napi]
-    pub fn approve(
+    pub fn vote(
         &self,
         request: String,
         approver: String,
+        choice: String,
         reason: String,
     ) -> napi::Result<String> {
         guard(|| {
-            let who = parse_approver(&approver, "approver")?;
-            request_json(&self.get()?.approve(&request, &who, &reason)?)
-        })
-    }
-
-    /// Rejects request `request` as `approver`; returns the request (JSON text).
-    #[napi]
-    pub fn reject(
-        &self,
-        request: String,
-        approver: String,
-        reason: String,
-    ) -> napi::Result<String> {
-        guard(|| {
-            let who = parse_approver(&approver, "approver")?;
-            request_json(&self.get()?.reject(&request, &who, &reason)?)
+            let who = self::approver(&approver, "approver")?;
+            let choice = choice.parse::<Choice>().map_err(Failure::invalid)?;
+            to_json(
+                &self
+                    .get()?
+                    .vote(&request, &who, choice, &reason, None)?
+                    .view(),
+            )
         })
     }
 
     /// One approval request as it stands now (JSON text).
     #[napi]
     pub fn approval(&self, request: String) -> napi::Result<String> {
-        guard(|| request_json(&self.get()?.approval(&request)?))
+        guard(|| to_json(&self.get()?.approval(&request)?.view()))
     }
 
     /// Every approval request of the log, oldest first (JSON text).
     #[napi]
     pub fn approvals(&self) -> napi::Result<String> {
         guard(|| {
-            let list = self
-                .get()?
-                .approvals()?
-                .iter()
-                .map(|r| {
-                    let mut v =
-                        serde_json::to_value(r).map_err(|e| Failure::invalid(e.to_string()))?;
-                    v["approvals"] = json!(r.approvals());
-                    Ok(v)
-                })
-                .collect::<Result<Vec<_>, Failure>>()?;
-            to_json(&list)
+            let list = self.get()?.approvals()?;
+            to_json(&list.iter().map(Request::view).collect::<Vec<_>>())
         })
     }
 
@@ -526,17 +424,17 @@ impl NativeGovernor {
     }
 
     /// Overrides deny `decision` as `who` (break-glass), with a reason; the returned
-    /// decision allows the same action.
+    /// decision (JSON text, see `decide`) allows the same action.
     #[napi]
     pub fn override_deny(
         &self,
         decision: String,
         who: String,
         reason: String,
-    ) -> napi::Result<NativeGoverned> {
+    ) -> napi::Result<String> {
         guard(|| {
-            let who = parse_approver(&who, "who")?;
-            governed(self.get()?.override_deny(&decision, &who, &reason)?)
+            let who = approver(&who, "who")?;
+            to_json(&self.get()?.override_deny(&decision, &who, &reason)?.view())
         })
     }
 
@@ -549,14 +447,8 @@ impl NativeGovernor {
                     "advanceClock needs the manualClock option",
                 ));
             };
-            if !(seconds.is_finite() && seconds >= 0.0) {
-                return Err(Failure::invalid(
-                    "seconds must be a finite, non-negative number",
-                ));
-            }
-            c.advance(chrono::Duration::milliseconds(
-                (seconds * 1000.0).round() as i64
-            ));
+            let ms = non_negative(seconds, "seconds")? * 1000.0;
+            c.advance(chrono::Duration::milliseconds(ms.round() as i64));
             Ok(())
         })
     }
@@ -577,7 +469,7 @@ impl NativeGovernor {
     /// Whether `close` was called.
     #[napi(getter)]
     pub fn closed(&self) -> bool {
-        self.gov.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+        self.slot().is_none()
     }
 
     /// Closes the governor: open decisions are closed as `unknown`, a checkpoint is
@@ -585,41 +477,39 @@ impl NativeGovernor {
     #[napi]
     pub fn close(&self) -> napi::Result<()> {
         guard(|| {
-            let gov = self.gov.lock().unwrap_or_else(|p| p.into_inner()).take();
-            match gov {
-                Some(g) => Ok(g.close()?),
-                None => Ok(()),
+            let gov = self.slot().take();
+            if let Some(g) = gov {
+                g.close()?;
             }
+            Ok(())
         })
     }
 }
 
-/// Opens a governor on the libuv thread pool.
-pub struct OpenTask {
-    dir: String,
-    set: Arc<PolicySet>,
-    key: String,
-    options: Option<String>,
-}
+/// A blocking call run on the libuv thread pool; its promise resolves to the value.
+pub struct Background<T>(Option<Box<dyn FnOnce() -> Result<T, Failure> + Send>>);
 
-/// The result of a background task: its value or the error to throw.
-type Carried<T> = napi::Result<T>;
+impl<T: ToNapiValue + TypeName + Send + 'static> Task for Background<T> {
+    type Output = T;
+    type JsValue = T;
 
-fn in_background<T>(f: impl FnOnce() -> Result<T, Failure>) -> Carried<T> {
-    guard(f)
-}
-
-impl Task for OpenTask {
-    type Output = NativeGovernor;
-    type JsValue = NativeGovernor;
-
-    fn compute(&mut self) -> napi::Result<NativeGovernor> {
-        in_background(|| open_governor(&self.dir, &self.set, &self.key, self.options.as_deref()))
+    fn compute(&mut self) -> napi::Result<T> {
+        let f = self.0.take();
+        guard(|| f.ok_or_else(|| Failure::invalid("a background task runs once"))?())
     }
 
-    fn resolve(&mut self, _env: Env, output: NativeGovernor) -> napi::Result<NativeGovernor> {
+    fn resolve(&mut self, _env: Env, output: T) -> napi::Result<T> {
         Ok(output)
     }
+}
+
+fn background<T>(
+    f: impl FnOnce() -> Result<T, Failure> + Send + 'static,
+) -> AsyncTask<Background<T>>
+where
+    Background<T>: Task,
+{
+    AsyncTask::new(Background(Some(Box::new(f))))
 }
 
 /// `NativeGovernor.open` on the thread pool: resolves to the governor.
@@ -629,13 +519,9 @@ pub fn open_governor_async(
     policies: &NativePolicies,
     key: String,
     options: Option<String>,
-) -> AsyncTask<OpenTask> {
-    AsyncTask::new(OpenTask {
-        dir,
-        set: policies.set.clone(),
-        key,
-        options,
-    })
+) -> AsyncTask<Background<NativeGovernor>> {
+    let set = policies.set.clone();
+    background(move || open_governor(&dir, &set, &key, options.as_deref()))
 }
 
 /// What to verify against: trusted public keys and a checkpoint.
@@ -643,105 +529,61 @@ pub fn open_governor_async(
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct VerifyOptions {
     /// Paths of trusted public key files.
-    #[serde(default)]
     keys: Option<Vec<String>>,
     /// Trusted public keys as PEM text.
-    #[serde(default)]
     key_pems: Option<Vec<String>>,
     /// Path of a checkpoint file kept elsewhere.
-    #[serde(default)]
     checkpoint: Option<String>,
     /// A checkpoint as JSON text.
-    #[serde(default)]
     checkpoint_json: Option<String>,
 }
 
-struct Trust {
-    keys: Option<Keyring>,
-    checkpoint: Option<Checkpoint>,
-}
-
-fn trust(options: Option<&str>) -> Result<Trust, Failure> {
-    let o: VerifyOptions = match options {
-        None => VerifyOptions::default(),
-        Some(t) => serde_json::from_value(parse(t, "options")?)
-            .map_err(|e| Failure::invalid(format!("verify options: {e}")))?,
-    };
-    let keys = if o.keys.is_none() && o.key_pems.is_none() {
-        None
-    } else {
-        let mut ring = Keyring::new();
-        for p in o.keys.iter().flatten() {
-            ring.add_file(p)?;
+/// The trusted keys (none given: those shipped with the log) and checkpoint of verify
+/// options.
+fn trust(text: Option<&str>) -> Result<(Option<Keyring>, Option<Checkpoint>), Failure> {
+    let o: VerifyOptions = options(text, "verify options")?;
+    let keys = match (o.keys, o.key_pems) {
+        (None, None) => None,
+        (files, pems) => {
+            let mut ring = Keyring::from_pems(pems.unwrap_or_default().as_slice(), "keyPems")?;
+            for p in files.iter().flatten() {
+                ring.add_file(p)?;
+            }
+            Some(ring)
         }
-        for (i, pem) in o.key_pems.iter().flatten().enumerate() {
-            ring.add(parse_public(pem, &format!("keyPems[{i}]"))?);
-        }
-        Some(ring)
     };
-    let checkpoint_text = match (o.checkpoint, o.checkpoint_json) {
+    let (text, what) = match (o.checkpoint, o.checkpoint_json) {
         (Some(_), Some(_)) => {
             return Err(Failure::invalid(
                 "give checkpoint (a path) or checkpointJson, not both",
             ))
         }
-        (Some(path), None) => Some((
-            std::fs::read_to_string(&path)
-                .map_err(|e| Failure::invalid(format!("checkpoint {path}: {e}")))?,
-            path,
-        )),
-        (None, Some(text)) => Some((text, "checkpointJson".to_owned())),
-        (None, None) => None,
+        (Some(path), None) => match std::fs::read_to_string(&path) {
+            Ok(text) => (text, path),
+            Err(e) => return Err(Failure::invalid(format!("checkpoint {path}: {e}"))),
+        },
+        (None, Some(text)) => (text, "checkpointJson".to_owned()),
+        (None, None) => return Ok((keys, None)),
     };
-    let checkpoint = match checkpoint_text {
-        Some((text, what)) => Some(
-            Checkpoint::parse(&text)
-                .map_err(|e| Failure::invalid(format!("{what}: not a checkpoint: {e}")))?,
-        ),
-        None => None,
-    };
-    Ok(Trust { keys, checkpoint })
+    let checkpoint = Checkpoint::parse(&text)
+        .map_err(|e| Failure::invalid(format!("{what}: not a checkpoint: {e}")))?;
+    Ok((keys, Some(checkpoint)))
 }
 
-fn report_json(r: &Report) -> Result<String, Failure> {
-    let mut v = serde_json::to_value(r).map_err(|e| Failure::invalid(e.to_string()))?;
-    v["exit_code"] = json!(r.exit_code());
-    to_json(&v)
+/// Verifies an evidence directory or a bundle file.
+fn verify_at(path: &str, options: Option<&str>) -> Result<String, Failure> {
+    let (keys, checkpoint) = trust(options)?;
+    let report = lumenflow_core::verify_path(Path::new(path), keys.as_ref(), checkpoint, &|_| {})?;
+    to_json(&report.view())
 }
 
-/// What to verify.
-enum Target {
-    /// An evidence directory or a bundle file.
-    Path(String),
-    /// A log's record lines (JSONL), as one would read from a segment or an export.
-    Lines(Vec<u8>),
-}
-
-fn verify(target: &Target, options: Option<&str>) -> Result<String, Failure> {
-    let t = trust(options)?;
-    let report = match target {
-        Target::Path(p) => lumenflow_core::export::verify_path(
-            Path::new(p),
-            t.keys.as_ref(),
-            t.checkpoint,
-            &|_| {},
-        )?,
-        Target::Lines(data) => {
-            let Some(ring) = t.keys.as_ref() else {
-                return Err(Failure::invalid(
-                    "verifying bare records needs trusted keys (keys or keyPems)",
-                ));
-            };
-            let mut lines = Vec::new();
-            split_lines("log", data, &mut lines);
-            let mut v = Verifier::new(ring);
-            if let Some(c) = t.checkpoint {
-                v = v.with_checkpoint(c);
-            }
-            verify_lines(&lines, v, &|_| {})
-        }
-    };
-    report_json(&report)
+/// Verifies a log's record lines (JSONL), as read from a segment or an export.
+fn verify_lines(data: &[u8], options: Option<&str>) -> Result<String, Failure> {
+    let (keys, checkpoint) = trust(options)?;
+    let keys = keys.ok_or_else(|| {
+        Failure::invalid("verifying bare records needs trusted keys (keys or keyPems)")
+    })?;
+    to_json(&lumenflow_core::verify_records("log", data, &keys, checkpoint).view())
 }
 
 /// Verifies an evidence directory or bundle; returns the report (JSON text, with
@@ -749,50 +591,29 @@ fn verify(target: &Target, options: Option<&str>) -> Result<String, Failure> {
 /// `verifyPathAsync`.
 #[napi]
 pub fn verify_path(path: String, options: Option<String>) -> napi::Result<String> {
-    guard(|| verify(&Target::Path(path), options.as_deref()))
+    guard(|| verify_at(&path, options.as_deref()))
 }
 
 /// Verifies record lines (the contents of a JSONL log), with trusted keys.
 #[napi]
 pub fn verify_records(data: Buffer, options: Option<String>) -> napi::Result<String> {
-    guard(|| verify(&Target::Lines(data.to_vec()), options.as_deref()))
-}
-
-/// Verification on the libuv thread pool.
-pub struct VerifyTask {
-    target: Target,
-    options: Option<String>,
-}
-
-impl Task for VerifyTask {
-    type Output = String;
-    type JsValue = String;
-
-    fn compute(&mut self) -> napi::Result<String> {
-        in_background(|| verify(&self.target, self.options.as_deref()))
-    }
-
-    fn resolve(&mut self, _env: Env, output: String) -> napi::Result<String> {
-        Ok(output)
-    }
+    guard(|| verify_lines(&data, options.as_deref()))
 }
 
 /// `verifyPath` on the thread pool.
 #[napi(ts_return_type = "Promise<string>")]
-pub fn verify_path_async(path: String, options: Option<String>) -> AsyncTask<VerifyTask> {
-    AsyncTask::new(VerifyTask {
-        target: Target::Path(path),
-        options,
-    })
+pub fn verify_path_async(path: String, options: Option<String>) -> AsyncTask<Background<String>> {
+    background(move || verify_at(&path, options.as_deref()))
 }
 
 /// `verifyRecords` on the thread pool.
 #[napi(ts_return_type = "Promise<string>")]
-pub fn verify_records_async(data: Buffer, options: Option<String>) -> AsyncTask<VerifyTask> {
-    AsyncTask::new(VerifyTask {
-        target: Target::Lines(data.to_vec()),
-        options,
-    })
+pub fn verify_records_async(
+    data: Buffer,
+    options: Option<String>,
+) -> AsyncTask<Background<String>> {
+    let data = data.to_vec();
+    background(move || verify_lines(&data, options.as_deref()))
 }
 
 /// Generates an Ed25519 key pair and writes `path` (private, 0600, never overwritten)
@@ -810,8 +631,7 @@ pub fn generate_key(path: String) -> napi::Result<String> {
 #[napi]
 pub fn canonicalize(json_text: String) -> napi::Result<String> {
     guard(|| {
-        let v = parse(&json_text, "value")?;
-        lumenflow_core::canonical::to_string(&v)
+        canonical_json(&from_json::<Value>(&json_text, "value")?)
             .map_err(|e| Failure::invalid(format!("cannot canonicalise: {e}")))
     })
 }
@@ -821,19 +641,17 @@ pub fn canonicalize(json_text: String) -> napi::Result<String> {
 #[napi]
 pub fn export_evidence(dir: String, out: String, format: String) -> napi::Result<f64> {
     guard(|| {
-        use lumenflow_core::export::Format;
         let f = match format.as_str() {
-            "bundle" => Format::Bundle,
-            "jsonl" => Format::Jsonl,
-            "csv" => Format::Csv,
+            "bundle" => ExportFormat::Bundle,
+            "jsonl" => ExportFormat::Jsonl,
+            "csv" => ExportFormat::Csv,
             other => {
                 return Err(Failure::invalid(format!(
                     "unknown export format `{other}` (bundle, jsonl, csv)"
                 )))
             }
         };
-        let n = lumenflow_core::export::export(Path::new(&dir), Path::new(&out), f)?;
-        Ok(n as f64)
+        Ok(export(Path::new(&dir), Path::new(&out), f)? as f64)
     })
 }
 
