@@ -26,7 +26,7 @@ import asyncio
 import functools
 import inspect
 import time
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, TypeVar, Union
 
 from ._lumenflow import (
     ActionError,
@@ -80,6 +80,7 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+_Approver = Union[str, Mapping[str, Any]]
 
 
 class Denied(Error):
@@ -164,6 +165,19 @@ class Governor(_CoreGovernor):
     :class:`ManualClock` for tests. Use it as a
     context manager, or call :meth:`close`, to close open decisions and checkpoint.
     """
+
+    def approve(
+        self, request: Union[Decision, str], approver: _Approver, reason: str = ""
+    ) -> Dict[str, Any]:
+        """Approves a request (a Decision's ``request_id``) as ``approver`` (an id, or
+        ``{"id": ..., "roles": [...]}``); returns the request as it stands."""
+        return self.vote(request, approver, "approve", reason)
+
+    def reject(
+        self, request: Union[Decision, str], approver: _Approver, reason: str = ""
+    ) -> Dict[str, Any]:
+        """Rejects a request (one reject closes it); returns the request as it stands."""
+        return self.vote(request, approver, "reject", reason)
 
     def guard(
         self,

@@ -1,5 +1,4 @@
-"""Type stubs for the Rust extension module ``lumenflow._lumenflow`` (re-exported by
-``lumenflow``)."""
+"""Types and documentation of ``lumenflow._lumenflow``, the Rust extension module."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union, f
 from typing_extensions import disjoint_base
 
 _Path = Union[str, "os.PathLike[str]"]
-_Json = Any
 _PolicyArg = Union[_Path, Sequence[_Path], "PolicySet"]
 _Actor = Union[str, Mapping[str, Any]]
 _Approver = Union[str, Mapping[str, Any]]
@@ -46,8 +44,7 @@ class PolicyError(Error):
     """A policy could not be read or is invalid (file, rule, line and column named)."""
 
 class ActionError(Error):
-    """An action or context was rejected: a missing or ill-typed field, a value that is
-    not JSON, or a limit exceeded."""
+    """An action or context was rejected: an ill-typed field, non-JSON, a limit exceeded."""
 
 class SigningKeyError(Error):
     """A signing or verifying key could not be read, parsed, generated or written."""
@@ -61,7 +58,8 @@ class ApprovalError(Error):
 
 @final
 class Decision:
-    """The answer to "may this action run?", with everything that led to it."""
+    """The answer to "may this action run?", with everything that led to it
+    (spec/decision.md); a Governor's also carries its evidence record and verdict."""
 
     @property
     def effect(self) -> str:
@@ -84,7 +82,7 @@ class Decision:
         """Rules whose condition failed: policy, rule, message, effect."""
     @property
     def warnings(self) -> List[Dict[str, Any]]:
-        """Refused loosening attempts and other notes."""
+        """Refused loosening attempts and other notes: policy, rules, message."""
     @property
     def policies(self) -> List[Dict[str, str]]:
         """The policies, in layer order: name and digest."""
@@ -103,7 +101,7 @@ class Decision:
         ``"budget_exceeded"``; None for a PolicySet's decision."""
     @property
     def request_id(self) -> Optional[str]:
-        """The approval request this decision opened, if any."""
+        """The approval request this decision opened (for ``Governor.approve``), if any."""
     @property
     def approval(self) -> Optional[Dict[str, Any]]:
         """The approval terms asked for, or the approval that allowed it."""
@@ -155,8 +153,7 @@ class PolicySet:
 
 @disjoint_base
 class Governor:
-    """Decides actions under a policy and records signed, hash-chained evidence.
-    Thread-safe; ``decide`` and ``record`` release the GIL."""
+    """The core of :class:`lumenflow.Governor`."""
 
     def __new__(
         cls,
@@ -198,7 +195,8 @@ class Governor:
         tokens: Optional[int] = None,
         context: Optional[Mapping[str, Any]] = None,
     ) -> Decision:
-        """Decides an action and records the decision before returning."""
+        """Decides an action and records the decision before returning (EvidenceError if
+        it cannot: then do not run the tool); an allow waits for ``record``."""
     def record(
         self,
         decision: Union[Decision, str],
@@ -212,16 +210,8 @@ class Governor:
         tokens: Optional[int] = None,
     ) -> str:
         """Records how a decided action turned out (status: "success" when None,
-        "failure", "denied", "unknown", "awaiting_approval"); returns the outcome
-        record's id."""
-    def approve(
-        self, request: Union[Decision, str], approver: _Approver, reason: str = ""
-    ) -> Dict[str, Any]:
-        """Approves an approval request; returns the request as it stands."""
-    def reject(
-        self, request: Union[Decision, str], approver: _Approver, reason: str = ""
-    ) -> Dict[str, Any]:
-        """Rejects an approval request; returns the request as it stands."""
+        "failure", "denied", "unknown", "awaiting_approval"; only the digest of ``output``
+        is kept; ``duration`` in seconds); returns the outcome record's id."""
     def vote(
         self,
         request: Union[Decision, str],
@@ -231,7 +221,8 @@ class Governor:
         *,
         signature: Optional[Mapping[str, str]] = None,
     ) -> Dict[str, Any]:
-        """Votes "approve" or "reject", optionally signed (see ``sign_vote``)."""
+        """Votes "approve" or "reject", optionally signed (``sign_vote``); returns the
+        request as it stands."""
     def approval(self, request: Union[Decision, str]) -> Dict[str, Any]:
         """One approval request as it stands now."""
     def approvals(self) -> List[Dict[str, Any]]:
@@ -251,11 +242,11 @@ class Governor:
 
 @final
 class VerifyReport:
-    """The result of verifying evidence."""
+    """The result of verifying evidence: integrity and completeness, separately."""
 
     @property
     def exit_code(self) -> int:
-        """0 valid, 1 tampered, 2 incomplete, 3 unknown key."""
+        """0 valid, 1 tampered, 2 incomplete, 3 unknown key (as ``lumenflow verify``)."""
     @property
     def valid(self) -> bool:
         """True if intact, signed by known keys and (where checkable) complete."""
@@ -270,10 +261,10 @@ class VerifyReport:
         """Why it is broken (segment:line: reason), or None."""
     @property
     def completeness(self) -> str:
-        """``"complete"``, ``"incomplete"`` or ``"unchecked"``."""
+        """``"complete"``, ``"incomplete"`` or ``"unchecked"`` (no checkpoint)."""
     @property
     def records(self) -> int:
-        """Records read."""
+        """Records read (including broken lines)."""
     @property
     def unknown_keys(self) -> List[str]:
         """Key ids that signed records but were not trusted."""
@@ -304,7 +295,8 @@ def verify(
     keys: Union[_Path, Sequence[_Path], None] = None,
     checkpoint: Union[Mapping[str, Any], str, _Path, None] = None,
 ) -> VerifyReport:
-    """Verifies an evidence directory or bundle, offline."""
+    """Verifies an evidence directory or bundle, offline, with trusted ``keys`` (paths or
+    PEM text; else the log's own, which proves consistency, not who signed)."""
 
 def verify_jsonl(
     path: _Path,
@@ -326,12 +318,13 @@ def run_policy_tests(policy: _PolicyArg, tests: _Path) -> Dict[str, Any]:
 def sign_vote(
     key: _Path, request: Mapping[str, Any], verdict: str, approver: str, reason: str = ""
 ) -> Dict[str, str]:
-    """Signs a vote with the approver's private key, for ``Governor.vote``."""
+    """Signs a vote on ``request`` (from ``Governor.approval``) with the approver's
+    private key, for ``Governor.vote``."""
 
 def generate_key(path: _Path) -> str:
     """Generates an Ed25519 key at ``path`` (+ ``.pub``); returns its id."""
 
-def canonicalize(obj: _Json) -> str:
+def canonicalize(obj: Any) -> str:
     """The RFC 8785 canonical JSON form of a JSON-compatible value."""
 
 def output_digest(data: Union[bytes, str]) -> str:
