@@ -12,12 +12,9 @@ hash-chained evidence before anything runs. Everything is decided by the Rust co
 >>> if d.allowed:
 ...     gov.record(d, "success", output=run())
 
-Exceptions: every error is a :class:`Error`. Errors from the core are
-:class:`PolicyError`, :class:`ActionError`, :class:`SigningKeyError`,
-:class:`EvidenceError` and :class:`ApprovalError` (the core's message intact). A
-guarded call that may not run raises :class:`Denied` (:class:`BudgetExceeded` when a
-budget refused it) or :class:`ApprovalRequired`, with the decision attached; which one is
-the core's verdict (``Decision.verdict``).
+Every error is a :class:`Error`: the core's (its message intact) and, from a guarded
+call that did not run, :class:`Denied`, :class:`BudgetExceeded` or
+:class:`ApprovalRequired`, by the core's verdict (``Decision.verdict``).
 """
 
 from __future__ import annotations
@@ -84,15 +81,12 @@ _Approver = Union[str, Mapping[str, Any]]
 
 
 class Denied(Error):
-    """A guarded call was denied by the policy and did not run.
-
-    ``decision`` is the :class:`Decision` (its ``reason``, ``deciding_rules``, and ``id``
-    of the evidence record).
+    """A guarded call was denied by the policy and did not run; ``decision`` is the
+    :class:`Decision` (its ``reason``, ``deciding_rules``, and ``id`` of the evidence record).
     """
 
     def __init__(self, decision: Decision) -> None:
         super().__init__(f"{decision.effect}: {decision.reason}")
-        #: The decision that denied the call.
         self.decision = decision
 
 
@@ -105,17 +99,12 @@ class ApprovalRequired(Error):
     """
 
     def __init__(self, decision: Decision, request_id: Optional[str] = None) -> None:
-        if request_id is None:
-            request_id = decision.request_id
         super().__init__(
             f"approval required ({', '.join(decision.approvers) or 'no approver named'}): "
             f"{decision.reason}"
         )
-        #: The decision that asked for approval.
         self.decision = decision
-        #: The approval request's id, when the core opened one.
-        self.request_id = request_id
-        #: Who may approve.
+        self.request_id = decision.request_id if request_id is None else request_id
         self.approvers = list(decision.approvers)
 
 
@@ -139,16 +128,7 @@ def _output_bytes(result: Any) -> Optional[bytes]:
         return repr(result).encode("utf-8", "replace")
 
 
-def _raise_unless_allowed(decision: Decision) -> None:
-    """Raises the exception for the core's verdict on a governed decision."""
-    verdict = decision.verdict
-    if verdict == "allow":
-        return
-    if verdict == "approval_required":
-        raise ApprovalRequired(decision)
-    if verdict == "budget_exceeded":
-        raise BudgetExceeded(decision)
-    raise Denied(decision)
+_REFUSALS = {"approval_required": ApprovalRequired, "budget_exceeded": BudgetExceeded}
 
 
 class Governor(_CoreGovernor):
@@ -159,11 +139,12 @@ class Governor(_CoreGovernor):
     redact=None, host_approves=False, clock=None)``: ``policy`` is a path, a list of paths (layers)
     or a :class:`PolicySet`; ``evidence`` a directory (created if missing); ``key`` the
     path of a private key made by :func:`generate_key` or ``lumenflow keygen``;
+    ``context`` what rules see as ``context`` unless a call gives its own;
     ``durability`` "group" (default), "sync" or "none"; ``redact`` field names never
-    recorded; ``host_approves`` leaves require_approval decisions open for a host that
-    asks its user itself, instead of opening LumenFlow approval requests; ``clock`` a
-    :class:`ManualClock` for tests. Use it as a
-    context manager, or call :meth:`close`, to close open decisions and checkpoint.
+    recorded (besides secrets); ``host_approves`` leaves require_approval decisions open
+    for a host that asks its user itself, instead of opening LumenFlow approval requests;
+    ``clock`` a :class:`ManualClock` for tests. Use it as a context manager, or call
+    :meth:`close`, to close open decisions and checkpoint.
     """
 
     def approve(
@@ -194,12 +175,11 @@ class Governor(_CoreGovernor):
         """Decorates a function (``def`` or ``async def``) as the tool ``tool``.
 
         Each call is decided first, with the call's arguments (bound to the function's
-        parameters by name) as the action's ``args``. A denied call raises
-        :class:`Denied` (:class:`BudgetExceeded` when a budget refused it), one needing
-        approval :class:`ApprovalRequired`; none runs, and the core closes the decision
-        in the evidence. An allowed call runs and its outcome
-        is recorded: success with the digest of its return value and its duration, or
-        failure with the exception's type and message, which is re-raised.
+        parameters by name) as the action's ``args``. A refused call does not run and
+        raises :class:`Denied`, :class:`BudgetExceeded` or :class:`ApprovalRequired`. An
+        allowed call runs and its outcome is recorded: success with the digest of its
+        return value and its duration, or failure with the exception's type and message,
+        which is re-raised.
 
         ``cost`` and ``tokens`` (for budgets) are numbers, or callables given the call's
         ``args`` dict that return one. ``actor``, ``session``, ``run``, ``metadata`` and
@@ -211,7 +191,8 @@ class Governor(_CoreGovernor):
         def decorate(fn: F) -> F:
             sig = inspect.signature(fn)
 
-            def action_args(a: Tuple[Any, ...], kw: Dict[str, Any]) -> Dict[str, Any]:
+            def decide(a: Tuple[Any, ...], kw: Dict[str, Any]) -> Decision:
+                """Decides the call; raises unless allowed (the core closes a refusal)."""
                 try:
                     bound = sig.bind(*a, **kw)
                 except TypeError as e:
@@ -226,11 +207,7 @@ class Governor(_CoreGovernor):
                         args[name] = list(value)
                     else:
                         args[name] = value
-                return args
-
-            def decide(a: Tuple[Any, ...], kw: Dict[str, Any]) -> Decision:
-                args = action_args(a, kw)
-                return self.decide(
+                decision = self.decide(
                     tool=tool,
                     args=args,
                     cost=cost(args) if callable(cost) else cost,
@@ -241,42 +218,33 @@ class Governor(_CoreGovernor):
                     metadata=metadata,
                     context=context,
                 )
+                if decision.verdict != "allow":
+                    raise _REFUSALS.get(decision.verdict or "", Denied)(decision)
+                return decision
 
-            def not_run(decision: Decision) -> None:
-                # The core closes a deny (and a request for approval) itself.
-                _raise_unless_allowed(decision)
-
-            def failed(decision: Decision, e: BaseException, started: float) -> None:
-                self.record(
-                    decision,
-                    "failure",
-                    duration=time.monotonic() - started,
-                    error=f"{type(e).__name__}: {e}",
-                )
-
-            def succeeded(decision: Decision, result: Any, started: float) -> None:
-                self.record(
-                    decision,
-                    "success",
-                    output=_output_bytes(result),
-                    duration=time.monotonic() - started,
-                )
+            def outcome(decision: Decision, started: float, result: Any, e: Any) -> None:
+                """Records a success (the digest of ``result``) or, with ``e``, a failure."""
+                took = time.monotonic() - started
+                if e is None:
+                    self.record(decision, "success", output=_output_bytes(result), duration=took)
+                else:
+                    error = f"{type(e).__name__}: {e}"
+                    self.record(decision, "failure", duration=took, error=error)
 
             if inspect.iscoroutinefunction(fn):
 
                 @functools.wraps(fn)
                 async def async_wrapper(*a: Any, **kw: Any) -> Any:
                     loop = asyncio.get_running_loop()
-                    # decide waits for the evidence write: keep the event loop free.
+                    # decide and record wait for the evidence write: keep the loop free.
                     decision = await loop.run_in_executor(None, decide, a, kw)
-                    not_run(decision)
                     started = time.monotonic()
                     try:
                         result = await fn(*a, **kw)
                     except BaseException as e:
-                        await loop.run_in_executor(None, failed, decision, e, started)
+                        await loop.run_in_executor(None, outcome, decision, started, None, e)
                         raise
-                    await loop.run_in_executor(None, succeeded, decision, result, started)
+                    await loop.run_in_executor(None, outcome, decision, started, result, None)
                     return result
 
                 return async_wrapper  # type: ignore[return-value]
@@ -284,14 +252,13 @@ class Governor(_CoreGovernor):
             @functools.wraps(fn)
             def wrapper(*a: Any, **kw: Any) -> Any:
                 decision = decide(a, kw)
-                not_run(decision)
                 started = time.monotonic()
                 try:
                     result = fn(*a, **kw)
                 except BaseException as e:
-                    failed(decision, e, started)
+                    outcome(decision, started, None, e)
                     raise
-                succeeded(decision, result, started)
+                outcome(decision, started, result, None)
                 return result
 
             return wrapper  # type: ignore[return-value]
