@@ -5,8 +5,9 @@ use crate::{load_set, read_context, read_text, ExportFormat, StatusArg};
 use lumenflow_core::hooks;
 use lumenflow_core::{
     canonical_json, csv_row, export as export_log, filter_records, public_path, read_records,
-    timestamp, verify_path, Checkpoint, Completeness, Context, ExportFormat as Format, Governor,
-    GovernorOptions, Integrity, KeyPair, Keyring, LogFilter, Outcome, PolicySet, Report, Status,
+    timestamp, verify_path, write_checkpoint, Checkpoint, Completeness, Context,
+    ExportFormat as Format, Governor, GovernorOptions, Integrity, KeyPair, Keyring, LogFilter,
+    Outcome, PolicySet, Report, Status,
 };
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -362,7 +363,8 @@ pub fn checkpoint(dir: &Path, key: &Path, out: Option<&Path>) -> Result<ExitCode
         &key,
     );
     let text = format!("{}\n", c.to_json());
-    std::fs::write(dir.join("checkpoint.json"), &text).map_err(|e| e.to_string())?;
+    // Atomically, and never behind the checkpoint the directory already has.
+    write_checkpoint(dir, &c).map_err(|e| e.to_string())?;
     if let Some(o) = out {
         std::fs::write(o, &text).map_err(|e| format!("{}: {e}", o.display()))?;
     }

@@ -710,32 +710,42 @@ fn a_signed_state_snapshot_resumes_only_when_it_is_ours_and_matches_the_log() {
 fn votes_from_other_writers_count_only_if_signed_by_a_trusted_key() {
     let dir = tempdir("trust");
     let c = clock();
-    let pinned = {
+    let ring = |keys: &[&KeyPair]| {
         let mut k = lumenflow_core::keys::Keyring::new();
-        k.add(key().public());
+        for key in keys {
+            k.add(key.public());
+        }
         k
     };
-    let a = open_as(
+    let other_key = KeyPair::from_seed(&[5; 32]);
+    // Only its own key: the default.
+    let a = open(&dir, &c);
+    // Pins the other writer's key as well.
+    let pinning = open_as(
         &dir,
         &c,
         key(),
         GovernorOptions {
-            trusted_keys: Some(pinned),
+            trusted_keys: Some(ring(&[&other_key])),
             ..GovernorOptions::default()
         },
     );
-    let trusting = open(&dir, &c); // default: published keys are trusted
     let req = a.decide(&deploy("1")).unwrap().id;
-    // Another writer with its own key (published in the directory) approves.
+    // Another writer with its own key (published in the directory's keys/, and trusting
+    // the first writer's key) approves.
     let b = open_as(
         &dir,
         &c,
         KeyPair::from_seed(&[5; 32]),
-        GovernorOptions::default(),
+        GovernorOptions {
+            trusted_keys: Some(ring(&[&key()])),
+            ..GovernorOptions::default()
+        },
     );
     b.approve(&req, &lead("alice"), "").unwrap();
     b.approve(&req, &lead("bob"), "").unwrap();
-    // The pinned governor ignores those votes, and says so.
+    // A key in keys/ is publication, not trust: the default governor ignores those
+    // votes, and says so.
     assert_eq!(
         a.decide(&deploy("1")).unwrap().verdict(),
         Verdict::ApprovalRequired
@@ -743,10 +753,11 @@ fn votes_from_other_writers_count_only_if_signed_by_a_trusted_key() {
     let rejected = a.rejected_records();
     assert_eq!(rejected.len(), 2, "{rejected:?}");
     assert!(rejected[0].contains("approval"), "{rejected:?}");
-    // A governor that trusts published keys honours them.
+    // A governor given the other writer's key honours them.
     assert_eq!(
-        trusting.decide(&deploy("1")).unwrap().verdict(),
+        pinning.decide(&deploy("1")).unwrap().verdict(),
         Verdict::Allow
     );
-    assert!(trusting.rejected_records().is_empty());
+    let rejected = pinning.rejected_records();
+    assert!(rejected.is_empty(), "{rejected:?}");
 }

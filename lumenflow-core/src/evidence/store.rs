@@ -73,6 +73,24 @@ pub enum EvidenceError {
         /// What is wrong.
         reason: String,
     },
+    /// Another process held the log's lock for longer than the timeout.
+    #[error("{path}: the evidence lock was held by another process for more than {seconds} s")]
+    Locked {
+        /// The lock file.
+        path: String,
+        /// How long this process waited.
+        seconds: u64,
+    },
+    /// The log lost records it had (a shorter or missing segment, a head behind the
+    /// directory's checkpoint, a head whose signature fails): appending is refused until
+    /// an explicit, recorded repair.
+    #[error("{path}: {reason}; refusing to append to this log until it is repaired")]
+    Damaged {
+        /// The segment or file that shows the damage.
+        path: String,
+        /// What is wrong, naming the seq where known.
+        reason: String,
+    },
     /// A record could not be checked.
     #[error(transparent)]
     Record(#[from] RecordError),
@@ -98,6 +116,47 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> EvidenceError + '_ {
 pub trait Sealer {
     /// Seals the record of `kind` and `body` that follows `head` in `stream`.
     fn seal(&self, stream: &str, head: Option<&Head>, kind: &str, body: Value) -> Record;
+    /// The keys a head must be signed by before a record is chained to it; `None` checks
+    /// only that the head parses.
+    fn trusted(&self) -> Option<&crate::evidence::keys::Keyring> {
+        None
+    }
+}
+
+/// How long an append waits for another process's lock on `DIR/lock`.
+pub const LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Holds `DIR/lock` and releases it when dropped, on every path, unwinding included.
+struct LockGuard<'a>(&'a File);
+
+impl<'a> LockGuard<'a> {
+    /// Takes the exclusive lock, waiting at most [`LOCK_TIMEOUT`].
+    fn take(file: &'a File, path: &Path) -> Result<LockGuard<'a>, EvidenceError> {
+        let start = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_micros(50);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(LockGuard(file)),
+                Err(std::fs::TryLockError::WouldBlock) if start.elapsed() < LOCK_TIMEOUT => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(20));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(EvidenceError::Locked {
+                        path: path.display().to_string(),
+                        seconds: LOCK_TIMEOUT.as_secs(),
+                    })
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io_err(path)(e)),
+            }
+        }
+    }
+}
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
 }
 
 /// A position in a [`DirStore`]'s log: everything before it has been read.
@@ -168,6 +227,9 @@ struct Tail {
     head: Option<Head>,
     /// Whether `size`/`head` are known (false until the first append).
     known: bool,
+    /// The highest seq this writer has seen at the head (kept across errors): a head
+    /// below it means records were removed.
+    seen: Option<u64>,
     /// Write generation, for group commit.
     written: u64,
 }
@@ -217,10 +279,10 @@ impl DirStore {
             .write(true)
             .open(&lock_path)
             .map_err(io_err(&lock_path))?;
-        lock.lock().map_err(io_err(&lock_path))?;
-        let stream = Self::stream_id(&dir);
-        let _ = lock.unlock();
-        let stream = stream?;
+        let stream = {
+            let _guard = LockGuard::take(&lock, &lock_path)?;
+            Self::stream_id(&dir)?
+        };
         let seg_no = Self::last_segment(&dir)?;
         Ok(DirStore {
             dir,
@@ -233,6 +295,7 @@ impl DirStore {
                 size: 0,
                 head: None,
                 known: false,
+                seen: None,
                 written: 0,
             }),
             sync: Mutex::new(SyncState {
@@ -307,22 +370,11 @@ impl DirStore {
     ) -> Result<(Vec<Record>, T), E> {
         let mut tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
         let lock_path = self.dir.join("lock");
-        self.lock.lock().map_err(io_err(&lock_path))?;
+        let guard = LockGuard::take(&self.lock, &lock_path)?;
         let mut chosen = None;
         let result = (|| -> Result<Vec<Record>, E> {
             let mut out = Vec::new();
-            if let Some((segment, offset, bytes)) = self.refresh(&mut tail)? {
-                let body = json!({
-                    "reason": "torn_tail",
-                    "detail": "a partial final line (a write interrupted by a crash) was cut off",
-                    "segment": segment,
-                    "offset": offset,
-                    "bytes": bytes.len(),
-                    "digest": crate::evidence::canonical::sha256_digest(&bytes),
-                });
-                let rec = sealer.seal(&self.stream, tail.head.as_ref(), kind::RECOVERY, body);
-                self.write_line(&mut tail, &rec.to_line())?;
-                tail.head = Some(rec.head());
+            if let Some(rec) = self.refresh_and_note(&mut tail, sealer)? {
                 out.push(rec);
             }
             let lines = match cursor.as_deref_mut() {
@@ -335,6 +387,7 @@ impl DirStore {
                 let rec = sealer.seal(&self.stream, tail.head.as_ref(), &k, body);
                 self.write_line(&mut tail, &rec.to_line())?;
                 tail.head = Some(rec.head());
+                tail.seen = Some(rec.seq);
                 out.push(rec);
             }
             if self.options.durability == Durability::Sync {
@@ -354,7 +407,7 @@ impl DirStore {
             // Whatever happened, re-read the files before the next append.
             tail.known = false;
         }
-        let _ = self.lock.unlock();
+        drop(guard);
         tail.written += 1;
         let gen = tail.written;
         let file = tail.file.clone();
@@ -367,6 +420,57 @@ impl DirStore {
             }
         }
         Ok((out, chosen.expect("set when choose succeeded")))
+    }
+
+    /// [`DirStore::refresh`], and the `recovery` record of a torn tail it cut off.
+    fn refresh_and_note(
+        &self,
+        tail: &mut Tail,
+        sealer: &dyn Sealer,
+    ) -> Result<Option<Record>, EvidenceError> {
+        let Some((segment, offset, bytes, kept)) = self.refresh(tail, sealer.trusted())? else {
+            return Ok(None);
+        };
+        let body = json!({
+            "reason": "torn_tail",
+            "detail": "a partial final line (a write interrupted by a crash) was cut off",
+            "segment": segment,
+            "offset": offset,
+            "bytes": bytes.len(),
+            "digest": crate::evidence::canonical::sha256_digest(&bytes),
+            "quarantine": kept,
+        });
+        let rec = sealer.seal(&self.stream, tail.head.as_ref(), kind::RECOVERY, body);
+        self.write_line(tail, &rec.to_line())?;
+        tail.head = Some(rec.head());
+        tail.seen = Some(rec.seq);
+        Ok(Some(rec))
+    }
+
+    /// Under the lock, after the checks an append makes: signs a checkpoint of the log's
+    /// current head with `sign` and writes it as `DIR/checkpoint.json` (atomically, never
+    /// backwards). `None` for an empty log.
+    pub fn checkpoint_head(
+        &self,
+        sealer: &dyn Sealer,
+        sign: &dyn Fn(&str, &Head) -> Checkpoint,
+    ) -> Result<Option<Checkpoint>, EvidenceError> {
+        let mut tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+        let lock_path = self.dir.join("lock");
+        let _guard = LockGuard::take(&self.lock, &lock_path)?;
+        let result = (|| {
+            self.refresh_and_note(&mut tail, sealer)?;
+            let Some(head) = tail.head.clone() else {
+                return Ok(None);
+            };
+            let c = sign(&self.stream, &head);
+            write_checkpoint(&self.dir, &c)?;
+            Ok(Some(c))
+        })();
+        if result.is_err() {
+            tail.known = false;
+        }
+        result
     }
 
     /// The hash of the record that ends just before `cursor` (the last one a state at this
@@ -450,33 +554,85 @@ impl DirStore {
     }
 
     /// Brings `tail` up to date with the files (under the lock): follows segments other
-    /// processes created, re-reads the head if the tail changed, and repairs a torn final
-    /// line, returning the bytes cut off, if any.
-    fn refresh(&self, tail: &mut Tail) -> Result<Option<(String, u64, Vec<u8>)>, EvidenceError> {
+    /// processes created and re-reads the head if the tail changed. Refuses (with
+    /// [`EvidenceError::Damaged`]) a log that lost what it had: a segment missing or
+    /// shorter than this writer left it, a head behind `DIR/checkpoint.json`, a head not
+    /// signed by a `trusted` key. A final line that is a complete record missing only its
+    /// newline gets the newline back; a final line that is not a complete record is
+    /// quarantined (its bytes kept in `DIR/quarantine/`, synced) and only then cut off,
+    /// and its segment, offset, bytes and quarantine file are returned for the recovery
+    /// record.
+    #[allow(clippy::type_complexity)]
+    fn refresh(
+        &self,
+        tail: &mut Tail,
+        trusted: Option<&crate::evidence::keys::Keyring>,
+    ) -> Result<Option<(String, u64, Vec<u8>, String)>, EvidenceError> {
+        let damaged = |path: &Path, reason: String| EvidenceError::Damaged {
+            path: path.display().to_string(),
+            reason,
+        };
         let mut moved = false;
         while self.segment_path(tail.seg_no + 1).exists() {
             tail.seg_no += 1;
             moved = true;
         }
-        if tail.file.is_none() || moved {
-            tail.file = Some(self.open_segment(tail.seg_no)?);
-            tail.known = false;
-        }
-        let file = tail.file.clone().expect("opened above");
         let path = self.segment_path(tail.seg_no);
+        // The size by path, not by handle: a segment deleted or replaced under an open
+        // handle would otherwise look untouched.
+        let on_disk = match std::fs::metadata(&path) {
+            Ok(m) => Some(m.len()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io_err(&path)(e)),
+        };
+        if tail.known && !moved {
+            match on_disk {
+                None => {
+                    return Err(damaged(
+                        &path,
+                        "the segment this writer appended to is gone".into(),
+                    ))
+                }
+                Some(n) if n < tail.size => {
+                    return Err(damaged(
+                        &path,
+                        format!(
+                            "the segment is {n} bytes, shorter than the {} this writer left",
+                            tail.size
+                        ),
+                    ))
+                }
+                Some(n) if n == tail.size => {
+                    let handle = tail.file.as_ref().map(|f| f.metadata().map(|m| m.len()));
+                    if let Some(Ok(h)) = handle {
+                        if h == n {
+                            return Ok(None);
+                        }
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        let first = !tail.known;
+        if tail.file.is_none() || moved || first {
+            if first {
+                self.check_segments(tail.seg_no)?;
+            }
+            tail.file = Some(self.open_segment(tail.seg_no)?);
+        }
+        tail.known = false;
+        let file = tail.file.clone().expect("opened above");
         let size = file.metadata().map_err(io_err(&path))?.len();
-        if tail.known && size == tail.size {
-            return Ok(None);
-        }
         let SegmentEnd { last, torn } = last_line(&file, size, &path)?;
-        let mut cut = None;
-        let mut size = size;
-        if let Some((offset, bytes)) = torn {
-            file.set_len(offset).map_err(io_err(&path))?;
-            file.sync_data().map_err(io_err(&path))?;
-            size = offset;
-            cut = Some((segment_name(tail.seg_no), offset, bytes));
-        }
+        // A final line missing only its newline is a complete record: keep it.
+        let (last, torn) = match torn {
+            Some((offset, bytes))
+                if Record::parse(&bytes).is_ok_and(|r| r.stream == self.stream) =>
+            {
+                (Some((offset, bytes)), None)
+            }
+            t => (last, t),
+        };
         // The last record is in this segment, or (for a new, empty one) in the previous.
         let last = match last {
             Some(l) => Some((path.clone(), l)),
@@ -490,15 +646,15 @@ impl DirStore {
             }
             None => None,
         };
-        tail.head = match last {
+        let head = match &last {
             None => None,
             Some((at, (offset, bytes))) => {
                 let corrupt = |reason: String| EvidenceError::Corrupt {
                     path: at.display().to_string(),
-                    line: line_number(&at, offset),
+                    line: line_number(at, *offset),
                     reason,
                 };
-                let rec = Record::parse(&bytes)
+                let rec = Record::parse(bytes)
                     .map_err(|e| corrupt(format!("the last record cannot be chained to: {e}")))?;
                 if rec.stream != self.stream {
                     return Err(corrupt(format!(
@@ -506,12 +662,136 @@ impl DirStore {
                         rec.stream, self.stream
                     )));
                 }
+                if let Some(ring) = trusted {
+                    // Another writer's head may be signed by a key that is only published
+                    // (not trusted): it is chained to if its signature holds, and verify
+                    // and the state treat the record as untrusted.
+                    let checked = match rec.check_signature(ring) {
+                        Err(RecordError::UnknownKey(_)) => {
+                            let mut published = crate::evidence::keys::Keyring::new();
+                            for pem in published_keys(&self.dir).unwrap_or_default() {
+                                if let Ok(k) = crate::evidence::keys::parse_public(&pem, "key") {
+                                    published.add(k);
+                                }
+                            }
+                            rec.check_signature(&published)
+                        }
+                        r => r,
+                    };
+                    checked.map_err(|e| {
+                        damaged(
+                            at,
+                            format!(
+                                "the last record (seq {}) is not signed by a trusted key: {e}",
+                                rec.seq
+                            ),
+                        )
+                    })?;
+                }
                 Some(rec.head())
             }
         };
+        if let Some(seen) = tail.seen {
+            if head.as_ref().is_none_or(|h| h.seq < seen) {
+                return Err(damaged(
+                    &path,
+                    format!(
+                        "the log ends {} but this writer saw it reach seq {seen}",
+                        head.as_ref()
+                            .map_or("empty".to_owned(), |h| format!("at seq {}", h.seq))
+                    ),
+                ));
+            }
+        }
+        // Never extend a log that ends before the checkpoint this directory already has.
+        if let Some(cp) = read_checkpoint(&self.dir)? {
+            let cp_path = self.dir.join("checkpoint.json");
+            if cp.stream == self.stream {
+                match &head {
+                    None => {
+                        return Err(damaged(
+                            &cp_path,
+                            format!("the log is empty but the checkpoint covers seq {}", cp.seq),
+                        ))
+                    }
+                    Some(h) if h.seq < cp.seq => {
+                        return Err(damaged(
+                            &cp_path,
+                            format!(
+                                "the log ends at seq {} but the checkpoint covers seq {}",
+                                h.seq, cp.seq
+                            ),
+                        ))
+                    }
+                    Some(h) if h.seq == cp.seq && h.hash != cp.head => {
+                        return Err(damaged(
+                            &cp_path,
+                            format!(
+                                "the record at seq {} is not the one the checkpoint signed",
+                                h.seq
+                            ),
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        let mut size = size;
+        let mut cut = None;
+        if let Some((offset, bytes)) = torn {
+            let kept = self.quarantine(tail.seg_no, offset, &bytes)?;
+            file.set_len(offset).map_err(io_err(&path))?;
+            file.sync_data().map_err(io_err(&path))?;
+            size = offset;
+            cut = Some((segment_name(tail.seg_no), offset, bytes, kept));
+        } else if let Some((_, (offset, bytes))) = &last {
+            // Restore a newline that is missing after a complete final record.
+            let end = offset + bytes.len() as u64;
+            if end == size && last.as_ref().is_some_and(|(p, _)| *p == path) {
+                (&*file).write_all(b"\n").map_err(io_err(&path))?;
+                file.sync_data().map_err(io_err(&path))?;
+                size += 1;
+            }
+        }
+        tail.seen = head.as_ref().map(|h| h.seq).max(tail.seen);
+        tail.head = head;
         tail.size = size;
         tail.known = true;
         Ok(cut)
+    }
+
+    /// Checks that segments 1..=`last` all exist (a missing one lost its records).
+    fn check_segments(&self, last: u64) -> Result<(), EvidenceError> {
+        for n in 1..last {
+            let p = self.segment_path(n);
+            if !p.exists() {
+                return Err(EvidenceError::Damaged {
+                    path: p.display().to_string(),
+                    reason: format!("segment {n} is missing before segment {last}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps torn bytes in `DIR/quarantine/` (synced, with its directory) before they are
+    /// cut from the segment; returns the file's name.
+    fn quarantine(&self, seg: u64, offset: u64, bytes: &[u8]) -> Result<String, EvidenceError> {
+        let dir = self.dir.join("quarantine");
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let name = format!("{seg:012}-{offset}.torn");
+        let p = dir.join(&name);
+        let mut f = OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(&p)
+            .map_err(io_err(&p))?;
+        f.write_all(bytes).map_err(io_err(&p))?;
+        f.sync_all().map_err(io_err(&p))?;
+        fsync_dir(&dir)?;
+        fsync_dir(&self.dir)?;
+        Ok(format!("quarantine/{name}"))
     }
 
     fn write_line(&self, tail: &mut Tail, line: &[u8]) -> Result<(), EvidenceError> {
@@ -673,19 +953,38 @@ impl Store for DirStore {
     }
 
     fn put_checkpoint(&self, c: &Checkpoint) -> Result<(), EvidenceError> {
-        let path = self.dir.join("checkpoint.json");
-        let tmp = self.dir.join("checkpoint.json.tmp");
-        std::fs::write(&tmp, format!("{}\n", c.to_json())).map_err(io_err(&tmp))?;
-        File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(io_err(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
-        fsync_dir(&self.dir)
+        let lock_path = self.dir.join("lock");
+        let _guard = LockGuard::take(&self.lock, &lock_path)?;
+        write_checkpoint(&self.dir, c)
     }
 
     fn checkpoint(&self) -> Result<Option<Checkpoint>, EvidenceError> {
         read_checkpoint(&self.dir)
     }
+}
+
+/// Writes `c` as `DIR/checkpoint.json` atomically (a synced temporary file renamed over
+/// it), refusing one that would move the directory's checkpoint backwards. The caller
+/// holds the log's lock.
+pub fn write_checkpoint(dir: &Path, c: &Checkpoint) -> Result<(), EvidenceError> {
+    let path = dir.join("checkpoint.json");
+    if let Ok(Some(old)) = read_checkpoint(dir) {
+        if old.stream == c.stream && old.seq > c.seq {
+            return Err(EvidenceError::Invalid(format!(
+                "{}: the checkpoint covers seq {}; a checkpoint of seq {} would move it backwards",
+                path.display(),
+                old.seq,
+                c.seq
+            )));
+        }
+    }
+    let tmp = dir.join("checkpoint.json.tmp");
+    std::fs::write(&tmp, format!("{}\n", c.to_json())).map_err(io_err(&tmp))?;
+    File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io_err(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
+    fsync_dir(dir)
 }
 
 /// The checkpoint kept in an evidence directory (`DIR/checkpoint.json`), if there is one.

@@ -258,11 +258,12 @@ pub struct GovernorOptions {
     /// answer): then a require_approval decision stays open for the outcome of the call
     /// the host's user let run, instead of opening a LumenFlow approval request.
     pub host_approves: bool,
-    /// Keys whose votes, overrides and budget settlements written by *other* writers of
-    /// the log are honoured (such records signed by any other key are ignored and listed
-    /// by [`Governor::rejected_records`]). `None`: this governor's key and every key
-    /// published in the directory's `keys/`, which anyone who can write there can extend;
-    /// pin the keys in a hostile environment.
+    /// Keys trusted besides this governor's own: records of the log signed by any other
+    /// key (decisions, votes, overrides, outcomes) are not folded into the state, decide
+    /// nothing, and are listed by [`Governor::rejected_records`]. Trust is pinned, never
+    /// discovered: keys published in the directory's `keys/` are not trusted for being
+    /// there, since anyone who can write the directory can add one. `None`: only this
+    /// governor's own key.
     pub trusted_keys: Option<crate::evidence::keys::Keyring>,
 }
 
@@ -281,14 +282,22 @@ impl Default for GovernorOptions {
     }
 }
 
+/// How many records folded from the log (each signature checked) make a governor save
+/// a state snapshot, so that the next one to open need not check them again.
+const SNAPSHOT_EVERY: usize = 256;
+
 struct Seal<'a> {
     key: &'a KeyPair,
     ts: &'a str,
+    trusted: &'a crate::evidence::keys::Keyring,
 }
 
 impl Sealer for Seal<'_> {
     fn seal(&self, stream: &str, head: Option<&Head>, kind: &str, body: Value) -> Record {
         Record::seal(stream, head, self.ts, kind, body, self.key)
+    }
+    fn trusted(&self) -> Option<&crate::evidence::keys::Keyring> {
+        Some(self.trusted)
     }
 }
 
@@ -309,8 +318,11 @@ pub struct Governor {
     instance_lock: Mutex<Option<(File, PathBuf)>>,
     tracked: Mutex<Tracked>,
     resumed: std::sync::atomic::AtomicBool,
-    trusted: Mutex<crate::evidence::keys::Keyring>,
+    /// This governor's key and the pinned keys ([`GovernorOptions::trusted_keys`]).
+    trusted: crate::evidence::keys::Keyring,
     rejected: Mutex<Vec<String>>,
+    /// Records of the log folded (each signature checked) since the last snapshot.
+    folded: std::sync::atomic::AtomicUsize,
     /// The head after this governor's last append.
     last: Mutex<Option<Head>>,
 }
@@ -372,6 +384,8 @@ impl Governor {
         } else {
             None
         };
+        let mut trusted = options.trusted_keys.clone().unwrap_or_default();
+        trusted.add(key.public());
         let g = Governor {
             policies,
             key,
@@ -381,11 +395,11 @@ impl Governor {
             instance_lock: Mutex::new(instance_lock),
             tracked: Mutex::new(Tracked::default()),
             resumed: std::sync::atomic::AtomicBool::new(false),
-            trusted: Mutex::new(crate::evidence::keys::Keyring::new()),
+            trusted,
             rejected: Mutex::new(Vec::new()),
+            folded: std::sync::atomic::AtomicUsize::new(0),
             last: Mutex::new(None),
         };
-        g.refresh_trusted();
         g.load_snapshot();
         g.reconcile_ended()?;
         Ok(g)
@@ -420,7 +434,11 @@ impl Governor {
     ) -> Result<(Vec<Record>, T), Error> {
         let mut guard = self.tracked.lock().unwrap_or_else(|p| p.into_inner());
         let Tracked { cursor, state } = &mut *guard;
-        let seal = Seal { key: &self.key, ts };
+        let seal = Seal {
+            key: &self.key,
+            ts,
+            trusted: &self.trusted,
+        };
         let result = self.store.transact(&seal, Some(cursor), |lines| {
             self.fold_others(state, &lines);
             choose(state)
@@ -437,6 +455,12 @@ impl Governor {
             guard.state.apply(r);
         }
         drop(guard);
+        // Every folded record's signature is checked; a snapshot now and then keeps the
+        // next governor from checking them all again (best effort).
+        if self.folded.load(std::sync::atomic::Ordering::Relaxed) >= SNAPSHOT_EVERY {
+            self.folded.store(0, std::sync::atomic::Ordering::Relaxed);
+            let _ = self.save_snapshot();
+        }
         if let Some(r) = recs.last() {
             let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
             if last.as_ref().is_none_or(|h| h.seq < r.seq) {
@@ -446,60 +470,32 @@ impl Governor {
         Ok((recs, t))
     }
 
-    /// The keys honoured for others' votes, overrides and settlements (see
-    /// [`GovernorOptions::trusted_keys`]).
-    fn refresh_trusted(&self) {
-        let mut ring = match &self.options.trusted_keys {
-            Some(k) => k.clone(),
-            None => {
-                let mut r = crate::evidence::keys::Keyring::new();
-                for pem in
-                    crate::evidence::store::published_keys(self.store.dir()).unwrap_or_default()
-                {
-                    if let Ok(k) = crate::evidence::keys::parse_public(&pem, "published key") {
-                        r.add(k);
-                    }
-                }
-                r
-            }
-        };
-        ring.add(self.key.public());
-        *self.trusted.lock().unwrap_or_else(|p| p.into_inner()) = ring;
-    }
-
-    /// Folds lines other writers appended. Records that grant or refund something (votes,
-    /// overrides, settling outcomes) count only if signed by a trusted key.
+    /// Folds lines other writers appended. A record counts only if it is signed by a
+    /// trusted key (this governor's or a pinned one); any other is listed as rejected.
     fn fold_others(&self, state: &mut State, lines: &[crate::evidence::store::RawLine]) {
+        self.folded
+            .fetch_add(lines.len(), std::sync::atomic::Ordering::Relaxed);
         for l in lines {
-            let Ok(rec) = Record::parse(&l.bytes) else {
-                continue;
-            };
-            let sensitive = rec.kind == kind::APPROVAL
-                || rec.kind == kind::OVERRIDE
-                || (rec.kind == kind::OUTCOME && rec.body.get("settled").is_some());
-            if sensitive {
-                let mut ok = {
-                    let ring = self.trusted.lock().unwrap_or_else(|p| p.into_inner());
-                    rec.check_signature(&ring)
-                };
-                if matches!(ok, Err(crate::evidence::record::RecordError::UnknownKey(_)))
-                    && self.options.trusted_keys.is_none()
-                {
-                    // A writer that started after us may have published its key since.
-                    self.refresh_trusted();
-                    let ring = self.trusted.lock().unwrap_or_else(|p| p.into_inner());
-                    ok = rec.check_signature(&ring);
-                }
-                if let Err(e) = ok {
-                    self.rejected
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(format!("{} ({}): ignored: {e}", rec.id(), rec.kind));
+            let rec = match Record::parse(&l.bytes) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.note_rejected(format!("{} line {}: ignored: {e}", l.segment, l.line));
                     continue;
                 }
+            };
+            if let Err(e) = rec.check_signature(&self.trusted) {
+                self.note_rejected(format!("{} ({}): ignored: {e}", rec.id(), rec.kind));
+                continue;
             }
             state.apply(&rec);
         }
+    }
+
+    fn note_rejected(&self, why: String) {
+        self.rejected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(why);
     }
 
     /// Records of other writers that were ignored because they were not signed by a
@@ -1143,25 +1139,15 @@ impl Governor {
     /// Signs a checkpoint of the current head, writes it to the evidence directory, and
     /// returns it (keep a copy elsewhere to detect a truncated log).
     pub fn checkpoint(&self) -> Result<Option<Checkpoint>, EvidenceError> {
-        let known = self.last.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let head = match known {
-            Some(h) => Some(h),
-            None => self
-                .store
-                .lines()?
-                .last()
-                .and_then(|l| Record::parse(&l.bytes).ok())
-                .map(|r| r.head()),
+        let ts = self.now();
+        let seal = Seal {
+            key: &self.key,
+            ts: &ts,
+            trusted: &self.trusted,
         };
-        let Some(head) = head else { return Ok(None) };
-        let c = Checkpoint::seal(
-            self.store.stream(),
-            &head,
-            &timestamp(self.options.clock.now()),
-            &self.key,
-        );
-        self.store.put_checkpoint(&c)?;
-        Ok(Some(c))
+        self.store.checkpoint_head(&seal, &|stream, head| {
+            Checkpoint::seal(stream, head, &ts, &self.key)
+        })
     }
 
     /// Closes this governor's open decisions as `unknown`, writes a checkpoint, and

@@ -1,0 +1,292 @@
+//! Attacks on an evidence directory by whoever can write it (the governed agent running
+//! shell commands as the same OS user, say), each as it would be tried: the writer must
+//! never destroy signed records, never chain to what it cannot check, and never let a
+//! checkpoint move backwards (spec/security.md, spec/evidence.md).
+
+use lumenflow_core::evidence::{kind, Record};
+use lumenflow_core::export;
+use lumenflow_core::governor::{Governor, GovernorOptions, Outcome};
+use lumenflow_core::keys::{KeyPair, Keyring};
+use lumenflow_core::store::{Durability, EvidenceError};
+use lumenflow_core::verify::exit;
+use lumenflow_core::{Action, Policy, PolicySet};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+const POLICY: &str = r#"
+version: 1
+name: t
+default: deny
+rules:
+  - id: bash
+    effect: allow
+    when: action.tool == "bash"
+"#;
+
+fn policies() -> PolicySet {
+    PolicySet::single(Policy::from_yaml(POLICY, "t.yaml").unwrap())
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let d = std::env::temp_dir().join(format!("lf-attack-{name}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn key() -> KeyPair {
+    KeyPair::from_seed(&[21; 32])
+}
+
+fn ring() -> Keyring {
+    let mut r = Keyring::new();
+    r.add(key().public());
+    r
+}
+
+fn open(dir: &Path) -> Result<Governor, EvidenceError> {
+    Governor::open(
+        dir,
+        policies(),
+        key(),
+        GovernorOptions {
+            durability: Durability::Sync,
+            ..GovernorOptions::default()
+        },
+    )
+}
+
+fn bash(cmd: &str) -> Action {
+    Action::new("bash", json!({ "command": cmd })).unwrap()
+}
+
+fn segment(dir: &Path) -> PathBuf {
+    dir.join("segments/000000000001.jsonl")
+}
+
+/// A governed session of `n` decisions with outcomes, closed (which checkpoints it).
+fn session(dir: &Path, n: usize) {
+    let g = open(dir).unwrap();
+    for i in 0..n {
+        let d = g.decide(&bash(&format!("echo {i}"))).unwrap();
+        g.record(&d.id, Outcome::success()).unwrap();
+    }
+    g.close().unwrap();
+}
+
+fn damaged(e: &EvidenceError) -> bool {
+    matches!(e, EvidenceError::Damaged { .. })
+}
+
+/// The next writer's first append: opening may succeed, the append must not.
+fn next_append(dir: &Path) -> Result<(), EvidenceError> {
+    let g = open(dir)?;
+    g.decide(&bash("pwd"))?;
+    Ok(())
+}
+
+#[test]
+fn cutting_inside_a_record_is_refused_not_recovered() {
+    let dir = tempdir("cut");
+    session(&dir, 3);
+    let seg = segment(&dir);
+    let data = std::fs::read(&seg).unwrap();
+    // Cut in the middle of the fourth record: it and everything after it are gone.
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(
+            data.iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
+        .collect();
+    let cut = starts[3] + 10;
+    std::fs::write(&seg, &data[..cut]).unwrap();
+    let e = next_append(&dir).unwrap_err();
+    assert!(damaged(&e), "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("checkpoint") && msg.contains("seq"), "{msg}");
+    // Nothing was cut or appended: the bytes are as the attacker left them.
+    assert_eq!(std::fs::read(&seg).unwrap(), &data[..cut]);
+    assert!(!dir.join("quarantine").exists());
+}
+
+#[test]
+fn a_removed_final_newline_keeps_the_record() {
+    let dir = tempdir("newline");
+    session(&dir, 2);
+    let seg = segment(&dir);
+    let data = std::fs::read(&seg).unwrap();
+    std::fs::write(&seg, &data[..data.len() - 1]).unwrap();
+    next_append(&dir).unwrap();
+    let recs = export::read_records(&dir).unwrap();
+    assert!(
+        recs.iter().all(|r| r.kind != kind::RECOVERY),
+        "nothing recovered"
+    );
+    assert_eq!(
+        recs.len(),
+        4 + 2,
+        "every signed record kept, one decision and its close added"
+    );
+    assert!(std::fs::read(&seg).unwrap().starts_with(&data));
+    let r = export::verify_path(&dir, Some(&ring()), None, &|_| {}).unwrap();
+    assert_eq!(r.exit_code(), exit::VALID, "{r:?}");
+}
+
+#[test]
+fn torn_bytes_are_quarantined_before_they_are_cut() {
+    let dir = tempdir("quarantine");
+    session(&dir, 1);
+    let seg = segment(&dir);
+    let mut data = std::fs::read(&seg).unwrap();
+    let before = data.len();
+    let partial = b"{\"body\":{\"action\":{\"tool\":\"ba";
+    data.extend_from_slice(partial);
+    std::fs::write(&seg, &data).unwrap();
+    next_append(&dir).unwrap();
+    let recs = export::read_records(&dir).unwrap();
+    let rec = recs.iter().find(|r| r.kind == kind::RECOVERY).unwrap();
+    assert_eq!(rec.body["offset"], before);
+    let kept = rec.body["quarantine"].as_str().unwrap();
+    assert_eq!(std::fs::read(dir.join(kept)).unwrap(), partial);
+}
+
+#[test]
+fn a_segment_shortened_under_a_running_writer_is_refused() {
+    let dir = tempdir("shrink");
+    let g = open(&dir).unwrap();
+    for i in 0..3 {
+        g.decide(&bash(&format!("echo {i}"))).unwrap();
+    }
+    let seg = segment(&dir);
+    let data = std::fs::read(&seg).unwrap();
+    let last_start = data[..data.len() - 1]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .unwrap()
+        + 1;
+    // Drop the last whole record (a one-shot grant being used, say).
+    std::fs::write(&seg, &data[..last_start]).unwrap();
+    let e = g.decide(&bash("again")).unwrap_err();
+    assert!(matches!(e, EvidenceError::Damaged { .. }), "{e}");
+    assert!(e.to_string().contains("shorter"), "{e}");
+    // Deleting the segment is refused the same way.
+    std::fs::remove_file(&seg).unwrap();
+    let e = g.decide(&bash("again")).unwrap_err();
+    assert!(matches!(e, EvidenceError::Damaged { .. }), "{e}");
+}
+
+#[test]
+fn a_missing_segment_is_refused() {
+    let dir = tempdir("missing");
+    let g = Governor::open(
+        &dir,
+        policies(),
+        key(),
+        GovernorOptions {
+            durability: Durability::None,
+            segment_bytes: 2048,
+            ..GovernorOptions::default()
+        },
+    )
+    .unwrap();
+    for i in 0..20 {
+        let d = g.decide(&bash(&format!("echo {i}"))).unwrap();
+        g.record(&d.id, Outcome::success()).unwrap();
+    }
+    drop(g);
+    assert!(dir.join("segments/000000000003.jsonl").exists());
+    std::fs::remove_file(dir.join("segments/000000000002.jsonl")).unwrap();
+    let e = next_append(&dir).unwrap_err();
+    assert!(damaged(&e), "{e}");
+    assert!(e.to_string().contains("000000000002"), "{e}");
+}
+
+#[test]
+fn a_head_with_a_bad_signature_is_not_extended() {
+    let dir = tempdir("badsig");
+    let g = open(&dir).unwrap();
+    g.decide(&bash("ls")).unwrap();
+    drop(g);
+    // Keep the checkpoint out of the way: this is about the head's signature alone.
+    let _ = std::fs::remove_file(dir.join("checkpoint.json"));
+    let seg = segment(&dir);
+    let text = std::fs::read_to_string(&seg).unwrap();
+    let last = text.lines().last().unwrap();
+    let mut rec: serde_json::Value = serde_json::from_str(last).unwrap();
+    // A signature by nobody, over the right hash.
+    rec["sig"] = json!("ab".repeat(64));
+    let forged = lumenflow_core::canonical::to_string(&rec).unwrap();
+    assert!(Record::parse(forged.as_bytes()).is_ok());
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.pop();
+    lines.push(&forged);
+    std::fs::write(&seg, lines.join("\n") + "\n").unwrap();
+    let e = next_append(&dir).unwrap_err();
+    assert!(damaged(&e), "{e}");
+    assert!(e.to_string().contains("signed"), "{e}");
+}
+
+#[test]
+fn checkpoints_never_move_backwards() {
+    let dir = tempdir("backwards");
+    session(&dir, 3);
+    let cp = lumenflow_core::store::read_checkpoint(&dir)
+        .unwrap()
+        .unwrap();
+    let old = lumenflow_core::evidence::Checkpoint::seal(
+        &cp.stream,
+        &lumenflow_core::evidence::Head {
+            seq: 1,
+            hash: export::read_records(&dir).unwrap()[1].hash.clone(),
+        },
+        &cp.ts,
+        &key(),
+    );
+    let e = lumenflow_core::write_checkpoint(&dir, &old).unwrap_err();
+    assert!(e.to_string().contains("backwards"), "{e}");
+    assert_eq!(
+        lumenflow_core::store::read_checkpoint(&dir)
+            .unwrap()
+            .unwrap()
+            .seq,
+        cp.seq
+    );
+}
+
+#[test]
+fn a_planted_record_by_a_published_key_decides_nothing() {
+    let dir = tempdir("planted");
+    let g = open(&dir).unwrap();
+    g.decide(&bash("ls")).unwrap();
+    // The attacker makes a key, publishes it in keys/, and writes a record with it.
+    let evil = KeyPair::from_seed(&[66; 32]);
+    std::fs::write(
+        dir.join("keys")
+            .join(format!("{}.pub", evil.id().replace(':', "_"))),
+        evil.public_pem(),
+    )
+    .unwrap();
+    let other = Governor::open(
+        &dir,
+        policies(),
+        evil,
+        GovernorOptions {
+            durability: Durability::Sync,
+            ..GovernorOptions::default()
+        },
+    )
+    .unwrap();
+    other.decide(&bash("planted")).unwrap();
+    drop(other);
+    g.decide(&bash("after")).unwrap();
+    let rejected = g.rejected_records();
+    assert!(
+        rejected.iter().any(|r| r.contains("decision")),
+        "{rejected:?}"
+    );
+}
