@@ -5,7 +5,7 @@ use crate::{load_set, read_context, read_text, ExportFormat, StatusArg};
 use lumenflow_core::hooks;
 use lumenflow_core::{
     canonical_json, csv_row, export as export_log, filter_records, public_path, read_records,
-    timestamp, verify_path, write_checkpoint, Checkpoint, Completeness, Context,
+    terminal_text, timestamp, verify_path, write_checkpoint, Checkpoint, Completeness, Context,
     ExportFormat as Format, Governor, GovernorOptions, Integrity, KeyPair, Keyring, LogFilter,
     Outcome, PolicySet, Report, Status,
 };
@@ -342,7 +342,14 @@ pub fn log(
             ),
             _ => row[14].clone(),
         };
-        outln!("{:>6}  {}  {:<9} {}", r.seq, r.ts, r.kind, what.trim());
+        // Reasons and arguments are the agent's text: never let them drive the terminal.
+        outln!(
+            "{:>6}  {}  {:<9} {}",
+            r.seq,
+            r.ts,
+            r.kind,
+            terminal_text(what.trim())
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -161,6 +161,9 @@ impl Action {
                 return Err(ActionError::Invalid("cost must be a finite number".into()));
             }
         }
+        if let Some(t) = self.tokens {
+            exact_integer(&t.into(), "tokens")?;
+        }
         let mut budget = Budget {
             bytes: limits.max_action_bytes,
             nodes: limits.max_nodes,
@@ -216,6 +219,28 @@ impl Default for Limits {
     }
 }
 
+/// The largest integer magnitude JSON numbers carry exactly everywhere (2^53): beyond
+/// it, two different integers can read as one (an account number, an amount) in
+/// JavaScript, in canonical JSON (RFC 8785) and in digests that bind an approval.
+pub const MAX_EXACT_INTEGER: u64 = 1 << 53;
+
+/// Refuses an integer outside ±2^53, including one too large for 64 bits that was read
+/// as a (rounded) float; a number with a fraction is approximate by nature and passes.
+fn exact_integer(n: &serde_json::Number, field: &str) -> Result<(), ActionError> {
+    let out = match (n.as_i64(), n.as_u64(), n.as_f64()) {
+        (Some(i), _, _) => i.unsigned_abs() > MAX_EXACT_INTEGER,
+        (None, Some(u), _) => u > MAX_EXACT_INTEGER,
+        (None, None, Some(f)) => f.fract() == 0.0 && f.abs() > MAX_EXACT_INTEGER as f64,
+        _ => false,
+    };
+    if out {
+        return Err(ActionError::Invalid(format!(
+            "{field}: the integer {n} is outside ±2^53, where JSON numbers stop being exact; give it as a string"
+        )));
+    }
+    Ok(())
+}
+
 struct Budget {
     bytes: usize,
     nodes: usize,
@@ -254,6 +279,7 @@ impl Budget {
                 self.take_str(k, field)?;
                 self.walk(x, depth + 1, max_depth, field)
             }),
+            Value::Number(n) => exact_integer(n, field),
             _ => Ok(()),
         }
     }

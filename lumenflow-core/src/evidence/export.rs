@@ -178,7 +178,7 @@ pub fn export(dir: &Path, out: &Path, format: Format) -> Result<u64, EvidenceErr
                 .map_err(|e| EvidenceError::Invalid(e.to_string()))?;
             for l in &lines {
                 let rec = Record::parse(&l.bytes)?;
-                w.write_record(csv_row(&rec))
+                w.write_record(csv_row(&rec).iter().map(|c| csv_cell(c).into_owned()))
                     .map_err(|e| EvidenceError::Invalid(e.to_string()))?;
             }
             w.flush().map_err(io_err(out))?;
@@ -212,6 +212,34 @@ fn s(v: Option<&Value>) -> String {
         Some(Value::Null) | None => String::new(),
         Some(other) => other.to_string(),
     }
+}
+
+/// A CSV cell that a spreadsheet will not run: one starting with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return (a formula, or one in disguise) is prefixed with `'`.
+pub fn csv_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+/// Text from a record made safe for a terminal: control characters (escape sequences
+/// that could hide or rewrite lines, newlines, NUL, DEL, C1 controls) are shown escaped,
+/// as `\u{1b}`, instead of being sent to the terminal.
+pub fn terminal_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// One record as a CSV row (see [`CSV_COLUMNS`]).

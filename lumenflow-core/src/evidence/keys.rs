@@ -38,7 +38,13 @@ pub enum KeyError {
     Random(String),
 }
 
-/// The id of a public key (`ed25519:` + 32 hex digits).
+/// Whether `s` is spelled as a key id: `ed25519:` and exactly 32 lower-case hex digits.
+pub fn is_key_id(s: &str) -> bool {
+    s.strip_prefix("ed25519:")
+        .is_some_and(|h| h.len() == 32 && hex_decode(h).is_some())
+}
+
+/// A key's id: `ed25519:` and 32 lower-case hex digits of a digest of the public key.
 pub fn key_id(key: &VerifyingKey) -> String {
     let mut h = Sha256::new();
     h.update(b"lumenflow.key.v1\0");
@@ -176,7 +182,8 @@ pub fn parse_public(text: &str, what: &str) -> Result<VerifyingKey, KeyError> {
     let key = if t.starts_with("-----BEGIN") {
         VerifyingKey::from_public_key_pem(t).map_err(|e| invalid(e.to_string()))?
     } else {
-        let bytes = hex_decode(t).ok_or_else(|| invalid("expected PEM or 64 hex digits".into()))?;
+        let bytes = hex_decode(&t.to_ascii_lowercase())
+            .ok_or_else(|| invalid("expected PEM or 64 hex digits".into()))?;
         let arr: [u8; 32] = bytes
             .try_into()
             .map_err(|_| invalid("expected 32 bytes".into()))?;
@@ -188,9 +195,11 @@ pub fn parse_public(text: &str, what: &str) -> Result<VerifyingKey, KeyError> {
     Ok(key)
 }
 
-/// Decodes lower- or upper-case hex.
+/// Decodes hex spelled exactly in lower case (the only form records, checkpoints and
+/// key ids use); anything else is `None`.
 pub fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
+    // Exactly lower-case hex: one byte string has one spelling (no upper case, no `+`).
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return None;
     }
     (0..s.len())

@@ -147,6 +147,14 @@ fn sig_message(hash: &[u8; 32]) -> Vec<u8> {
     m
 }
 
+/// Whether `s` is a timestamp in the one form records and checkpoints use (what
+/// [`timestamp`] writes: UTC, `T` and `Z` in upper case, six fraction digits), so that a
+/// record's bytes have one spelling.
+pub fn is_timestamp(s: &str) -> bool {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .is_ok_and(|t| timestamp(t.with_timezone(&chrono::Utc)) == s)
+}
+
 /// The current time as a record timestamp.
 pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
@@ -245,7 +253,7 @@ impl Record {
                 rec.kind
             )));
         }
-        if chrono::DateTime::parse_from_rfc3339(&rec.ts).is_err() {
+        if !is_timestamp(&rec.ts) {
             return Err(RecordError::Malformed(format!(
                 "invalid timestamp {:?}",
                 rec.ts
@@ -291,6 +299,11 @@ impl Record {
 }
 
 fn check_sig(hash: &str, sig: &str, key: &str, keyring: &Keyring) -> Result<(), RecordError> {
+    if !crate::evidence::keys::is_key_id(key) {
+        return Err(RecordError::Malformed(format!(
+            "key {key:?} is not a key id (ed25519: and 32 lower-case hex digits)"
+        )));
+    }
     let vk = keyring
         .get(key)
         .ok_or_else(|| RecordError::UnknownKey(key.to_owned()))?;
@@ -383,6 +396,12 @@ impl Checkpoint {
             serde_json::from_str(text.trim()).map_err(|e| RecordError::Malformed(e.to_string()))?;
         if c.v != FORMAT || c.kind != "checkpoint" {
             return Err(RecordError::Malformed("not a version 1 checkpoint".into()));
+        }
+        if !is_timestamp(&c.ts) {
+            return Err(RecordError::Malformed(format!(
+                "invalid checkpoint timestamp {:?}",
+                c.ts
+            )));
         }
         Ok(c)
     }

@@ -546,7 +546,17 @@ impl Governor {
                         let at = chrono::DateTime::parse_from_rfc3339(&ts)
                             .map_err(|e| Error::Invalid(e.to_string()))?
                             .with_timezone(&chrono::Utc)
-                            + chrono::Duration::seconds(secs.min(i64::MAX as u64 / 2000) as i64);
+                            .checked_add_signed(
+                                i64::try_from(secs)
+                                    .ok()
+                                    .and_then(chrono::TimeDelta::try_seconds)
+                                    .unwrap_or(chrono::TimeDelta::MAX),
+                            )
+                            .ok_or_else(|| {
+                                Error::Invalid(format!(
+                                    "an approval expiring {secs} s after {ts} is past the last representable time"
+                                ))
+                            })?;
                         t.expires_at = Some(timestamp(at));
                     }
                 }
@@ -647,6 +657,13 @@ impl Governor {
                 .open
                 .get(id)
                 .ok_or_else(|| EvidenceError::UnknownDecision(id.to_owned()))?;
+            // An allowed action that ran cannot be closed as denied (which would refund
+            // its budget); only a decision that did not allow can be.
+            if outcome.status == Status::Denied && open.effect == Some(Effect::Allow) {
+                return Err(Error::Invalid(format!(
+                    "decision {id} allowed the action: its outcome cannot be `denied` (use success, failure or unknown)"
+                )));
+            }
             let settled = self.settlement(st, id, open, &outcome);
             Ok((
                 vec![self.outcome_body(id, &open.hash, outcome, settled)],
@@ -924,6 +941,23 @@ impl Governor {
             if let Some(by) = &den.overridden_by {
                 return Err(refused(format!("already overridden by {by}")).into());
             }
+            // Judged by the policy that denied: each deciding rule's policy must be the one
+            // (by digest) recorded with the deny.
+            let current = self.policies.refs();
+            for r in &den.rules {
+                let recorded = den.policies.iter().find(|p| p.name == r.policy);
+                let held = current.iter().find(|p| p.name == r.policy);
+                if recorded.map(|p| &p.digest) != held.map(|p| &p.digest) {
+                    return Err(refused(format!(
+                        "rule `{}` of policy `{}` is judged by the policy that denied (digest {}), not this governor's ({})",
+                        r.rule,
+                        r.policy,
+                        recorded.map_or("unknown", |p| &*p.digest),
+                        held.map_or("none", |p| &*p.digest),
+                    ))
+                    .into());
+                }
+            }
             let rules = state::may_override(&self.policies, den, who).map_err(refused)?;
             let d = Decision {
                 effect: Effect::Allow,
@@ -946,7 +980,7 @@ impl Governor {
                         .map(|r| format!("`{r}`"))
                         .collect::<Vec<_>>()
                         .join(", "),
-                    reason
+                    redacted_reason(reason)
                 ),
                 eval_ns: 0,
             };

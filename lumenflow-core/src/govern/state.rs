@@ -25,6 +25,9 @@ use std::sync::Arc;
 pub(crate) struct Open {
     pub hash: String,
     pub instance: String,
+    /// The decision's effect: an outcome's status must fit it.
+    #[serde(default)]
+    pub effect: Option<Effect>,
     /// The recorded (redacted) action, kept when budgets reserved for it.
     pub action: Option<Value>,
 }
@@ -40,6 +43,10 @@ pub(crate) struct Denied {
     pub rules: Vec<RuleRef>,
     pub redactions: Value,
     pub overridden_by: Option<String>,
+    /// The policies (names and digests) that made the deny: an override is judged by
+    /// them, not by whatever policy the overrider holds.
+    #[serde(default)]
+    pub policies: Vec<crate::policy::decide::PolicyRef>,
 }
 
 /// Everything governing needs to know about the log so far. Serialisable, for the
@@ -196,6 +203,7 @@ impl State {
                     rules: d.deciding_rules.clone(),
                     redactions: body.get("redactions").cloned().unwrap_or(Value::Null),
                     overridden_by: None,
+                    policies: d.policies.clone(),
                 },
             );
         }
@@ -209,6 +217,7 @@ impl State {
             Open {
                 hash: rec.hash.clone(),
                 instance: str_at(body, "/instance").to_owned(),
+                effect: Some(d.effect),
                 action: reserved.then_some(action),
             },
         );

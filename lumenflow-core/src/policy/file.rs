@@ -28,6 +28,8 @@ pub const MAX_EXPRESSION_BYTES: usize = 8 * 1024;
 pub const MAX_EXPRESSION_DEPTH: usize = 32;
 /// Most rules in one policy.
 pub const MAX_RULES: usize = 10_000;
+/// Longest duration (`expires_in`, `window`) a policy may give: 100 years, in seconds.
+pub const MAX_DURATION_SECS: u64 = 100 * 365 * 24 * 3600 + 25 * 24 * 3600;
 /// Largest policy source, in bytes.
 pub const MAX_POLICY_BYTES: usize = 4 * 1024 * 1024;
 
@@ -622,6 +624,9 @@ fn compile(
 /// Parses a duration such as `30m`, `24h`, `7d` or `1h 30m` into whole seconds.
 pub(crate) fn parse_duration(s: &str) -> Result<u64, String> {
     match humantime::parse_duration(s.trim()) {
+        Ok(d) if d.as_secs() > MAX_DURATION_SECS => Err(format!(
+            "duration `{s}` is longer than the longest allowed, 100 years"
+        )),
         Ok(d) if d.as_secs() > 0 => Ok(d.as_secs()),
         Ok(_) => Err(format!("duration `{s}` must be at least one second")),
         Err(e) => Err(format!(
