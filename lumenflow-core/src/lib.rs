@@ -61,7 +61,7 @@ pub use evidence::export::{
     csv_cell, csv_row, export, filter_records, is_bundle, read_bundle, read_records, terminal_text,
     verify_path, verify_records, Format as ExportFormat, LogFilter,
 };
-pub use evidence::keys::{parse_public, public_path, KeyError, KeyPair, Keyring};
+pub use evidence::keys::{parse_public, public_path, verify_signature, KeyError, KeyPair, Keyring};
 pub use evidence::record::{kind, timestamp, Checkpoint, Head, Record};
 pub use evidence::redact::Redactor;
 pub use evidence::store::{read_segments, write_checkpoint};

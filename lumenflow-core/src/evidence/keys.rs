@@ -195,6 +195,27 @@ pub fn parse_public(text: &str, what: &str) -> Result<VerifyingKey, KeyError> {
     Ok(key)
 }
 
+/// Verifies an Ed25519 `signature` (128 lower-case hex digits) of `message` by the
+/// public key `public` (64 lower-case hex digits) under LumenFlow's strict rule
+/// (spec/evidence.md, Signature rule): `S` canonical, neither `R` nor the key of small
+/// order (nor a non-canonical encoding of one), and the cofactorless equation holds.
+/// Records, checkpoints and signed votes are checked by this rule.
+pub fn verify_signature(public: &str, message: &[u8], signature: &str) -> bool {
+    let Some(key) = hex_decode(public).and_then(|b| <[u8; 32]>::try_from(b).ok()) else {
+        return false;
+    };
+    let Some(sig) = hex_decode(signature).and_then(|b| <[u8; 64]>::try_from(b).ok()) else {
+        return false;
+    };
+    let Ok(vk) = VerifyingKey::from_bytes(&key) else {
+        return false;
+    };
+    !vk.is_weak()
+        && vk
+            .verify_strict(message, &ed25519_dalek::Signature::from_bytes(&sig))
+            .is_ok()
+}
+
 /// Decodes hex spelled exactly in lower case (the only form records, checkpoints and
 /// key ids use); anything else is `None`.
 pub fn hex_decode(s: &str) -> Option<Vec<u8>> {
