@@ -4,10 +4,10 @@
 use crate::{load_set, read_context, read_text, ExportFormat, StatusArg};
 use lumenflow_core::hooks;
 use lumenflow_core::{
-    canonical_json, csv_row, export as export_log, filter_records, public_path, read_records,
-    terminal_text, timestamp, verify_path, write_checkpoint, Checkpoint, Completeness, Context,
-    ExportFormat as Format, Governor, GovernorOptions, Integrity, KeyPair, Keyring, LogFilter,
-    Outcome, PolicySet, Report, Status,
+    canonical_json, csv_row, export as export_log, export_signed, filter_records, public_path,
+    read_records, terminal_text, timestamp, verify_path, write_checkpoint, Checkpoint,
+    Completeness, Context, ExportFormat as Format, Governor, GovernorOptions, Integrity, KeyPair,
+    Keyring, LogFilter, Outcome, PolicySet, Report, Status,
 };
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -265,7 +265,12 @@ fn print_report(r: &Report) {
     }
 }
 
-pub fn export(dir: &Path, out: &Path, format: ExportFormat) -> Result<ExitCode, String> {
+pub fn export(
+    dir: &Path,
+    out: &Path,
+    format: ExportFormat,
+    key: Option<&Path>,
+) -> Result<ExitCode, String> {
     let f = match format {
         ExportFormat::Bundle => Format::Bundle,
         ExportFormat::Jsonl => Format::Jsonl,
@@ -274,7 +279,14 @@ pub fn export(dir: &Path, out: &Path, format: ExportFormat) -> Result<ExitCode, 
     if !dir.join("segments").is_dir() {
         return Err(format!("{}: not an evidence directory", dir.display()));
     }
-    let n = export_log(dir, out, f).map_err(|e| e.to_string())?;
+    let n = match key {
+        Some(k) => {
+            let key = KeyPair::from_file(k).map_err(|e| e.to_string())?;
+            export_signed(dir, out, f, &key)
+        }
+        None => export_log(dir, out, f),
+    }
+    .map_err(|e| e.to_string())?;
     outln!("exported {n} records to {}", out.display());
     Ok(ExitCode::SUCCESS)
 }

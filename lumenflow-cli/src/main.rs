@@ -169,6 +169,10 @@ enum Command {
         /// What to write.
         #[arg(long, value_enum, default_value = "bundle")]
         format: ExportFormat,
+        /// Sign a checkpoint of the last record into the bundle with this private key, so
+        /// that the bundle proves its own completeness.
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
     },
     /// Show records, optionally filtered.
     Log {
@@ -459,7 +463,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             &keys,
             json,
         )),
-        Command::Export { dir, out, format } => evidence_cmd::export(&dir, &out, format),
+        Command::Export {
+            dir,
+            out,
+            format,
+            key,
+        } => evidence_cmd::export(&dir, &out, format, key.as_deref()),
         Command::Log {
             path,
             kind,

@@ -51,6 +51,20 @@ pub enum Format {
     Csv,
 }
 
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s {
+            "bundle" => Ok(Format::Bundle),
+            "jsonl" => Ok(Format::Jsonl),
+            "csv" => Ok(Format::Csv),
+            other => Err(format!(
+                "unknown export format `{other}` (bundle, jsonl, csv)"
+            )),
+        }
+    }
+}
+
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> EvidenceError + '_ {
     move |source| EvidenceError::Io {
         path: path.display().to_string(),
@@ -127,8 +141,31 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>, EvidenceError> {
         .collect()
 }
 
-/// Writes `dir`'s log to `out` in `format`; returns the number of records.
+/// Writes `dir`'s log to `out` in `format`; returns the number of records. A bundle
+/// carries the directory's own checkpoint, which may not cover the last record; use
+/// [`export_signed`] so that a bundle proves its own completeness.
 pub fn export(dir: &Path, out: &Path, format: Format) -> Result<u64, EvidenceError> {
+    export_with(dir, out, format, None)
+}
+
+/// As [`export`], but a bundle carries a checkpoint of its last record signed with
+/// `key` (and `key`'s public key among its keys): `verify` of the bundle then reports
+/// incomplete if records were cut from its end, whatever the manifest says.
+pub fn export_signed(
+    dir: &Path,
+    out: &Path,
+    format: Format,
+    key: &crate::evidence::keys::KeyPair,
+) -> Result<u64, EvidenceError> {
+    export_with(dir, out, format, Some(key))
+}
+
+fn export_with(
+    dir: &Path,
+    out: &Path,
+    format: Format,
+    key: Option<&crate::evidence::keys::KeyPair>,
+) -> Result<u64, EvidenceError> {
     let lines = read_segments(&dir.join("segments"))?;
     let n = lines.len() as u64;
     match format {
@@ -149,8 +186,22 @@ pub fn export(dir: &Path, out: &Path, format: Format) -> Result<u64, EvidenceErr
                 .first()
                 .and_then(|l| Record::parse(&l.bytes).ok())
                 .map(|r| r.stream);
-            let keys = published_keys(dir)?;
-            let checkpoint = read_checkpoint(dir)?;
+            let mut keys = published_keys(dir)?;
+            let checkpoint = match (key, &stream, &head) {
+                (Some(k), Some(stream), Some(head)) => {
+                    let pem = k.public_pem();
+                    if !keys.iter().any(|p| p.trim() == pem.trim()) {
+                        keys.push(pem);
+                    }
+                    Some(Checkpoint::seal(
+                        stream,
+                        head,
+                        &crate::evidence::record::timestamp(chrono::Utc::now()),
+                        k,
+                    ))
+                }
+                _ => read_checkpoint(dir)?,
+            };
             let manifest = Manifest {
                 format: "lumenflow-bundle".into(),
                 v: 1,
@@ -368,16 +419,17 @@ pub fn verify_path(
     let mut notes = Vec::new();
     let (lines, shipped_keys, shipped_checkpoint, bundle_problem) = if is_bundle(path) {
         let (m, lines) = read_bundle(path)?;
-        let mut ring = Keyring::new();
-        for k in &m.keys {
-            ring.add(parse_public(k, "bundle manifest")?);
-        }
+        let shipped: Vec<(String, String)> = m
+            .keys
+            .iter()
+            .map(|k| ("bundle manifest".to_owned(), k.clone()))
+            .collect();
         let mut problem = None;
         if lines_digest(&lines) != m.records_digest || lines.len() as u64 != m.records {
             problem =
                 Some("the records do not match the bundle manifest's digest and count".to_owned());
         }
-        (lines, ring, m.checkpoint, problem)
+        (lines, shipped, m.checkpoint, problem)
     } else {
         if !path.join("segments").is_dir() {
             return Err(EvidenceError::Invalid(format!(
@@ -386,11 +438,16 @@ pub fn verify_path(
             )));
         }
         let lines = read_segments(&path.join("segments"))?;
-        let mut ring = Keyring::new();
-        for pem in published_keys(path)? {
-            ring.add(parse_public(&pem, &format!("{}/keys", path.display()))?);
-        }
-        (lines, ring, read_checkpoint(path)?, None)
+        // Read only when no keys are given (a bad file there cannot stop a pinned verify).
+        let shipped = if keys.is_none() {
+            published_keys(path)?
+                .into_iter()
+                .map(|pem| (format!("{}/keys", path.display()), pem))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        (lines, shipped, read_checkpoint(path)?, None)
     };
     let keyring = match keys {
         Some(k) => {
@@ -399,7 +456,16 @@ pub fn verify_path(
         }
         None => {
             notes.push("keys: those shipped with the log (pin trusted keys with --key to detect a substituted key)".into());
-            shipped_keys
+            let mut ring = Keyring::new();
+            for (whence, pem) in &shipped_keys {
+                match parse_public(pem, whence) {
+                    Ok(k) => {
+                        ring.add(k);
+                    }
+                    Err(e) => notes.push(format!("keys: one shipped key was skipped: {e}")),
+                }
+            }
+            ring
         }
     };
     let checkpoint = match checkpoint {

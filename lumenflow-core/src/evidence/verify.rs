@@ -35,6 +35,22 @@ pub enum Integrity {
     Broken(Broken),
 }
 
+impl Integrity {
+    /// `valid` or `broken`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Integrity::Valid => "valid",
+            Integrity::Broken(_) => "broken",
+        }
+    }
+}
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.segment, self.line, self.reason)
+    }
+}
+
 /// Whether records are missing from the end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
@@ -53,6 +69,17 @@ pub enum Completeness {
     },
     /// No checkpoint was given, so a missing tail cannot be detected.
     Unchecked,
+}
+
+impl Completeness {
+    /// `complete`, `incomplete` or `unchecked`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Completeness::Complete { .. } => "complete",
+            Completeness::Incomplete { .. } => "incomplete",
+            Completeness::Unchecked => "unchecked",
+        }
+    }
 }
 
 /// The result of verifying a log.
