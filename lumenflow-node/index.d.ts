@@ -368,6 +368,8 @@ export declare function generateKey(path: string): string;
 export declare function exportEvidence(dir: string, out: string, format?: 'bundle' | 'jsonl' | 'csv'): number;
 /** RFC 8785 canonical JSON. */
 export declare function canonicalize(value: Json): string;
+/** The strict Ed25519 rule (lower-case hex key and signature; a string message is UTF-8); never throws on bad hex. */
+export declare function verifySignature(publicKeyHex: string, message: string | Uint8Array, signatureHex: string): boolean;
 /** The package version. */
 export declare const version: string;
 

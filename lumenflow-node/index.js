@@ -611,6 +611,12 @@ function exportEvidence(dir, out, format = 'bundle') {
   return call('exportEvidence', () => native.exportEvidence(...args));
 }
 
+function verifySignature(publicKeyHex, message, signatureHex) {
+  const m = bytesOf(message);
+  if (!m) throw new InvalidArgumentError(`message: must be a string or bytes, not ${describe(message)}`);
+  return call('verifySignature', () => native.verifySignature(publicKeyHex, m, signatureHex));
+}
+
 function canonicalize(value) {
   const t = toJson(value, 'value');
   return call('canonicalize', () => native.canonicalize(t));
@@ -628,6 +634,7 @@ module.exports = {
   generateKey,
   exportEvidence,
   canonicalize,
+  verifySignature,
   LumenflowError,
   PolicyError,
   ActionError,

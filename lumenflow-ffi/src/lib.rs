@@ -41,7 +41,8 @@ pub use governor::{
 };
 pub use keys::KeyPair;
 pub use verify::{
-    export, verify, verify_jsonl, Completeness, ExportFormat, Integrity, VerifyReport,
+    export, verify, verify_jsonl, verify_signature, Completeness, ExportFormat, Integrity,
+    VerifyReport,
 };
 
 uniffi::setup_scaffolding!("lumenflow");

@@ -154,6 +154,13 @@ pub fn verify_jsonl(
     })
 }
 
+/// The strict Ed25519 rule of spec/evidence.md: whether `signature_hex` signs `message`
+/// under `public_key_hex` (both lower-case hex). Anything malformed is `false`.
+#[uniffi::export]
+pub fn verify_signature(public_key_hex: String, message: Vec<u8>, signature_hex: String) -> bool {
+    core::verify_signature(&public_key_hex, &message, &signature_hex)
+}
+
 /// Export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum ExportFormat {

@@ -627,6 +627,20 @@ pub fn generate_key(path: String) -> napi::Result<String> {
     })
 }
 
+/// The strict Ed25519 rule: whether `signature_hex` signs `message` under
+/// `public_key_hex` (both lower-case hex); anything malformed is `false`.
+#[napi]
+pub fn verify_signature(
+    public_key_hex: String,
+    message: Buffer,
+    signature_hex: String,
+) -> napi::Result<bool> {
+    guard(|| {
+        let valid = lumenflow_core::verify_signature(&public_key_hex, &message, &signature_hex);
+        Ok(valid)
+    })
+}
+
 /// RFC 8785 canonical form of a JSON text.
 #[napi]
 pub fn canonicalize(json_text: String) -> napi::Result<String> {

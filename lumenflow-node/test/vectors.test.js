@@ -1,6 +1,7 @@
 'use strict';
 // The shared spec/vectors suite, run through the Node package: decisions, evidence
-// (the signed log and its tampered copies, with their verdicts) and RFC 8785.
+// (the signed log and its tampered copies, with their verdicts), RFC 8785 and C2SP's
+// Ed25519 edge cases.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -99,4 +100,34 @@ test('RFC 8785 numbers (20,000 ECMAScript serialisations)', () => {
     if (got !== expected) bad.push(`${hex}: ${got} != ${expected}`);
   }
   assert.deepEqual(bad.slice(0, 10), []);
+});
+
+// C2SP's Ed25519 edge cases (spec/vectors/ed25519-cctv/) under the strict rule: a vector
+// verifies iff its only edge cases are low-order components (as the core test checks).
+const ed25519 = JSON.parse(read('ed25519-cctv/ed25519vectors.json'));
+const LOW_ORDER_COMPONENTS = ['low_order_component_A', 'low_order_component_R'];
+
+test('Ed25519 edge-case vectors (C2SP, 914) under the strict rule', () => {
+  assert.equal(ed25519.length, 914);
+  const counts = { true: 0, false: 0 };
+  for (const v of ed25519) {
+    const flags = v.flags ?? [];
+    const expected = flags.every((f) => LOW_ORDER_COMPONENTS.includes(f));
+    const got = lf.verifySignature(v.key, v.msg, v.sig);
+    assert.equal(got, expected, `vector ${v.number} with flags ${JSON.stringify(flags)}`);
+    assert.equal(lf.verifySignature(v.key, Buffer.from(v.msg), v.sig), got, `vector ${v.number} (Buffer)`);
+    counts[got] += 1;
+  }
+  assert.ok(counts.true > 0 && counts.false > 0, JSON.stringify(counts));
+});
+
+test('Ed25519: upper-case or signed hex is never a signature', () => {
+  const { key, msg, sig } = ed25519.find((v) => v.flags === null);
+  assert.equal(lf.verifySignature(key, msg, sig), true);
+  assert.equal(lf.verifySignature(key, msg, sig.toUpperCase()), false);
+  assert.equal(lf.verifySignature(key.toUpperCase(), msg, sig), false);
+  assert.equal(lf.verifySignature(key, msg, `+${sig.slice(1)}`), false);
+  assert.equal(lf.verifySignature(key, `${msg}!`, sig), false);
+  assert.throws(() => lf.verifySignature(key, 42, sig), lf.InvalidArgumentError);
+  assert.throws(() => lf.verifySignature(undefined, msg, sig), lf.InvalidArgumentError);
 });

@@ -1,5 +1,6 @@
 // Shared vectors (spec/vectors/) run through the Kotlin bindings: decisions, evidence
-// (the log and its tampered copies, with their verdicts) and RFC 8785 canonical JSON.
+// (the log and its tampered copies, with their verdicts), RFC 8785 canonical JSON and
+// C2SP's Ed25519 edge cases.
 package lumenflow
 
 import com.google.gson.Gson
@@ -182,5 +183,42 @@ class CanonicalVectorsTest {
             n++
         }
         assertTrue(n >= 19_000, "only $n numbers checked")
+    }
+}
+
+/**
+ * C2SP's Ed25519 edge-case vectors (spec/vectors/ed25519-cctv/) under the strict rule: a
+ * vector verifies iff its only edge cases are low-order components (as the core test).
+ */
+class Ed25519VectorsTest {
+    private val vectors = JsonParser.parseString(spec("ed25519-cctv/ed25519vectors.json").readText())
+        .asJsonArray.map { it.asJsonObject }
+
+    private fun flags(v: JsonObject): List<String> =
+        v["flags"].takeUnless { it.isJsonNull }?.asJsonArray?.map { it.asString } ?: emptyList()
+
+    @Test
+    fun `every cctv vector gets the strict verdict`() {
+        assertEquals(914, vectors.size)
+        val lowOrderComponents = setOf("low_order_component_A", "low_order_component_R")
+        var accepted = 0
+        for (v in vectors) {
+            val expected = flags(v).all { it in lowOrderComponents }
+            val got = verifySignature(v["key"].asString, v["msg"].asString.toByteArray(Charsets.UTF_8), v["sig"].asString)
+            assertEquals(expected, got, "vector ${v["number"].asInt} with flags ${flags(v)}")
+            if (got) accepted++
+        }
+        assertTrue(accepted in 1 until vectors.size, "$accepted of ${vectors.size} accepted")
+    }
+
+    @Test
+    fun `upper-case or signed hex is never a signature`() {
+        val good = vectors.first { it["flags"].isJsonNull }
+        val (key, sig) = good["key"].asString to good["sig"].asString
+        val msg = good["msg"].asString.toByteArray(Charsets.UTF_8)
+        assertTrue(verifySignature(key, msg, sig))
+        assertEquals(false, verifySignature(key, msg, sig.uppercase()))
+        assertEquals(false, verifySignature(key.uppercase(), msg, sig))
+        assertEquals(false, verifySignature(key, msg, "+" + sig.drop(1)))
     }
 }
