@@ -237,3 +237,71 @@ fn errors_are_typed() {
         .unwrap_err();
     assert!(matches!(e, Error::Approval(_)), "{e:?}");
 }
+
+#[test]
+fn a_configured_field_does_not_come_back_through_a_rule_error() {
+    let policy = r#"
+version: 1
+name: leak
+default: deny
+rules:
+  - id: echo
+    effect: deny
+    when: action.tool == "login" && action.args[action.args.password] == 1
+"#;
+    let dir = tempdir("field");
+    let g = Governor::open(
+        &dir,
+        PolicySet::single(Policy::from_yaml(policy, "leak.yaml").unwrap()),
+        key(),
+        GovernorOptions {
+            durability: Durability::None,
+            redactor: lumenflow_core::Redactor {
+                pointers: vec!["/args/password".into()],
+                ..Default::default()
+            },
+            ..GovernorOptions::default()
+        },
+    )
+    .unwrap();
+    let secret = "correct-horse-battery";
+    let d = g
+        .decide(&Action::new("login", json!({"user": "ann", "password": secret})).unwrap())
+        .unwrap();
+    // The rule's error echoes the argument (the attack needs it to)...
+    let in_memory = serde_json::to_string(&d.decision).unwrap();
+    assert!(in_memory.contains(secret), "{in_memory}");
+    g.close().unwrap();
+    // ...but no record holds it.
+    for seg in std::fs::read_dir(dir.join("segments")).unwrap() {
+        let text = std::fs::read_to_string(seg.unwrap().path()).unwrap();
+        assert!(
+            !text.contains(secret),
+            "the configured field is in a record: {text}"
+        );
+    }
+}
+
+#[test]
+fn a_long_reason_is_redacted_before_it_is_cut() {
+    let dir = tempdir("cut-token");
+    let g = open_with(&dir, POLICY);
+    let denied = g.decide(&sql("prod")).unwrap();
+    let token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+    // Padding that puts the token across the message limit.
+    let pad = "x".repeat(4096 - 20);
+    g.override_deny(
+        &denied.id,
+        &Approver::new("olga").with_role("sre"),
+        &format!("{pad} {token}"),
+    )
+    .unwrap();
+    g.close().unwrap();
+    for seg in std::fs::read_dir(dir.join("segments")).unwrap() {
+        let text = std::fs::read_to_string(seg.unwrap().path()).unwrap();
+        assert!(
+            !text.contains("ghp_abcdefghijklmnop"),
+            "part of the token is in a record"
+        );
+    }
+}

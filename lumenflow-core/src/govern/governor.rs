@@ -231,10 +231,36 @@ impl Governed {
 
 pub use crate::govern::budget::BudgetStatus;
 
+/// Replaces every occurrence of each of `values` in the strings (and keys) of `v`.
+fn scrub(v: &mut Value, values: &[String]) {
+    let clean = |s: &str| {
+        let mut s = s.to_owned();
+        for x in values {
+            if s.contains(x.as_str()) {
+                s = s.replace(x.as_str(), "[REDACTED:field]");
+            }
+        }
+        s
+    };
+    match v {
+        Value::String(s) => *s = clean(s),
+        Value::Array(a) => a.iter_mut().for_each(|x| scrub(x, values)),
+        Value::Object(o) => {
+            let entries = std::mem::take(o);
+            for (k, mut x) in entries {
+                scrub(&mut x, values);
+                o.insert(clean(&k), x);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// A free-text reason with any secret in it replaced.
 fn redacted_reason(reason: &str) -> String {
-    let r = crate::error::bound(reason.to_owned());
-    redact_text(&r).map_or(r, |(clean, _)| clean)
+    // Redact first, then bound: cutting first could leave most of a token behind.
+    let r = redact_text(reason).map_or_else(|| reason.to_owned(), |(clean, _)| clean);
+    crate::error::bound(r)
 }
 
 /// Options for [`Governor::open`].
@@ -596,6 +622,7 @@ impl Governor {
     ) -> Result<Value, Error> {
         let invalid = |e: serde_json::Error| Error::Invalid(e.to_string());
         let context_digest = canonical::digest(context).map_err(invalid)?;
+        let original_action = full.clone();
         let mut redacted_action = full;
         let mut redactions: Vec<Value> = self
             .options
@@ -608,7 +635,25 @@ impl Governor {
         for r in self.options.redactor.redact(&mut redacted_context) {
             redactions.push(json!({"pointer": format!("/context{}", r.pointer), "kind": r.kind}));
         }
+        // Values the configured redactor removed from the action must not come back through
+        // the decision (a rule error or reason that echoes an argument).
+        let removed: Vec<String> = redactions
+            .iter()
+            .filter(|r| r["kind"] == "field")
+            .filter_map(|r| {
+                let p = r["pointer"].as_str()?.strip_prefix("/action")?;
+                let v = original_action.pointer(p)?;
+                Some(match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+            })
+            .filter(|s| s.len() >= 4)
+            .collect();
         let mut decision = serde_json::to_value(d).map_err(invalid)?;
+        if !removed.is_empty() {
+            scrub(&mut decision, &removed);
+        }
         for r in Redactor::default().redact(&mut decision) {
             redactions.push(json!({"pointer": format!("/decision{}", r.pointer), "kind": r.kind}));
         }
@@ -736,10 +781,10 @@ impl Governor {
             body.insert("settled".into(), Value::Array(settled));
         }
         if let Some(e) = outcome.error {
-            let e = crate::error::bound(e);
+            // Redact first, then bound: cutting first could leave most of a token behind.
             match redact_text(&e) {
                 Some((clean, kinds)) => {
-                    body.insert("error".into(), json!(clean));
+                    body.insert("error".into(), json!(crate::error::bound(clean)));
                     body.insert(
                         "redactions".into(),
                         Value::Array(
@@ -751,7 +796,7 @@ impl Governor {
                     );
                 }
                 None => {
-                    body.insert("error".into(), json!(e));
+                    body.insert("error".into(), json!(crate::error::bound(e)));
                 }
             }
         }
