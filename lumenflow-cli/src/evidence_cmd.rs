@@ -253,6 +253,10 @@ fn print_report(r: &Report) {
             last_seq.map_or("the start".to_owned(), |s| format!("seq {s}"))
         ),
         Completeness::Unchecked => outln!("complete   unknown: no checkpoint"),
+        Completeness::Uncovered { last_seq, checkpoint_seq } => outln!(
+            "complete   NOT PROVEN: the bundle ends at seq {last_seq} but its checkpoint covers {}",
+            checkpoint_seq.map_or("nothing".to_owned(), |s| format!("only seq {s}"))
+        ),
     }
     if !r.unknown_keys.is_empty() {
         outln!(

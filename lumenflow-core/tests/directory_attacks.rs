@@ -290,3 +290,61 @@ fn a_planted_record_by_a_published_key_decides_nothing() {
         "{rejected:?}"
     );
 }
+
+/// Drops the last `drop` records of a bundle and recomputes its manifest, as a holder of
+/// the bundle can; `checkpoint` replaces the manifest's checkpoint if given.
+fn cut_bundle(path: &Path, drop: usize, checkpoint: Option<serde_json::Value>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let mut manifest: serde_json::Value = serde_json::from_str(lines.remove(0)).unwrap();
+    lines.truncate(lines.len() - drop);
+    let mut body = String::new();
+    for l in &lines {
+        body.push_str(l);
+        body.push('\n');
+    }
+    let last: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    manifest["records"] = json!(lines.len());
+    manifest["head"] = json!({"seq": last["seq"], "hash": last["hash"]});
+    manifest["records_digest"] = json!(lumenflow_core::sha256_digest(body.as_bytes()));
+    if let Some(c) = checkpoint {
+        manifest["checkpoint"] = c;
+    }
+    let m = lumenflow_core::canonical::to_string(&manifest).unwrap();
+    std::fs::write(path, format!("{m}\n{body}")).unwrap();
+}
+
+#[test]
+fn a_bundle_with_its_tail_dropped_does_not_verify_as_whole() {
+    let dir = tempdir("bundle");
+    session(&dir, 4);
+    let out = dir.join("audit.lfb");
+    lumenflow_core::export_signed(&dir, &out, lumenflow_core::ExportFormat::Bundle, &key())
+        .unwrap();
+    let whole = export::verify_path(&out, Some(&ring()), None, &|_| {}).unwrap();
+    assert_eq!(whole.exit_code(), exit::VALID, "{whole:?}");
+
+    // Tail dropped, manifest recomputed: the signed checkpoint still names the real end.
+    let cut = dir.join("cut.lfb");
+    std::fs::copy(&out, &cut).unwrap();
+    cut_bundle(&cut, 2, None);
+    let r = export::verify_path(&cut, Some(&ring()), None, &|_| {}).unwrap();
+    assert_eq!(r.exit_code(), exit::INCOMPLETE, "{r:?}");
+
+    // ...and with the checkpoint removed as well: not proven complete either.
+    let bare = dir.join("bare.lfb");
+    std::fs::copy(&out, &bare).unwrap();
+    cut_bundle(&bare, 2, Some(serde_json::Value::Null));
+    let r = export::verify_path(&bare, Some(&ring()), None, &|_| {}).unwrap();
+    assert_eq!(r.exit_code(), exit::INCOMPLETE, "{r:?}");
+    assert!(
+        matches!(
+            r.completeness,
+            lumenflow_core::Completeness::Uncovered {
+                checkpoint_seq: None,
+                ..
+            }
+        ),
+        "{r:?}"
+    );
+}

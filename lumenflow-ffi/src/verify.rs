@@ -39,6 +39,13 @@ pub enum Completeness {
     },
     /// No checkpoint, so a missing tail cannot be detected.
     Unchecked,
+    /// A bundle whose own checkpoint does not reach its last record.
+    Uncovered {
+        /// The last sequence number present.
+        last_seq: u64,
+        /// The bundle checkpoint's sequence number, if any.
+        checkpoint_seq: Option<u64>,
+    },
 }
 
 /// The result of verifying a log.
@@ -97,6 +104,13 @@ impl VerifyReport {
                     checkpoint_seq: *checkpoint_seq,
                 },
                 core::Completeness::Unchecked => Completeness::Unchecked,
+                core::Completeness::Uncovered {
+                    last_seq,
+                    checkpoint_seq,
+                } => Completeness::Uncovered {
+                    last_seq: *last_seq,
+                    checkpoint_seq: *checkpoint_seq,
+                },
             },
             unknown_keys: r.unknown_keys.clone(),
             kinds: r.kinds.iter().map(|(k, n)| (k.clone(), *n)).collect(),

@@ -11,10 +11,10 @@
 
 use lumenflow_core::{
     canonical_json, export, replay_path, sign_vote as sign, verify_path, verify_records, Action,
-    Actor, Approver, Checkpoint, Choice, Clock, Completeness, Context, Decision,
-    Error as CoreError, EvidenceError as StoreError, ExportFormat, Governed, Governor,
-    GovernorOptions, Integrity, KeyPair, Keyring, ManualClock, Outcome, Policy, PolicySet, Report,
-    RuleRef, Status, TestSuite, VoteSignature,
+    Actor, Approver, Checkpoint, Choice, Clock, Context, Decision, Error as CoreError,
+    EvidenceError as StoreError, ExportFormat, Governed, Governor, GovernorOptions, Integrity,
+    KeyPair, Keyring, ManualClock, Outcome, Policy, PolicySet, Report, RuleRef, Status, TestSuite,
+    VoteSignature,
 };
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyTypeError};
@@ -1017,14 +1017,10 @@ impl From<Report> for PyReport {
         PyReport {
             exit_code: report.exit_code(),
             valid: report.exit_code() == 0,
-            integrity: broken.map_or("valid", |_| "broken"),
+            integrity: report.integrity.as_str(),
             broken_seq: broken.map(|b| b.seq),
-            broken_reason: broken.map(|b| format!("{}:{}: {}", b.segment, b.line, b.reason)),
-            completeness: match report.completeness {
-                Completeness::Complete { .. } => "complete",
-                Completeness::Incomplete { .. } => "incomplete",
-                Completeness::Unchecked => "unchecked",
-            },
+            broken_reason: broken.map(|b| b.to_string()),
+            completeness: report.completeness.as_str(),
             records: report.records,
             unknown_keys: report.unknown_keys.clone(),
             kinds: report.kinds.clone(),

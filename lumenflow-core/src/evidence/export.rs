@@ -468,6 +468,9 @@ pub fn verify_path(
             ring
         }
     };
+    let given_checkpoint = checkpoint.as_ref().map(|c| c.seq);
+    // A bundle proves its own completeness only through a checkpoint it carries.
+    let bundle_checkpoint_seq = shipped_checkpoint.as_ref().map(|c| c.seq);
     let checkpoint = match checkpoint {
         Some(c) => {
             notes.push(format!("checkpoint: given by the verifier (seq {})", c.seq));
@@ -482,8 +485,9 @@ pub fn verify_path(
             shipped_checkpoint
         }
     };
+    let bundle = is_bundle(path);
     let mut v = Verifier::new(&keyring);
-    if !is_bundle(path) {
+    if !bundle {
         if let Ok(stream) = std::fs::read_to_string(path.join("stream")) {
             v = v.expect_stream(stream.trim());
         }
@@ -495,6 +499,19 @@ pub fn verify_path(
         v.note(n);
     }
     let mut report = verify_lines(&lines, v, progress);
+    if bundle && given_checkpoint.is_none() {
+        if let Some(last) = report.head.as_ref().map(|h| h.seq) {
+            if bundle_checkpoint_seq.is_none_or(|c| c < last) {
+                report.completeness = crate::evidence::verify::Completeness::Uncovered {
+                    last_seq: last,
+                    checkpoint_seq: bundle_checkpoint_seq,
+                };
+                report.notes.push(
+                    "the bundle's checkpoint does not cover its last record: export it with --key, or verify against a checkpoint kept elsewhere".into(),
+                );
+            }
+        }
+    }
     if let Some(p) = bundle_problem {
         if matches!(report.integrity, crate::evidence::verify::Integrity::Valid) {
             report.integrity =

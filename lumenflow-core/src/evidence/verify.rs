@@ -69,6 +69,15 @@ pub enum Completeness {
     },
     /// No checkpoint was given, so a missing tail cannot be detected.
     Unchecked,
+    /// A bundle whose own signed checkpoint does not reach its last record (or that has
+    /// none): the records after `checkpoint_seq` are not proven to be the log's end, so a
+    /// bundle with its tail dropped and its manifest recomputed is not passed as whole.
+    Uncovered {
+        /// The last sequence number present.
+        last_seq: u64,
+        /// The bundle checkpoint's sequence number, if it has one.
+        checkpoint_seq: Option<u64>,
+    },
 }
 
 impl Completeness {
@@ -78,6 +87,7 @@ impl Completeness {
             Completeness::Complete { .. } => "complete",
             Completeness::Incomplete { .. } => "incomplete",
             Completeness::Unchecked => "unchecked",
+            Completeness::Uncovered { .. } => "uncovered",
         }
     }
 }
@@ -109,7 +119,8 @@ pub mod exit {
     pub const VALID: i32 = 0;
     /// Tampered or invalid.
     pub const TAMPERED: i32 = 1;
-    /// Records missing from the end (against a checkpoint).
+    /// Records missing from the end (against a checkpoint), or a bundle whose own
+    /// checkpoint does not cover its last record.
     pub const INCOMPLETE: i32 = 2;
     /// Signed by a key the verifier was not given.
     pub const UNKNOWN_KEY: i32 = 3;
@@ -141,7 +152,10 @@ impl Report {
             exit::TAMPERED
         } else if !self.unknown_keys.is_empty() {
             exit::UNKNOWN_KEY
-        } else if matches!(self.completeness, Completeness::Incomplete { .. }) {
+        } else if matches!(
+            self.completeness,
+            Completeness::Incomplete { .. } | Completeness::Uncovered { .. }
+        ) {
             exit::INCOMPLETE
         } else {
             exit::VALID

@@ -261,7 +261,7 @@ class VerifyReport:
         """Why it is broken (segment:line: reason), or None."""
     @property
     def completeness(self) -> str:
-        """``"complete"``, ``"incomplete"`` or ``"unchecked"`` (no checkpoint)."""
+        """``"complete"``, ``"incomplete"``, ``"unchecked"`` (no checkpoint) or ``"uncovered"`` (a bundle's checkpoint misses its tail)."""
     @property
     def records(self) -> int:
         """Records read (including broken lines)."""
