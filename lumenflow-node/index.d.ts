@@ -347,7 +347,8 @@ export interface VerifyReport {
   completeness:
     | { verdict: 'complete'; checkpoint_seq: number }
     | { verdict: 'incomplete'; last_seq: number | null; checkpoint_seq: number }
-    | { verdict: 'unchecked' };
+    | { verdict: 'unchecked' }
+    | { verdict: 'uncovered'; last_seq: number; checkpoint_seq: number | null };
   unknown_keys: string[];
   kinds: { [kind: string]: number };
   notes: string[];
