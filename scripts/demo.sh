@@ -46,7 +46,7 @@ echo "== Verifying offline with the public key"
 
 echo
 echo "== Exporting a self-contained bundle and verifying it"
-"$lf" export "$work/evidence" --out "$work/session.lfb"
+"$lf" export "$work/evidence" --out "$work/session.lfb" --key "$work/agent.key"
 "$lf" verify "$work/session.lfb" --key "$work/agent.key.pub" | sed -n 3,4p
 "$lf" export "$work/evidence" --out "$work/session.csv" --format csv
 
