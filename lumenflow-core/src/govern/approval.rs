@@ -216,6 +216,24 @@ pub struct Vote {
     pub record: String,
 }
 
+impl Vote {
+    /// Who this vote counts as, for quorum and for one vote per approver: the signing
+    /// key's id when the vote is signed (one key is one identity, whatever names it is
+    /// given), else the approver's id without a `user:` prefix (`alice` and `user:alice`
+    /// are one).
+    pub fn identity(&self) -> String {
+        match &self.key_id {
+            Some(k) => format!("key:{k}"),
+            None => identity_of(&self.approver.id),
+        }
+    }
+}
+
+/// An unsigned approver's identity: the id without a `user:` prefix.
+pub(crate) fn identity_of(id: &str) -> String {
+    id.strip_prefix("user:").unwrap_or(id).to_owned()
+}
+
 /// A request with its count of distinct approvals, as bindings show it.
 #[derive(Debug, Serialize)]
 pub struct RequestView<'a> {
@@ -264,11 +282,11 @@ pub struct Request {
 impl Request {
     /// Distinct approvers who approved.
     pub fn approvals(&self) -> usize {
-        let mut ids: Vec<&str> = self
+        let mut ids: Vec<String> = self
             .votes
             .iter()
             .filter(|v| v.verdict == Choice::Approve)
-            .map(|v| v.approver.id.as_str())
+            .map(Vote::identity)
             .collect();
         ids.sort_unstable();
         ids.dedup();

@@ -524,13 +524,18 @@ impl Governor {
             .push(why);
     }
 
-    /// Records of other writers that were ignored because they were not signed by a
-    /// trusted key, with why.
+    /// Records of the log that decide nothing, with why: records of other writers not
+    /// signed by a trusted key, and votes the fold did not count (a bad signature, an
+    /// approver the rule does not allow, after expiry, a second vote by one identity).
     pub fn rejected_records(&self) -> Vec<String> {
-        self.rejected
+        let mut out = self
+            .rejected
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .clone();
+        let t = self.tracked.lock().unwrap_or_else(|p| p.into_inner());
+        out.extend(t.state.ignored_votes().iter().cloned());
+        out
     }
 
     /// Appends records of these kinds and bodies (in order, atomically).
@@ -891,7 +896,11 @@ impl Governor {
                 }
                 .into());
             }
-            if let Some(v) = req.votes.iter().find(|v| v.approver.id == approver.id) {
+            let identity = key_id.as_ref().map_or_else(
+                || approval::identity_of(&approver.id),
+                |k| format!("key:{k}"),
+            );
+            if let Some(v) = req.votes.iter().find(|v| v.identity() == identity) {
                 if v.verdict == verdict {
                     return Ok((Vec::new(), ()));
                 }

@@ -60,6 +60,10 @@ pub struct State {
     pub(crate) open: HashMap<String, Open>,
     pub(crate) denied: HashMap<String, Denied>,
     records: u64,
+    /// Votes the fold did not count, with why (a bad signature, an approver the rule does
+    /// not allow, after expiry, a second vote by one identity).
+    #[serde(default)]
+    ignored: Vec<String>,
 }
 
 /// Microseconds since the epoch of an RFC 3339 time (0 if it does not parse).
@@ -240,14 +244,77 @@ impl State {
             "reject" => Choice::Reject,
             _ => return,
         };
-        req.votes.push(Vote {
+        // The rules are checked again here, whoever wrote the vote: a record that skips
+        // the writer's checks (written with the governor's key by other means) decides
+        // nothing.
+        let reason = str_at(b, "/reason").to_owned();
+        let key_id = match (b.get("public_key"), b.get("signature")) {
+            (None, None) => {
+                if b.get("key_id").is_some() {
+                    self.ignored.push(format!(
+                        "{}: ignored: claims a key but carries no signature",
+                        rec.id()
+                    ));
+                    return;
+                }
+                None
+            }
+            (Some(Value::String(pk)), Some(Value::String(sig))) => {
+                let s = crate::govern::approval::VoteSignature {
+                    public_key: pk.clone(),
+                    signature: sig.clone(),
+                };
+                match crate::govern::approval::check_signature(
+                    &s,
+                    &req.id,
+                    &req.binding,
+                    verdict,
+                    &approver.id,
+                    &reason,
+                ) {
+                    Ok(k) => Some(k),
+                    Err(e) => {
+                        self.ignored
+                            .push(format!("{}: ignored: bad vote signature: {e}", rec.id()));
+                        return;
+                    }
+                }
+            }
+            _ => {
+                self.ignored
+                    .push(format!("{}: ignored: malformed vote signature", rec.id()));
+                return;
+            }
+        };
+        let why = if at_time(req, micros(&rec.ts)).state == RequestState::Expired {
+            Some("cast after the request expired")
+        } else if !req.allows(&approver, key_id.as_deref()) {
+            Some("the approver is not one the rule allows (or is the proposer)")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            self.ignored.push(format!("{}: ignored: {why}", rec.id()));
+            return;
+        }
+        let vote = Vote {
             approver,
             verdict,
-            reason: str_at(b, "/reason").to_owned(),
+            reason,
             at: rec.ts.clone(),
-            key_id: b.get("key_id").and_then(Value::as_str).map(str::to_owned),
+            key_id,
             record: rec.id(),
-        });
+        };
+        if req.votes.iter().any(|v| v.identity() == vote.identity()) {
+            // One vote per identity: the first stands.
+            self.ignored.push(format!(
+                "{}: ignored: {} already voted",
+                rec.id(),
+                vote.identity()
+            ));
+            return;
+        }
+        req.votes.push(vote);
         if req.state == RequestState::Pending {
             if verdict == Choice::Reject {
                 req.state = RequestState::Rejected;
@@ -278,6 +345,11 @@ impl State {
             let r = self.requests.get(id)?;
             (at_time(r, now).state == RequestState::Approved).then_some(r)
         })
+    }
+
+    /// Votes in the log that the fold did not count, with why.
+    pub fn ignored_votes(&self) -> &[String] {
+        &self.ignored
     }
 
     /// Spend per budget account.
