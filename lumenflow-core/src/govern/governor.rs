@@ -846,6 +846,13 @@ impl Governor {
         if approver.id.trim().is_empty() {
             return Err(Error::Invalid("the approver's id must not be empty".into()));
         }
+        // A signed vote is re-checked against the reason as recorded, so that reason must
+        // be recorded as signed: no secret to redact, nothing to cut.
+        if signature.is_some() && redacted_reason(reason) != reason {
+            return Err(Error::Invalid(
+                "a signed vote's reason must hold no secret and fit the message limit (it is recorded exactly as signed)".into(),
+            ));
+        }
         let ts = self.now();
         let now = micros(&ts);
         self.commit(&ts, |st| {
