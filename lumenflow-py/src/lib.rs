@@ -1157,10 +1157,22 @@ fn canonicalize(obj: &Bound<'_, PyAny>) -> PyResult<String> {
 
 #[pyfunction]
 fn output_digest(data: &Bound<'_, PyAny>) -> PyResult<String> {
-    let data = bytes_arg(data, "output_digest: data")?;
-    // The digest an outcome records for this output (the root has no bare sha256_digest).
-    let outcome = Outcome::success().with_output(&data);
-    Ok(outcome.output_digest.unwrap_or_default())
+    Ok(lumenflow_core::sha256_digest(&bytes_arg(
+        data,
+        "output_digest: data",
+    )?))
+}
+
+#[pyfunction]
+fn verify_signature(
+    public_key: &str,
+    message: &Bound<'_, PyAny>,
+    signature: &str,
+) -> PyResult<bool> {
+    let message = bytes_arg(message, "verify_signature: message")?;
+    Ok(lumenflow_core::verify_signature(
+        public_key, &message, signature,
+    ))
 }
 
 #[pymodule]
@@ -1168,8 +1180,8 @@ mod _lumenflow {
     #[pymodule_export]
     use super::{
         canonicalize, export_log, generate_key, output_digest, replay, run_policy_tests, sign_vote,
-        verify, verify_jsonl, ActionError, ApprovalError, Error, EvidenceError, PolicyError,
-        PyDecision, PyGovernor, PyManualClock, PyPolicySet, PyReport, SigningKeyError,
+        verify, verify_jsonl, verify_signature, ActionError, ApprovalError, Error, EvidenceError,
+        PolicyError, PyDecision, PyGovernor, PyManualClock, PyPolicySet, PyReport, SigningKeyError,
     };
 
     #[pymodule_export]

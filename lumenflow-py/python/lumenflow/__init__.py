@@ -46,6 +46,7 @@ from ._lumenflow import (
     sign_vote,
     verify,
     verify_jsonl,
+    verify_signature,
 )
 from ._lumenflow import Governor as _CoreGovernor
 
@@ -74,6 +75,7 @@ __all__ = [
     "sign_vote",
     "verify",
     "verify_jsonl",
+    "verify_signature",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -34,6 +34,7 @@ __all__ = [
     "sign_vote",
     "verify",
     "verify_jsonl",
+    "verify_signature",
     "__version__",
 ]
 
@@ -329,3 +330,6 @@ def canonicalize(obj: Any) -> str:
 
 def output_digest(data: Union[bytes, str]) -> str:
     """The ``sha256:`` digest recorded for an output."""
+
+def verify_signature(public_key: str, message: Union[bytes, str], signature: str) -> bool:
+    """Whether ``signature`` (lower-case hex) of ``message`` by ``public_key`` (lower-case hex) holds under the strict Ed25519 rule."""
