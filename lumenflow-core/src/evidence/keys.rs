@@ -112,14 +112,18 @@ impl KeyPair {
             path: path.display().to_string(),
             source,
         };
-        let pem = self
-            .signing
-            .to_pkcs8_pem(Default::default())
-            .map_err(|e| KeyError::Invalid {
-                what: path.display().to_string(),
-                kind: "private key",
-                message: e.to_string(),
-            })?;
+        // PKCS#8 v1 (RFC 5208: no public key inside), the form OpenSSL 3 and Python's
+        // `cryptography` read; reading accepts v1 and v2 (RFC 5958).
+        let pem = ed25519_dalek::pkcs8::KeypairBytes {
+            secret_key: self.signing.to_bytes(),
+            public_key: None,
+        }
+        .to_pkcs8_pem(Default::default())
+        .map_err(|e| KeyError::Invalid {
+            what: path.display().to_string(),
+            kind: "private key",
+            message: e.to_string(),
+        })?;
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
