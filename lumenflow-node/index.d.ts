@@ -351,6 +351,8 @@ export interface VerifyReport {
     | { verdict: 'uncovered'; last_seq: number; checkpoint_seq: number | null };
   unknown_keys: string[];
   kinds: { [kind: string]: number };
+  /** False when no keys were pinned (the log's own were used): then exit_code is 4, never 0. */
+  pinned: boolean;
   notes: string[];
   /** 0 valid, 1 tampered, 2 incomplete, 3 unknown key. */
   exit_code: 0 | 1 | 2 | 3;

@@ -263,6 +263,10 @@ fn print_report(r: &Report) {
             "keys       UNKNOWN signing key(s): {}",
             r.unknown_keys.join(", ")
         );
+    } else if !r.pinned {
+        outln!(
+            "keys       NOT PINNED: consistent, but who signed is not proven (pin keys with --key)"
+        );
     }
     for n in &r.notes {
         outln!("note       {n}");

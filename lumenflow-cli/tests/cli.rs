@@ -364,11 +364,17 @@ fn governed_session_from_the_shell() {
     );
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
-        lumenflow(&["verify", bundle.to_str().unwrap()], None)
-            .status
-            .code(),
+        lumenflow(
+            &["verify", bundle.to_str().unwrap(), "--key", &pubkey],
+            None
+        )
+        .status
+        .code(),
         Some(0)
     );
+    let unpinned = lumenflow(&["verify", bundle.to_str().unwrap()], None);
+    assert_eq!(unpinned.status.code(), Some(4), "keys not pinned");
+    assert!(text(&unpinned.stdout).contains("NOT PINNED"));
 }
 
 #[test]
@@ -647,6 +653,7 @@ fn approvals_across_processes_overrides_and_replay() {
     assert_eq!(r["entries"][1]["recorded"]["decided_by"], "approval");
     assert_eq!(r["entries"][2]["changed"], false);
     assert_eq!(r["same_policies"], false);
-    let verify = lumenflow(&["verify", evs], None);
+    let pk = format!("{keys}.pub");
+    let verify = lumenflow(&["verify", evs, "--key", &pk], None);
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
 }

@@ -208,7 +208,10 @@ fn approval_scenarios() {
             }
         }
         g.close().unwrap();
-        let report = lumenflow_core::export::verify_path(&dir, None, None, &|_| {}).unwrap();
+        let mut pinned = lumenflow_core::Keyring::new();
+        pinned.add(KeyPair::from_seed(&[3; 32]).public());
+        let report =
+            lumenflow_core::export::verify_path(&dir, Some(&pinned), None, &|_| {}).unwrap();
         assert_eq!(report.exit_code(), 0, "{name}: {report:?}");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -227,8 +227,18 @@ fn approval_with_quorum_then_one_shot_grant_bound_to_the_exact_action() {
     let e = approval_err(g.approve(&req, &lead("bob"), "late").unwrap_err());
     assert!(matches!(e, ApprovalError::Closed { .. }), "{e}");
     g.close().unwrap();
-    let report = export::verify_path(&dir, None, None, &|_| {}).unwrap();
+    let mut pinned = lumenflow_core::keys::Keyring::new();
+    pinned.add(key().public());
+    let report = export::verify_path(&dir, Some(&pinned), None, &|_| {}).unwrap();
     assert_eq!(report.exit_code(), 0, "{report:?}");
+    // Without pinned keys the log is consistent, but who signed is not proven.
+    let report = export::verify_path(&dir, None, None, &|_| {}).unwrap();
+    assert_eq!(
+        report.exit_code(),
+        lumenflow_core::verify::exit::UNPINNED,
+        "{report:?}"
+    );
+    assert!(!report.pinned);
 }
 
 #[test]

@@ -51,7 +51,8 @@ pub enum Completeness {
 /// The result of verifying a log.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct VerifyReport {
-    /// 0 valid, 1 tampered, 2 incomplete, 3 unknown key (as `lumenflow verify`).
+    /// 0 valid, 1 tampered, 2 incomplete, 3 unknown key, 4 keys not pinned (as
+    /// `lumenflow verify`).
     pub exit_code: i32,
     /// Records read (lines, including broken ones).
     pub records: u64,
@@ -71,6 +72,8 @@ pub struct VerifyReport {
     pub kinds: std::collections::HashMap<String, u64>,
     /// Which keys and checkpoint were used.
     pub notes: Vec<String>,
+    /// Whether the verifier pinned the keys (false: the log's own were used).
+    pub pinned: bool,
     /// The whole report as JSON, as `lumenflow verify --json` prints it.
     pub json: String,
 }
@@ -115,6 +118,7 @@ impl VerifyReport {
             unknown_keys: r.unknown_keys.clone(),
             kinds: r.kinds.iter().map(|(k, n)| (k.clone(), *n)).collect(),
             notes: r.notes.clone(),
+            pinned: r.pinned,
             json: serde_json::to_string(r).map_err(|e| LumenFlowError::invalid(e.to_string()))?,
         })
     }

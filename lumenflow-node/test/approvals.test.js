@@ -117,8 +117,11 @@ test('approval, budget and override vectors (spec/vectors/approvals.json)', (t) 
       steps += 1;
     });
     gov.close();
-    const report = lf.verify(s.evidence);
+    const report = lf.verify(s.evidence, { keys: [s.pub] });
     assert.equal(report.exit_code, 0, `${sc.name}: ${JSON.stringify(report)}`);
+    const unpinned = lf.verify(s.evidence);
+    assert.equal(unpinned.exit_code, 4, 'without pinned keys who signed is not proven');
+    assert.equal(unpinned.pinned, false);
   }
   assert.ok(steps >= 50, `only ${steps} steps ran`);
 });

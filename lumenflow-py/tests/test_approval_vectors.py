@@ -119,5 +119,8 @@ def test_scenario(sc, tmp_path):
             for k, v in expect.items():
                 assert got[k] == v, f"{ctx}: {k}: {got}"
     gov.close()
-    report = lumenflow.verify(ev)
+    report = lumenflow.verify(ev, keys=[str(key) + ".pub"])
     assert report.exit_code == 0, report.to_dict()
+    # Without pinned keys: consistent, but who signed is not proven (exit 4).
+    unpinned = lumenflow.verify(ev)
+    assert unpinned.exit_code == 4 and not unpinned.valid, unpinned.to_dict()

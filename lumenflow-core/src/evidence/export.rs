@@ -499,6 +499,7 @@ pub fn verify_path(
         v.note(n);
     }
     let mut report = verify_lines(&lines, v, progress);
+    report.pinned = keys.is_some();
     if bundle && given_checkpoint.is_none() {
         if let Some(last) = report.head.as_ref().map(|h| h.seq) {
             if bundle_checkpoint_seq.is_none_or(|c| c < last) {

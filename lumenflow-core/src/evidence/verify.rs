@@ -111,6 +111,10 @@ pub struct Report {
     pub kinds: BTreeMap<String, u64>,
     /// Notes (which keys and checkpoint were used).
     pub notes: Vec<String>,
+    /// Whether the keys were pinned by the verifier. Without pinned keys (those shipped
+    /// with the log were used) the report proves consistency, not who signed, and is
+    /// never `valid`: its exit code is [`exit::UNPINNED`].
+    pub pinned: bool,
 }
 
 /// Exit codes of `lumenflow verify` (and the `exit_code` of a report).
@@ -124,6 +128,9 @@ pub mod exit {
     pub const INCOMPLETE: i32 = 2;
     /// Signed by a key the verifier was not given.
     pub const UNKNOWN_KEY: i32 = 3;
+    /// Consistent, but no key was pinned: who signed is not proven (pin keys with
+    /// `--key`).
+    pub const UNPINNED: i32 = 4;
 }
 
 /// A report with its exit code, as bindings show it.
@@ -145,8 +152,9 @@ impl Report {
         }
     }
 
-    /// 0 valid, 1 tampered, 2 incomplete, 3 unknown key (in that order of precedence:
-    /// tampering first, then unknown keys, then a missing tail).
+    /// 0 valid, 1 tampered, 2 incomplete, 3 unknown key, 4 unpinned (in that order of
+    /// precedence: tampering first, then unknown keys, then a missing tail, then keys the
+    /// verifier did not pin).
     pub fn exit_code(&self) -> i32 {
         if matches!(self.integrity, Integrity::Broken(_)) {
             exit::TAMPERED
@@ -157,6 +165,8 @@ impl Report {
             Completeness::Incomplete { .. } | Completeness::Uncovered { .. }
         ) {
             exit::INCOMPLETE
+        } else if !self.pinned {
+            exit::UNPINNED
         } else {
             exit::VALID
         }
@@ -350,6 +360,7 @@ impl<'k> Verifier<'k> {
             unknown_keys: self.unknown.into_iter().collect(),
             kinds: self.kinds,
             notes: self.notes,
+            pinned: true,
         }
     }
 }

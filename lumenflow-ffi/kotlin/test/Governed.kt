@@ -122,7 +122,11 @@ class AgentLoopTest {
         // A bundle verifies on its own.
         val bundle = File(tmp, "audit.lfb").path
         assertEquals(report.records, export(evidence, bundle, ExportFormat.BUNDLE))
-        assertEquals(0, verify(bundle).exitCode)
+        assertEquals(0, verify(bundle, listOf(key.publicPem())).exitCode)
+        // With only the keys it ships, who signed is not proven: never "valid".
+        val unpinned = verify(bundle)
+        assertEquals(4, unpinned.exitCode)
+        assertFalse(unpinned.pinned)
 
         // Tampering with a stored record is found, at that record.
         val segment = Files.list(File(evidence, "segments").toPath()).use { s -> s.toList().sorted().first().toFile() }
