@@ -124,5 +124,8 @@ pub fn check_decision(d: &Decision) {
         lumenflow_core::DecidedBy::Default => {
             assert!(d.deciding_rules.is_empty(), "decided by default with deciding rules: {d:?}")
         }
+        // Budgets, approvals and overrides are the governor's; a pure decision never
+        // names them.
+        other => panic!("a pure decision decided by {other:?}: {d:?}"),
     }
 }
