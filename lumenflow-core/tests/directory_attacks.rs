@@ -348,3 +348,26 @@ fn a_bundle_with_its_tail_dropped_does_not_verify_as_whole() {
         "{r:?}"
     );
 }
+
+#[test]
+fn a_segment_replaced_under_a_running_writer_gets_its_appends() {
+    // `sed -i`, an editor or `cp x seg.tmp && mv seg.tmp seg` put a new file (same bytes)
+    // at the segment's path; the writer must append there, not to the unlinked old file.
+    let dir = tempdir("replaced");
+    let g = open(&dir).unwrap();
+    g.decide(&bash("one")).unwrap();
+    g.decide(&bash("two")).unwrap();
+    let seg = segment(&dir);
+    let tmp = dir.join("segment.tmp");
+    std::fs::copy(&seg, &tmp).unwrap();
+    std::fs::rename(&tmp, &seg).unwrap();
+    let third = g.decide(&bash("three")).unwrap();
+    let recs = export::read_records(&dir).unwrap();
+    assert!(
+        recs.iter().any(|r| r.id() == third.id),
+        "the record appended after the replacement is not in the segment"
+    );
+    drop(g);
+    let r = export::verify_path(&dir, Some(&ring()), None, &|_| {}).unwrap();
+    assert_eq!(r.exit_code(), exit::VALID, "{r:?}");
+}

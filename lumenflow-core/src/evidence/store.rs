@@ -579,10 +579,14 @@ impl DirStore {
         }
         let path = self.segment_path(tail.seg_no);
         // The size by path, not by handle: a segment deleted or replaced under an open
-        // handle would otherwise look untouched.
-        let on_disk = match std::fs::metadata(&path) {
-            Ok(m) => Some(m.len()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        // handle would otherwise look untouched (and appends would go to a file no reader
+        // sees).
+        let (on_disk, same_file) = match std::fs::metadata(&path) {
+            Ok(m) => (
+                Some(m.len()),
+                tail.file.as_ref().is_some_and(|f| same_file(f, &m)),
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, false),
             Err(e) => return Err(io_err(&path)(e)),
         };
         if tail.known && !moved {
@@ -602,19 +606,12 @@ impl DirStore {
                         ),
                     ))
                 }
-                Some(n) if n == tail.size => {
-                    let handle = tail.file.as_ref().map(|f| f.metadata().map(|m| m.len()));
-                    if let Some(Ok(h)) = handle {
-                        if h == n {
-                            return Ok(None);
-                        }
-                    }
-                }
+                Some(n) if n == tail.size && same_file => return Ok(None),
                 Some(_) => {}
             }
         }
         let first = !tail.known;
-        if tail.file.is_none() || moved || first {
+        if tail.file.is_none() || moved || first || !same_file {
             if first {
                 self.check_segments(tail.seg_no)?;
             }
@@ -867,6 +864,21 @@ impl DirStore {
             std::fs::write(&p, key.public_pem()).map_err(io_err(&p))?;
         }
         Ok(())
+    }
+}
+
+/// Whether an open handle is still the file at its path (not one deleted or replaced).
+fn same_file(handle: &File, at_path: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        handle
+            .metadata()
+            .is_ok_and(|h| h.dev() == at_path.dev() && h.ino() == at_path.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        handle.metadata().is_ok_and(|h| h.len() == at_path.len())
     }
 }
 
