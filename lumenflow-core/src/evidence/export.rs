@@ -417,7 +417,8 @@ pub fn verify_path(
     progress: &dyn Fn(u64),
 ) -> Result<Report, EvidenceError> {
     let mut notes = Vec::new();
-    let (lines, shipped_keys, shipped_checkpoint, bundle_problem) = if is_bundle(path) {
+    let bundle = is_bundle(path);
+    let (lines, shipped_keys, shipped_checkpoint, bundle_problem) = if bundle {
         let (m, lines) = read_bundle(path)?;
         let shipped: Vec<(String, String)> = m
             .keys
@@ -485,7 +486,6 @@ pub fn verify_path(
             shipped_checkpoint
         }
     };
-    let bundle = is_bundle(path);
     let mut v = Verifier::new(&keyring);
     if !bundle {
         if let Ok(stream) = std::fs::read_to_string(path.join("stream")) {

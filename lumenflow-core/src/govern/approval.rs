@@ -222,16 +222,16 @@ impl Vote {
     /// given), else the approver's id without a `user:` prefix (`alice` and `user:alice`
     /// are one).
     pub fn identity(&self) -> String {
-        match &self.key_id {
-            Some(k) => format!("key:{k}"),
-            None => identity_of(&self.approver.id),
-        }
+        identity(&self.approver.id, self.key_id.as_deref())
     }
 }
 
-/// An unsigned approver's identity: the id without a `user:` prefix.
-pub(crate) fn identity_of(id: &str) -> String {
-    id.strip_prefix("user:").unwrap_or(id).to_owned()
+/// Who a vote by `id`, signed with `key_id` if signed, counts as (see [`Vote::identity`]).
+pub(crate) fn identity(id: &str, key_id: Option<&str>) -> String {
+    match key_id {
+        Some(k) => format!("key:{k}"),
+        None => id.strip_prefix("user:").unwrap_or(id).to_owned(),
+    }
 }
 
 /// A request with its count of distinct approvals, as bindings show it.

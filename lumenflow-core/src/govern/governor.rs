@@ -903,10 +903,7 @@ impl Governor {
                 }
                 .into());
             }
-            let identity = key_id.as_ref().map_or_else(
-                || approval::identity_of(&approver.id),
-                |k| format!("key:{k}"),
-            );
+            let identity = approval::identity(&approver.id, key_id.as_deref());
             if let Some(v) = req.votes.iter().find(|v| v.identity() == identity) {
                 if v.verdict == verdict {
                     return Ok((Vec::new(), ()));
