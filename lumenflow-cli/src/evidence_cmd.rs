@@ -26,6 +26,7 @@ pub fn governor(
         context,
         close_open_on_exit: false,
         host_approves,
+        registry: Some(crate::registry()?),
         ..GovernorOptions::default()
     };
     Governor::open(dir, set, key, options).map_err(|e| e.to_string())

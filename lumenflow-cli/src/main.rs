@@ -42,8 +42,28 @@ macro_rules! outln {
     propagate_version = true
 )]
 struct Cli {
+    /// The approver registry (YAML): who may approve, bound to their keys. A vote counts
+    /// only if signed by a key it registers (or attested by an attester it declares);
+    /// without it, no vote counts. Give it to every command that reads or writes
+    /// approvals (decide, record, approve, reject, approvals, verify).
+    #[arg(long, global = true, value_name = "FILE")]
+    registry: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
+}
+
+static REGISTRY: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+
+/// The approver registry given with `--registry`, or an empty one: the command line
+/// authenticates nobody itself, so without a registry no vote counts. Loaded when a
+/// command needs it, so that a hook answers its blocking form if it is bad.
+pub(crate) fn registry() -> Result<std::sync::Arc<lumenflow_core::Registry>, String> {
+    match REGISTRY.get().and_then(Option::as_ref) {
+        Some(p) => lumenflow_core::Registry::load(p)
+            .map(std::sync::Arc::new)
+            .map_err(|e| format!("approver registry: {e}")),
+        None => Ok(std::sync::Arc::new(lumenflow_core::Registry::empty())),
+    }
 }
 
 #[derive(Subcommand)]
@@ -232,12 +252,15 @@ enum Command {
         dir: PathBuf,
         /// The id of the denied decision.
         decision: String,
-        /// Who overrides.
+        /// Who overrides (default: the registered identity of --sign-key).
         #[arg(long = "as", value_name = "ID")]
-        who: String,
-        /// A role the overrider holds (repeatable).
-        #[arg(long = "role", value_name = "ROLE")]
+        who: Option<String>,
+        /// Not accepted: roles come from the approver registry.
+        #[arg(long = "role", value_name = "ROLE", hide = true)]
         roles: Vec<String>,
+        /// The overrider's own private key, registered in the approver registry (required).
+        #[arg(long, value_name = "FILE")]
+        sign_key: Option<PathBuf>,
         /// Why (required).
         #[arg(long)]
         reason: String,
@@ -304,11 +327,12 @@ enum ApprovalsCommand {
 
 #[derive(clap::Args)]
 struct VoteArgs {
-    /// Who votes.
+    /// Who votes (default: the registered identity of --sign-key); must be the identity
+    /// the registry binds to that key.
     #[arg(long = "as", value_name = "ID")]
-    who: String,
-    /// A role the approver holds (repeatable; matched by `role:<name>` approvers).
-    #[arg(long = "role", value_name = "ROLE")]
+    who: Option<String>,
+    /// Not accepted: roles come from the approver registry.
+    #[arg(long = "role", value_name = "ROLE", hide = true)]
     roles: Vec<String>,
     /// Why.
     #[arg(long, default_value = "")]
@@ -316,7 +340,8 @@ struct VoteArgs {
     /// The private key that signs the record.
     #[arg(long, value_name = "FILE")]
     key: PathBuf,
-    /// The approver's own private key: signs the vote itself (matched by `key:<id>` approvers).
+    /// The approver's own private key, registered in the approver registry: signs the
+    /// vote itself (required).
     #[arg(long, value_name = "FILE")]
     sign_key: Option<PathBuf>,
 }
@@ -374,6 +399,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, String> {
+    let _ = REGISTRY.set(cli.registry);
     match cli.command {
         Command::Check { policies, json } => Ok(check(&policies, json)),
         Command::Decide {
@@ -485,7 +511,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Approve { dir, request, vote } => state_cmd::vote(
             &dir,
             &request,
-            &vote.who,
+            vote.who.as_deref(),
             vote.roles,
             &vote.reason,
             &vote.key,
@@ -495,7 +521,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Reject { dir, request, vote } => state_cmd::vote(
             &dir,
             &request,
-            &vote.who,
+            vote.who.as_deref(),
             vote.roles,
             &vote.reason,
             &vote.key,
@@ -509,8 +535,18 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             roles,
             reason,
             key,
+            sign_key,
             policies,
-        } => state_cmd::override_deny(&dir, &decision, &who, roles, &reason, &key, &policies),
+        } => state_cmd::override_deny(
+            &dir,
+            &decision,
+            who.as_deref(),
+            roles,
+            &reason,
+            &key,
+            sign_key.as_deref(),
+            &policies,
+        ),
         Command::Budgets {
             dir,
             policies,

@@ -3,8 +3,8 @@
 
 use crate::load_set;
 use lumenflow_core::{
-    budget_statuses, read_segments, replay_path, sign_vote, Approver, Choice, Context, DecidedBy,
-    Governor, KeyPair, PolicySet, Request, RequestState, State,
+    budget_statuses, read_segments, replay_path, sign_override, sign_vote, Approver, Choice,
+    Context, DecidedBy, Governor, KeyPair, PolicySet, Request, RequestState, State, VoteTrust,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,7 +27,7 @@ fn read_state(dir: &Path) -> Result<State, String> {
         ));
     }
     let lines = read_segments(&segs).map_err(|e| e.to_string())?;
-    let mut st = State::new();
+    let mut st = State::with_trust(VoteTrust::Registry(crate::registry()?));
     st.apply_lines(&lines);
     Ok(st)
 }
@@ -64,10 +64,11 @@ fn print_request(r: &Request) {
             v.approver.id,
             v.verdict.as_str(),
             v.at,
-            v.key_id
-                .as_deref()
-                .map(|k| format!(" (signed by key {k})"))
-                .unwrap_or_default(),
+            match (&v.key_id, &v.attested) {
+                (Some(k), _) => format!(" (signed by key {k})"),
+                (None, Some(m)) => format!(" (attested: {m})"),
+                (None, None) => String::new(),
+            },
             v.reason
         );
     }
@@ -99,56 +100,65 @@ fn writer(dir: &Path, key: &Path, set: PolicySet) -> Result<Governor, String> {
     crate::evidence_cmd::governor(dir, key, set, Context::new(), false)
 }
 
-/// `lumenflow approve` / `lumenflow reject`.
+/// `lumenflow approve` / `lumenflow reject`: a vote signed with the approver's own key,
+/// which the approver registry binds to the identity the vote counts under.
 #[allow(clippy::too_many_arguments)]
 pub fn vote(
     dir: &Path,
     request: &str,
-    who: &str,
+    who: Option<&str>,
     roles: Vec<String>,
     reason: &str,
     key: &Path,
     sign_key: Option<&Path>,
     choice: Choice,
 ) -> Result<ExitCode, String> {
+    if !roles.is_empty() {
+        return Err(
+            "--role is not accepted: an approver's roles come from the approver registry (--registry), never from the vote"
+                .into(),
+        );
+    }
+    let (k, entry_id) = registered_key(sign_key, key, "a vote")?;
+    let who = who.unwrap_or(&entry_id).to_owned();
     let g = writer(dir, key, PolicySet::new(vec![]))?;
-    let approver = Approver {
-        id: who.to_owned(),
-        roles,
-    };
-    let signature = match sign_key {
-        Some(p) => {
-            let k = KeyPair::from_file(p).map_err(|e| e.to_string())?;
-            let req = g.approval(request).map_err(|e| e.to_string())?;
-            Some(sign_vote(&k, &req.id, &req.binding, choice, who, reason))
-        }
-        None => None,
-    };
+    let req = g.approval(request).map_err(|e| e.to_string())?;
+    let signature = sign_vote(&k, &req.id, &req.binding, choice, &who, reason);
+    let approver = Approver::new(who);
     let r = g
-        .vote(request, &approver, choice, reason, signature.as_ref())
+        .vote(request, &approver, choice, reason, Some(&signature))
         .map_err(|e| e.to_string())?;
     g.close().map_err(|e| e.to_string())?;
     print_request(&r);
     Ok(ExitCode::SUCCESS)
 }
 
-/// `lumenflow override`.
+/// `lumenflow override`: signed with the overrider's own key, which the approver
+/// registry binds to the identity (and roles) the override is judged under.
+#[allow(clippy::too_many_arguments)]
 pub fn override_deny(
     dir: &Path,
     decision: &str,
-    who: &str,
+    who: Option<&str>,
     roles: Vec<String>,
     reason: &str,
     key: &Path,
+    sign_key: Option<&Path>,
     policies: &[PathBuf],
 ) -> Result<ExitCode, String> {
+    if !roles.is_empty() {
+        return Err(
+            "--role is not accepted: an overrider's roles come from the approver registry (--registry), never from the command line"
+                .into(),
+        );
+    }
+    let (k, entry_id) = registered_key(sign_key, key, "an override")?;
+    let who = who.unwrap_or(&entry_id).to_owned();
     let g = writer(dir, key, load_set(policies)?)?;
-    let approver = Approver {
-        id: who.to_owned(),
-        roles,
-    };
+    let (full, hash) = g.deny_hash(decision).map_err(|e| e.to_string())?;
+    let signature = sign_override(&k, &full, &hash, &who, reason);
     let d = g
-        .override_deny(decision, &approver, reason)
+        .override_signed(decision, &Approver::new(who), reason, &signature)
         .map_err(|e| e.to_string())?;
     g.close().map_err(|e| e.to_string())?;
     outln!("OVERRIDE recorded as {}: {}", d.id, d.decision.reason);
@@ -159,6 +169,36 @@ pub fn override_deny(
         d.id
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The person's own key from `--sign-key`, and the identity the registry binds it to.
+fn registered_key(
+    sign_key: Option<&Path>,
+    key: &Path,
+    what: &str,
+) -> Result<(KeyPair, String), String> {
+    let Some(sign_key) = sign_key else {
+        return Err(format!(
+            "{what} from the command line must be signed with the person's own key (--sign-key FILE), registered in the approver registry (--registry FILE); {} is the governor's key, which signs records, not people",
+            key.display()
+        ));
+    };
+    let registry = crate::registry()?;
+    let k = KeyPair::from_file(sign_key).map_err(|e| e.to_string())?;
+    let Some(entry) = registry.by_key(k.id()) else {
+        return Err(format!(
+            "{}: key {} is not registered in the approver registry{}",
+            sign_key.display(),
+            k.id(),
+            if registry.approvers().next().is_none() {
+                " (no --registry given, or it registers nobody)"
+            } else {
+                ""
+            }
+        ));
+    };
+    let id = entry.id.clone();
+    Ok((k, id))
 }
 
 /// `lumenflow budgets DIR --policy ...`.

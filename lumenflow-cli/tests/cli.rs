@@ -510,12 +510,39 @@ fn approvals_across_processes_overrides_and_replay() {
     assert!(lumenflow(&["keygen", "--out", key.to_str().unwrap()], None)
         .status
         .success());
+    // The people: their own keys, bound to identities and roles in the approver registry.
+    let (alice, olga, mallory) = (
+        d.join("alice.key"),
+        d.join("olga.key"),
+        d.join("mallory.key"),
+    );
+    for k in [&alice, &olga, &mallory] {
+        assert!(lumenflow(&["keygen", "--out", k.to_str().unwrap()], None)
+            .status
+            .success());
+    }
+    let id = |k: &std::path::Path| KeyPair::from_file(k).unwrap().id().to_owned();
+    let reg = d.join("approvers.yaml");
+    std::fs::write(
+        &reg,
+        format!(
+            "version: 1\napprovers:\n  - {{id: alice, roles: [lead], keys: [\"{}\"]}}\n  - {{id: olga, roles: [sre], keys: [\"{}\"]}}\n  - {{id: mallory, keys: [\"{}\"]}}\n",
+            id(&alice),
+            id(&olga),
+            id(&mallory)
+        ),
+    )
+    .unwrap();
+    let registry = std::sync::Arc::new(lumenflow_core::Registry::load(&reg).unwrap());
     let set = PolicySet::single(Policy::from_file(&policy).unwrap());
     let g = Governor::open(
         &ev,
         set,
         KeyPair::from_file(&key).unwrap(),
-        GovernorOptions::default(),
+        GovernorOptions {
+            registry: Some(registry),
+            ..GovernorOptions::default()
+        },
     )
     .unwrap();
     let deploy = Action::from_value(serde_json::json!({
@@ -537,10 +564,80 @@ fn approvals_across_processes_overrides_and_replay() {
     assert_eq!(listed["id"], req.as_str());
     assert_eq!(listed["state"], "pending");
 
-    // Not an approver: refused, with the reason.
+    let (regs, alices, olgas, mallorys) = (
+        reg.to_str().unwrap(),
+        alice.to_str().unwrap(),
+        olga.to_str().unwrap(),
+        mallory.to_str().unwrap(),
+    );
+    // Claims are not identities: a name and a role, with only the governor's key (which
+    // the agent may hold), are refused, with or without a registry.
+    for args in [
+        vec![
+            "approve", evs, &req, "--as", "alice", "--role", "lead", "--key", keys,
+        ],
+        vec![
+            "approve",
+            evs,
+            &req,
+            "--as",
+            "alice",
+            "--key",
+            keys,
+            "--registry",
+            regs,
+        ],
+        // The governor's own key as an approver key: not registered.
+        vec![
+            "approve",
+            evs,
+            &req,
+            "--key",
+            keys,
+            "--sign-key",
+            keys,
+            "--registry",
+            regs,
+        ],
+        // A real approver key but no registry: nobody is registered.
+        vec!["approve", evs, &req, "--key", keys, "--sign-key", alices],
+        // Alice's key signing under another name.
+        vec![
+            "approve",
+            evs,
+            &req,
+            "--as",
+            "olga",
+            "--key",
+            keys,
+            "--sign-key",
+            alices,
+            "--registry",
+            regs,
+        ],
+    ] {
+        let out = lumenflow(&args, None);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            text(&out.stdout)
+        );
+    }
+    // A registered person the rule does not name (mallory is no lead): refused.
     let out = lumenflow(
         &[
-            "approve", evs, &req, "--as", "mallory", "--reason", "x", "--key", keys,
+            "approve",
+            evs,
+            &req,
+            "--reason",
+            "x",
+            "--key",
+            keys,
+            "--sign-key",
+            mallorys,
+            "--registry",
+            regs,
         ],
         None,
     );
@@ -550,10 +647,24 @@ fn approvals_across_processes_overrides_and_replay() {
         "{}",
         text(&out.stderr)
     );
+    // Nothing above counted.
+    assert_eq!(
+        g.approval(&req).unwrap().state,
+        lumenflow_core::RequestState::Pending
+    );
     let out = lumenflow(
         &[
-            "approve", evs, &req, "--as", "alice", "--role", "lead", "--reason", "ship it",
-            "--key", keys,
+            "approve",
+            evs,
+            &req,
+            "--reason",
+            "ship it",
+            "--key",
+            keys,
+            "--sign-key",
+            alices,
+            "--registry",
+            regs,
         ],
         None,
     );
@@ -569,7 +680,10 @@ fn approvals_across_processes_overrides_and_replay() {
     assert_eq!(again.verdict(), Verdict::Allow, "{}", again.decision.reason);
     g.record(&again.id, Outcome::success().with_cost(0.5))
         .unwrap();
-    let out = lumenflow(&["approvals", "list", evs, "--all"], None);
+    let out = lumenflow(
+        &["approvals", "list", evs, "--all", "--registry", regs],
+        None,
+    );
     assert!(text(&out.stdout).contains("used"), "{}", text(&out.stdout));
     let out = lumenflow(&["budgets", evs, "--policy", pol], None);
     assert!(
@@ -587,25 +701,45 @@ fn approvals_across_processes_overrides_and_replay() {
     assert_eq!(denied.verdict(), Verdict::Deny);
     let out = lumenflow(
         &[
-            "override", evs, &denied.id, "--as", "bob", "--reason", "incident", "--key", keys,
-            "--policy", pol,
+            "override", evs, &denied.id, "--as", "olga", "--role", "sre", "--reason", "incident",
+            "--key", keys, "--policy", pol,
         ],
         None,
     );
     assert_eq!(out.status.code(), Some(1));
+    // Registered, but not an sre.
     let out = lumenflow(
         &[
             "override",
             evs,
             &denied.id,
-            "--as",
-            "olga",
-            "--role",
-            "sre",
+            "--reason",
+            "incident",
+            "--key",
+            keys,
+            "--sign-key",
+            mallorys,
+            "--registry",
+            regs,
+            "--policy",
+            pol,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let out = lumenflow(
+        &[
+            "override",
+            evs,
+            &denied.id,
             "--reason",
             "incident 7",
             "--key",
             keys,
+            "--sign-key",
+            olgas,
+            "--registry",
+            regs,
             "--policy",
             pol,
         ],

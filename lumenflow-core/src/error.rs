@@ -226,6 +226,17 @@ pub enum ApprovalError {
         /// Why it failed.
         reason: String,
     },
+    /// The vote is not from an authenticated person: with an approver registry, it is
+    /// neither signed by a registered approver's key nor attested by a declared attester.
+    #[error("the vote of {approver} on request {request} does not count: {reason}")]
+    NotAuthenticated {
+        /// The request.
+        request: String,
+        /// Who the vote names.
+        approver: String,
+        /// Why it does not count.
+        reason: String,
+    },
     /// The approver already voted the other way; a vote cannot be changed.
     #[error("{approver} already voted {verdict} on request {request}; a vote cannot be changed")]
     AlreadyVoted {

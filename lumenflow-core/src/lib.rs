@@ -68,14 +68,15 @@ pub use evidence::store::{read_segments, write_checkpoint};
 pub use evidence::store::{Durability, EvidenceError};
 pub use evidence::verify::{Completeness, Integrity, Report, ReportView, Verifier};
 pub use govern::approval::{
-    sign as sign_vote, ApprovalError, Approver, Choice, Request, RequestState, RequestView,
-    VoteSignature,
+    sign as sign_vote, sign_override, ApprovalError, Approver, Choice, Request, RequestState,
+    RequestView, VoteSignature, VoteTrust,
 };
 pub use govern::budget::{statuses as budget_statuses, BudgetStatus};
 pub use govern::clock::{Clock, ManualClock};
 pub use govern::governor::{
     Governed, GovernedView, Governor, GovernorOptions, Outcome, Status, Verdict,
 };
+pub use govern::registry::{Attester, RegisteredApprover, Registry};
 pub use govern::replay::{
     replay_path, Entry as ReplayEntry, Outcome as ReplayOutcome, Report as ReplayReport,
 };

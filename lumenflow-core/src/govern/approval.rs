@@ -13,6 +13,7 @@
 pub use crate::error::ApprovalError;
 use crate::evidence::canonical;
 use crate::evidence::keys::{parse_public, KeyPair};
+use crate::govern::registry::Registry;
 use ed25519_dalek::Signature;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -133,18 +134,73 @@ pub fn check_signature(
     approver: &str,
     reason: &str,
 ) -> Result<String, String> {
+    check_message(
+        s,
+        &signing_message(request, binding, verdict, approver, reason),
+    )
+    .map_err(|e| e.replace("the message", "the vote"))
+}
+
+/// Checks a signature over `message`; returns the signing key's id.
+fn check_message(s: &VoteSignature, message: &[u8]) -> Result<String, String> {
     let key =
         parse_public(&s.public_key, "the approver's public key").map_err(|e| e.to_string())?;
     let bytes = crate::evidence::keys::hex_decode(&s.signature)
         .filter(|b| b.len() == 64)
         .ok_or("the signature is not 64 bytes of hex")?;
     let sig = Signature::from_slice(&bytes).map_err(|e| e.to_string())?;
-    key.verify_strict(
-        &signing_message(request, binding, verdict, approver, reason),
-        &sig,
-    )
-    .map_err(|_| "the signature does not match the vote".to_owned())?;
+    key.verify_strict(message, &sig)
+        .map_err(|_| "the signature does not match the message".to_owned())?;
     Ok(crate::evidence::keys::key_id(&key))
+}
+
+/// The bytes an overrider signs: a domain tag, then the canonical JSON of the denied
+/// decision's id and hash, the overrider's id and the reason.
+pub fn override_message(
+    decision: &str,
+    decision_hash: &str,
+    approver: &str,
+    reason: &str,
+) -> Vec<u8> {
+    let body = serde_json::json!({
+        "decision": decision,
+        "decision_hash": decision_hash,
+        "approver": approver,
+        "reason": reason,
+    });
+    let mut m = b"lumenflow/override/v1\n".to_vec();
+    m.extend_from_slice(&canonical::to_vec(&body).unwrap_or_default());
+    m
+}
+
+/// Signs an override with the overrider's own key.
+pub fn sign_override(
+    key: &KeyPair,
+    decision: &str,
+    decision_hash: &str,
+    approver: &str,
+    reason: &str,
+) -> VoteSignature {
+    let sig = key.sign(&override_message(decision, decision_hash, approver, reason));
+    VoteSignature {
+        public_key: key.public_pem(),
+        signature: canonical::hex(&sig.to_bytes()),
+    }
+}
+
+/// Checks an override signature; returns the signing key's id.
+pub fn check_override(
+    s: &VoteSignature,
+    decision: &str,
+    decision_hash: &str,
+    approver: &str,
+    reason: &str,
+) -> Result<String, String> {
+    check_message(
+        s,
+        &override_message(decision, decision_hash, approver, reason),
+    )
+    .map_err(|e| e.replace("the message", "the override"))
 }
 
 /// Whether an approver (who signed with key `key_id`, if any) matches one entry of a
@@ -214,6 +270,14 @@ pub struct Vote {
     pub key_id: Option<String>,
     /// The vote record's id.
     pub record: String,
+    /// How the person was authenticated when the vote was attested by a program that
+    /// authenticates people itself (`host` for the embedding program's word).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attested: Option<String>,
+    /// Whether `approver` is an identity from the approver registry (then the vote counts
+    /// under that id, whichever of its keys signed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub registered: bool,
 }
 
 impl Vote {
@@ -222,8 +286,88 @@ impl Vote {
     /// given), else the approver's id without a `user:` prefix (`alice` and `user:alice`
     /// are one).
     pub fn identity(&self) -> String {
+        if self.registered {
+            return self.approver.id.clone();
+        }
         identity(&self.approver.id, self.key_id.as_deref())
     }
+}
+
+/// Whose word makes a vote count (see `spec/approvals.md`, Approver registry).
+#[derive(Debug, Clone, Default)]
+pub enum VoteTrust {
+    /// The embedding program authenticates people itself and vouches for the approver
+    /// it passes (id and roles): every vote written with a trusted key counts, recorded as
+    /// attested by `host`. For a program that is trusted and the only one that can write
+    /// with its key; never for a key the governed agent can read.
+    #[default]
+    Host,
+    /// Votes count only if signed by a key the registry binds to an identity, or attested
+    /// by an attester the registry declares (for the method recorded); they count under
+    /// the registry's identity and roles, never the vote's.
+    Registry(Arc<Registry>),
+}
+
+impl VoteTrust {
+    /// The registry's digest, if votes are judged by a registry.
+    pub fn digest(&self) -> Option<&str> {
+        match self {
+            VoteTrust::Host => None,
+            VoteTrust::Registry(r) => Some(r.digest()),
+        }
+    }
+}
+
+/// Who a vote is from, as it counts: the approver (the registry's identity and roles, or
+/// the host's word), whether that is a registered identity, and how it was attested.
+/// `claimed` is what the vote names, `key_id` the key that signed the vote (checked by
+/// the caller), `attestation` the method a writing program recorded, `writer` the key the
+/// record was signed with. The one rule for the governor that writes a vote and for every
+/// fold that reads it.
+pub(crate) fn authenticate(
+    trust: &VoteTrust,
+    claimed: &Approver,
+    key_id: Option<&str>,
+    attestation: Option<&str>,
+    writer: &str,
+) -> Result<(Approver, bool), String> {
+    let reg = match trust {
+        VoteTrust::Host => return Ok((claimed.clone(), false)),
+        VoteTrust::Registry(r) => r,
+    };
+    let bare = claimed.id.strip_prefix("user:").unwrap_or(&claimed.id);
+    let entry = if let Some(k) = key_id {
+        let e = reg.by_key(k).ok_or_else(|| {
+            format!("signed by key {k}, which the approver registry does not register")
+        })?;
+        if !bare.is_empty() && bare != e.id {
+            return Err(format!(
+                "signed by the key of {:?} but names {:?}",
+                e.id, claimed.id
+            ));
+        }
+        e
+    } else if let Some(m) = attestation {
+        if !reg.attests(writer, m) {
+            return Err(format!(
+                "attested ({m}) by key {writer}, which the approver registry does not declare as an attester for {m}"
+            ));
+        }
+        reg.get(bare)
+            .ok_or_else(|| format!("{:?} is not a registered approver", claimed.id))?
+    } else {
+        return Err(
+            "neither signed by a registered approver's key nor attested by a declared attester (a name and roles in a vote are claims)"
+                .into(),
+        );
+    };
+    Ok((
+        Approver {
+            id: entry.id.clone(),
+            roles: entry.roles.clone(),
+        },
+        true,
+    ))
 }
 
 /// Who a vote by `id`, signed with `key_id` if signed, counts as (see [`Vote::identity`]).

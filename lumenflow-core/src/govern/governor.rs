@@ -291,6 +291,13 @@ pub struct GovernorOptions {
     /// there, since anyone who can write the directory can add one. `None`: only this
     /// governor's own key.
     pub trusted_keys: Option<crate::evidence::keys::Keyring>,
+    /// The approver registry. With one, a vote counts only if it is signed by a key the
+    /// registry binds to an identity, or attested by an attester it declares; the vote
+    /// counts under the registry's identity and roles, never the names and roles it
+    /// claims. `None`: this program authenticates people itself, and its word (the
+    /// approver it passes) is recorded as attested by `host`
+    /// ([`crate::govern::approval::VoteTrust`]).
+    pub registry: Option<Arc<crate::govern::registry::Registry>>,
 }
 
 impl Default for GovernorOptions {
@@ -304,6 +311,7 @@ impl Default for GovernorOptions {
             close_open_on_exit: true,
             host_approves: false,
             trusted_keys: None,
+            registry: None,
         }
     }
 }
@@ -328,10 +336,26 @@ impl Sealer for Seal<'_> {
 }
 
 /// The state derived from the log, and how far into the log it has read.
-#[derive(Default)]
 struct Tracked {
     cursor: Cursor,
     state: State,
+}
+
+impl Tracked {
+    /// Nothing read yet; votes to be judged as `options` say.
+    fn fresh(options: &GovernorOptions) -> Tracked {
+        Tracked {
+            cursor: Cursor::default(),
+            state: State::with_trust(vote_trust(options)),
+        }
+    }
+}
+
+fn vote_trust(options: &GovernorOptions) -> crate::govern::approval::VoteTrust {
+    match &options.registry {
+        Some(r) => crate::govern::approval::VoteTrust::Registry(r.clone()),
+        None => crate::govern::approval::VoteTrust::Host,
+    }
 }
 
 /// Decides actions under a policy and records every decision and outcome as evidence.
@@ -412,6 +436,19 @@ impl Governor {
         };
         let mut trusted = options.trusted_keys.clone().unwrap_or_default();
         trusted.add(key.public());
+        if let Some(r) = &options.registry {
+            // A governor's key is the one the governed agent may hold: if it also signed
+            // for an approver, the agent could approve its own requests.
+            for k in trusted.ids() {
+                if let Some(a) = r.by_key(k) {
+                    return Err(EvidenceError::Invalid(format!(
+                        "the approver registry registers key {k} to {:?}, but it is a governor's key (this governor's or a trusted one): an approver's key must be their own",
+                        a.id
+                    )));
+                }
+            }
+        }
+        let tracked = Tracked::fresh(&options);
         let g = Governor {
             policies,
             key,
@@ -419,7 +456,7 @@ impl Governor {
             options,
             instance,
             instance_lock: Mutex::new(instance_lock),
-            tracked: Mutex::new(Tracked::default()),
+            tracked: Mutex::new(tracked),
             resumed: std::sync::atomic::AtomicBool::new(false),
             trusted,
             rejected: Mutex::new(Vec::new()),
@@ -473,7 +510,7 @@ impl Governor {
             Ok(r) => r,
             Err(e) => {
                 // The cursor may have moved past lines the state did not fold in.
-                *guard = Tracked::default();
+                *guard = Tracked::fresh(&self.options);
                 return Err(e);
             }
         };
@@ -842,6 +879,54 @@ impl Governor {
         reason: &str,
         signature: Option<&VoteSignature>,
     ) -> Result<Request, Error> {
+        let attestation = match self.options.registry {
+            None if signature.is_none() => Some("host"),
+            _ => None,
+        };
+        self.cast(request, approver, verdict, reason, signature, attestation)
+    }
+
+    /// Votes as a program that authenticated the approver itself, by `method`
+    /// (`password`, `webauthn`, ...), recorded with the vote. With an approver registry the
+    /// vote counts only if the registry declares this governor's key an attester for
+    /// `method` and `approver_id` is a registered identity (whose roles then apply).
+    pub fn attest(
+        &self,
+        request: &str,
+        approver_id: &str,
+        verdict: Choice,
+        reason: &str,
+        method: &str,
+    ) -> Result<Request, Error> {
+        if method.is_empty()
+            || method.len() > 128
+            || !method
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-@+".contains(c))
+        {
+            return Err(Error::Invalid(format!(
+                "attestation method {method:?} must be 1 to 128 letters, digits or ._-@+"
+            )));
+        }
+        self.cast(
+            request,
+            &Approver::new(approver_id),
+            verdict,
+            reason,
+            None,
+            Some(method),
+        )
+    }
+
+    fn cast(
+        &self,
+        request: &str,
+        approver: &Approver,
+        verdict: Choice,
+        reason: &str,
+        signature: Option<&VoteSignature>,
+        attestation: Option<&str>,
+    ) -> Result<Request, Error> {
         let id = self.full_id(request);
         if approver.id.trim().is_empty() {
             return Err(Error::Invalid("the approver's id must not be empty".into()));
@@ -886,6 +971,20 @@ impl Governor {
                         })
                 })
                 .transpose()?;
+            let trust = st.trust().clone();
+            let (counted, registered) = approval::authenticate(
+                &trust,
+                approver,
+                key_id.as_deref(),
+                attestation,
+                self.key.id(),
+            )
+            .map_err(|reason| ApprovalError::NotAuthenticated {
+                request: id.clone(),
+                approver: approver.id.clone(),
+                reason,
+            })?;
+            let approver = &counted;
             if !req.allows(approver, key_id.as_deref()) {
                 let allowed = if req.approvers.is_empty() {
                     "anyone but the proposer".to_owned()
@@ -903,7 +1002,11 @@ impl Governor {
                 }
                 .into());
             }
-            let identity = approval::identity(&approver.id, key_id.as_deref());
+            let identity = if registered {
+                approver.id.clone()
+            } else {
+                approval::identity(&approver.id, key_id.as_deref())
+            };
             if let Some(v) = req.votes.iter().find(|v| v.identity() == identity) {
                 if v.verdict == verdict {
                     return Ok((Vec::new(), ()));
@@ -924,6 +1027,12 @@ impl Governor {
                 "reason": redacted_reason(reason),
                 "instance": self.instance,
             });
+            if let Some(m) = attestation {
+                body["attestation"] = json!({ "method": m });
+            }
+            if let Some(d) = trust.digest() {
+                body["registry"] = json!(d);
+            }
             if let (Some(s), Some(k)) = (signature, &key_id) {
                 body["key_id"] = json!(k);
                 body["public_key"] = json!(s.public_key);
@@ -978,7 +1087,57 @@ impl Governor {
         who: &Approver,
         reason: &str,
     ) -> Result<Governed, Error> {
+        self.override_with(decision, who, reason, None)
+    }
+
+    /// The full id and the hash of deny `decision` (an id or a bare sequence number),
+    /// which an overrider signs ([`approval::override_message`]).
+    pub fn deny_hash(&self, decision: &str) -> Result<(String, String), Error> {
         let id = self.full_id(decision);
+        let ts = self.now();
+        self.commit(&ts, |st| {
+            Ok((
+                Vec::new(),
+                st.denied.get(&id).map(|d| (id.clone(), d.hash.clone())),
+            ))
+        })?
+        .1
+        .ok_or_else(|| {
+            ApprovalError::OverrideRefused {
+                decision: id,
+                reason: "no deny with this id in the log".into(),
+            }
+            .into()
+        })
+    }
+
+    /// Overrides a deny as [`Governor::override_deny`] does, with the overrider's own
+    /// signature over [`approval::override_message`]. With an approver registry this is
+    /// the only way: the signing key must be registered, and the overrider counts under
+    /// the registry's identity and roles.
+    pub fn override_signed(
+        &self,
+        decision: &str,
+        who: &Approver,
+        reason: &str,
+        signature: &VoteSignature,
+    ) -> Result<Governed, Error> {
+        self.override_with(decision, who, reason, Some(signature))
+    }
+
+    fn override_with(
+        &self,
+        decision: &str,
+        who: &Approver,
+        reason: &str,
+        signature: Option<&VoteSignature>,
+    ) -> Result<Governed, Error> {
+        let id = self.full_id(decision);
+        if signature.is_some() && redacted_reason(reason) != reason {
+            return Err(Error::Invalid(
+                "a signed override's reason must hold no secret and fit the message limit (it is recorded exactly as signed)".into(),
+            ));
+        }
         if reason.trim().is_empty() {
             return Err(ApprovalError::OverrideRefused {
                 decision: id,
@@ -1016,6 +1175,23 @@ impl Governor {
                     .into());
                 }
             }
+            let key_id = signature
+                .map(|s| approval::check_override(s, &id, &den.hash, &who.id, reason))
+                .transpose()
+                .map_err(refused)?;
+            let attestation = match (&self.options.registry, signature) {
+                (None, None) => Some("host"),
+                _ => None,
+            };
+            let (counted, _) = approval::authenticate(
+                st.trust(),
+                who,
+                key_id.as_deref(),
+                attestation,
+                self.key.id(),
+            )
+            .map_err(refused)?;
+            let who = &counted;
             let rules = state::may_override(&self.policies, den, who).map_err(refused)?;
             let d = Decision {
                 effect: Effect::Allow,
@@ -1056,6 +1232,18 @@ impl Governor {
                 },
                 "instance": self.instance,
             });
+            let mut body = body;
+            if let Some(m) = attestation {
+                body["override"]["attestation"] = json!({ "method": m });
+            }
+            if let Some(d) = st.trust().digest() {
+                body["override"]["registry"] = json!(d);
+            }
+            if let (Some(s), Some(k)) = (signature, &key_id) {
+                body["override"]["key_id"] = json!(k);
+                body["override"]["public_key"] = json!(s.public_key);
+                body["override"]["signature"] = json!(s.signature);
+            }
             Ok((vec![(kind::OVERRIDE.to_owned(), body)], d))
         })?;
         let rec = recs
@@ -1147,12 +1335,18 @@ impl Governor {
         if self.key.public().verify_strict(&msg, &sig).is_err() {
             return;
         }
-        let (Ok(cursor), Ok(state)) = (
+        // Votes were counted under one registry (or none); under another they may not be.
+        let trust = vote_trust(&self.options);
+        if v.get("registry").and_then(Value::as_str) != trust.digest() {
+            return;
+        }
+        let (Ok(cursor), Ok(mut state)) = (
             Cursor::deserialize(&v["cursor"]),
             State::deserialize(&v["state"]),
         ) else {
             return;
         };
+        state.set_trust(trust);
         match self.store.hash_before(&cursor) {
             Ok(Some(h)) if v["head_hash"] == h.as_str() => {}
             _ => return,
@@ -1181,6 +1375,7 @@ impl Governor {
             "cursor": t.cursor,
             "head_hash": head_hash,
             "state": t.state,
+            "registry": t.state.trust().digest(),
         });
         drop(t);
         let msg = Self::snapshot_message(&body)

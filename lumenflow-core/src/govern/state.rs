@@ -64,6 +64,10 @@ pub struct State {
     /// not allow, after expiry, a second vote by one identity).
     #[serde(default)]
     ignored: Vec<String>,
+    /// Whose word makes a vote count (not saved: a snapshot records the registry's digest,
+    /// and the governor that loads it sets this).
+    #[serde(skip)]
+    trust: crate::govern::approval::VoteTrust,
 }
 
 /// Microseconds since the epoch of an RFC 3339 time (0 if it does not parse).
@@ -90,6 +94,24 @@ impl State {
     /// An empty state (a log with no records).
     pub fn new() -> State {
         State::default()
+    }
+
+    /// An empty state whose votes are judged by `trust`.
+    pub fn with_trust(trust: crate::govern::approval::VoteTrust) -> State {
+        State {
+            trust,
+            ..State::default()
+        }
+    }
+
+    /// Sets whose word makes a vote count, for the records folded from now on.
+    pub(crate) fn set_trust(&mut self, trust: crate::govern::approval::VoteTrust) {
+        self.trust = trust;
+    }
+
+    /// Whose word makes a vote count.
+    pub(crate) fn trust(&self) -> &crate::govern::approval::VoteTrust {
+        &self.trust
     }
 
     /// How many records have been folded in.
@@ -286,6 +308,20 @@ impl State {
                 return;
             }
         };
+        let attestation = b.pointer("/attestation/method").and_then(Value::as_str);
+        let (approver, registered) = match crate::govern::approval::authenticate(
+            &self.trust,
+            &approver,
+            key_id.as_deref(),
+            attestation,
+            &rec.key,
+        ) {
+            Ok(a) => a,
+            Err(why) => {
+                self.ignored.push(format!("{}: ignored: {why}", rec.id()));
+                return;
+            }
+        };
         let why = if at_time(req, micros(&rec.ts)).state == RequestState::Expired {
             Some("cast after the request expired")
         } else if !req.allows(&approver, key_id.as_deref()) {
@@ -304,6 +340,8 @@ impl State {
             at: rec.ts.clone(),
             key_id,
             record: rec.id(),
+            attested: attestation.map(str::to_owned),
+            registered,
         };
         if req.votes.iter().any(|v| v.identity() == vote.identity()) {
             // One vote per identity: the first stands.
