@@ -143,7 +143,16 @@ struct Comprehension {
 /// Compiles a condition; `None` if it uses something the native evaluator does not
 /// cover (it is then interpreted by `cel`).
 pub(crate) fn compile(e: &Expression) -> Option<Program> {
-    let mut c = Compiler::default();
+    compile_with(e, false)
+}
+
+/// Compiles like [`compile`]; with `free_as_context`, an identifier that is not a local
+/// reads the context field of that name (how the conformance suite's bindings are given).
+pub(crate) fn compile_with(e: &Expression, free_as_context: bool) -> Option<Program> {
+    let mut c = Compiler {
+        free_as_context,
+        ..Compiler::default()
+    };
     let root = c.node(e)?;
     Some(Program {
         root,
@@ -155,6 +164,7 @@ pub(crate) fn compile(e: &Expression) -> Option<Program> {
 struct Compiler {
     scope: Vec<(String, usize)>,
     max_slots: usize,
+    free_as_context: bool,
 }
 
 fn lit(l: &LiteralValue) -> Option<Lit> {
@@ -212,6 +222,7 @@ impl Compiler {
             Expr::Ident(name) => match self.local(name) {
                 Some(slot) => Node::Local(slot),
                 None if name == "context" => Node::Context,
+                None if self.free_as_context => Node::ContextField(name.as_str().into()),
                 None => return None,
             },
             Expr::Select(s) => {
@@ -537,7 +548,7 @@ fn lit_value(l: &Lit) -> V<'_> {
 fn context_value<'a>(key: &str, v: &'a Json) -> V<'a> {
     if key == "now" {
         if let Json::String(s) = v {
-            if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+            if let Ok(t) = crate::policy::cel_ext::timestamp(s) {
                 return V::Ts(t);
             }
         }
@@ -804,6 +815,46 @@ impl Program {
             )),
             Err(e) => Err(e.0.into_owned()),
         }
+    }
+}
+
+impl Program {
+    /// Evaluates to any value, for the conformance suite.
+    pub(crate) fn evaluate_value<'a>(
+        &'a self,
+        scope: &Scope<'a>,
+    ) -> Result<crate::policy::conformance::Value, String> {
+        let mut locals: Locals<'a> = smallvec::smallvec![V::Null; self.slots];
+        eval(&self.root, scope, &mut locals)
+            .map(|v| conformance_value(&v))
+            .map_err(|e| e.0.into_owned())
+    }
+}
+
+/// A native value as the conformance suite's value type.
+fn conformance_value(v: &V<'_>) -> crate::policy::conformance::Value {
+    use crate::policy::conformance::Value as C;
+    match v {
+        V::Null => C::Null,
+        V::Bool(b) => C::Bool(*b),
+        V::Int(i) => C::Int(*i),
+        V::Uint(u) => C::Uint(*u),
+        V::Double(d) => C::Double(*d),
+        V::Str(s) => C::String(s.to_string()),
+        V::Owned(s) => C::String(s.to_string()),
+        V::JMap(m) | V::CtxMap(m) => C::Map(
+            m.iter()
+                .map(|(k, x)| (C::String(k.clone()), conformance_value(&json(x))))
+                .collect(),
+        ),
+        V::Ts(t) => C::Other(format!("timestamp({})", t.to_rfc3339())),
+        V::Cmd(_) => C::Other("shell command".into()),
+        _ if v.is_list() => C::List(
+            (0..v.len().unwrap_or(0))
+                .filter_map(|i| v.item(i).map(|x| conformance_value(&x)))
+                .collect(),
+        ),
+        _ => C::Other(v.type_name().into()),
     }
 }
 
@@ -1191,7 +1242,7 @@ fn call<'a>(f: &'a Func, args: &'a [Node], s: &Scope<'a>, locals: &mut Locals<'a
             V::Ts(t) => Ok(V::Ts(*t)),
             v => {
                 let text = str_arg("timestamp", v, 0)?;
-                chrono::DateTime::parse_from_rfc3339(text)
+                crate::policy::cel_ext::timestamp(text)
                     .map(V::Ts)
                     .map_err(|e| EvalError(format!("timestamp: {e}").into()))
             }

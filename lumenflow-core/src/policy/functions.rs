@@ -41,7 +41,7 @@ type Res = Result<Value, ExecutionError>;
 
 /// A root CEL context with the standard library and LumenFlow's functions.
 pub(crate) fn root_context() -> cel::Context<'static, 'static> {
-    let mut ctx = cel::Context::default();
+    let mut ctx = cel::Context::with_env(crate::policy::cel_ext::env());
     let add =
         |ctx: &mut cel::Context<'static, 'static>, name: &str, f: fn(&FunctionContext) -> Res| {
             ctx.add_function(name, move |ftx: &FunctionContext| f(ftx))
