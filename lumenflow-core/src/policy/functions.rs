@@ -47,6 +47,7 @@ pub(crate) fn root_context() -> cel::Context<'static, 'static> {
             ctx.add_function(name, move |ftx: &FunctionContext| f(ftx))
                 .expect("LumenFlow function names do not clash with CEL's");
         };
+    crate::policy::cel_ext::network::register(&mut ctx);
     add(&mut ctx, "shell.commands", shell_commands);
     add(&mut ctx, "shell.programs", shell_programs);
     add(&mut ctx, "shell.invokes", shell_invokes);

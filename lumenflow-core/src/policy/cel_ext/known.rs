@@ -95,7 +95,7 @@ const STANDARD: &[(&str, Style, &[usize])] = &[
 ];
 
 /// Namespaces of the standard table (`math.abs`), so `math` alone is not a variable.
-const STANDARD_NAMESPACES: &[&str] = &["strings", "lists", "math", "base64", "optional"];
+const STANDARD_NAMESPACES: &[&str] = &["strings", "lists", "math", "base64", "optional", "ip"];
 
 /// Arities of LumenFlow's functions (those not listed are checked by name only).
 const LUMENFLOW_ARITY: &[(&str, usize)] = &[
@@ -159,7 +159,20 @@ pub(crate) fn check_call(name: &str, member: bool, args: usize) -> Result<(), St
         return Ok(());
     }
     let want = if member { Member } else { Global };
-    let same: Vec<_> = STANDARD.iter().filter(|(f, _, _)| *f == name).collect();
+    let network = super::network::GLOBAL
+        .iter()
+        .map(|(f, n)| (*f, Global, std::slice::from_ref(n)))
+        .chain(
+            super::network::MEMBER
+                .iter()
+                .map(|(f, n)| (*f, Member, std::slice::from_ref(n))),
+        );
+    let same: Vec<_> = STANDARD
+        .iter()
+        .copied()
+        .chain(network)
+        .filter(|(f, _, _)| *f == name)
+        .collect();
     if let Some((_, _, a)) = same.iter().find(|(_, s, _)| *s == want) {
         if a.contains(&args) {
             return Ok(());

@@ -6,6 +6,7 @@
 //! helpers) so that each grows without touching the others.
 
 pub(crate) mod known;
+pub(crate) mod network;
 
 use std::sync::{Arc, OnceLock};
 
