@@ -6,6 +6,7 @@
 //! helpers) so that each grows without touching the others.
 
 pub(crate) mod known;
+mod macros;
 pub(crate) mod network;
 
 use std::sync::{Arc, OnceLock};
@@ -26,6 +27,9 @@ pub(crate) fn env() -> Arc<cel::Env> {
         ] {
             env.add_extension(ext)
                 .unwrap_or_else(|e| panic!("the {name} extension registers: {e}"));
+        }
+        for m in macros::all() {
+            env.add_macro(m).expect("cel.bind/block/index do not clash");
         }
         Arc::new(env)
     })
