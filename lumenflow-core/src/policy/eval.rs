@@ -124,6 +124,18 @@ enum Node {
     Call(Func, Vec<Node>),
     NotStrictlyFalse(Box<Node>),
     Comprehension(Box<Comprehension>),
+    /// `all` / `exists` with CEL's commutative logic: a later decisive element wins
+    /// over an earlier error.
+    Quantifier(Box<Quantifier>),
+}
+
+#[derive(Debug)]
+struct Quantifier {
+    range: Node,
+    iter: usize,
+    pred: Node,
+    /// `all` (else `exists`).
+    all: bool,
 }
 
 #[derive(Debug)]
@@ -288,6 +300,19 @@ impl Compiler {
                 if c.iter_var2.is_some() {
                     return None;
                 }
+                if let Some((all, pred)) = quantifier_shape(c) {
+                    let range = self.node(&c.iter_range)?;
+                    let iter = self.alloc();
+                    self.scope.push((c.iter_var.clone(), iter));
+                    let pred = self.node(pred);
+                    self.scope.pop();
+                    return Some(Node::Quantifier(Box::new(Quantifier {
+                        range,
+                        iter,
+                        pred: pred?,
+                        all,
+                    })));
+                }
                 let range = self.node(&c.iter_range)?;
                 let init = self.node(&c.accu_init)?;
                 let accu = self.alloc();
@@ -404,6 +429,38 @@ impl Compiler {
         };
         Some(Node::Call(f, nodes))
     }
+}
+
+/// Whether a comprehension is the expansion of `all` (`Some((true, pred))`) or `exists`
+/// (`Some((false, pred))`), as the parser writes them.
+fn quantifier_shape(c: &cel::common::ast::ComprehensionExpr) -> Option<(bool, &Expression)> {
+    let is_accu = |e: &Expression| matches!(&e.expr, Expr::Ident(n) if *n == c.accu_var);
+    fn call(e: &Expression) -> Option<(&str, &Vec<Expression>)> {
+        match &e.expr {
+            Expr::Call(k) if k.target.is_none() => Some((k.func_name.as_str(), &k.args)),
+            _ => None,
+        }
+    }
+    let init = match &c.accu_init.expr {
+        Expr::Literal(LiteralValue::Boolean(b)) => *b.inner(),
+        _ => return None,
+    };
+    if !is_accu(&c.result) || c.iter_var == c.accu_var {
+        return None;
+    }
+    let (cf, ca) = call(&c.loop_cond)?;
+    let (sf, sa) = call(&c.loop_step)?;
+    if cf != "@not_strictly_false" || ca.len() != 1 || sa.len() != 2 || !is_accu(&sa[0]) {
+        return None;
+    }
+    let cond_ok = if init {
+        is_accu(&ca[0])
+    } else {
+        matches!(call(&ca[0]), Some(("!_", a)) if a.len() == 1 && is_accu(&a[0]))
+    };
+    let step_ok = if init { sf == "_&&_" } else { sf == "_||_" };
+    // The predicate must not read the accumulator (only the macros' `@result` is safe).
+    (cond_ok && step_ok && c.accu_var.starts_with('@')).then_some((init, &sa[1]))
 }
 
 fn action_field(f: &str) -> Option<ActionField> {
@@ -993,6 +1050,7 @@ fn eval<'a>(n: &'a Node, s: &Scope<'a>, locals: &mut Locals<'a>) -> R<'a> {
             Ok(V::List(Rc::new(out)))
         }
         Node::NotStrictlyFalse(a) => Ok(V::Bool(!matches!(eval(a, s, locals), Ok(V::Bool(false))))),
+        Node::Quantifier(q) => quantify(q, s, locals),
         Node::Comprehension(c) => {
             let range = eval(&c.range, s, locals)?;
             let init = eval(&c.init, s, locals)?;
@@ -1036,6 +1094,53 @@ fn eval<'a>(n: &'a Node, s: &Scope<'a>, locals: &mut Locals<'a>) -> R<'a> {
             eval(&c.result, s, locals)
         }
         Node::Call(f, args) => call(f, args, s, locals),
+    }
+}
+
+/// `all`/`exists`: the first decisive element (`false` for `all`, `true` for `exists`)
+/// decides, whatever errors came before it; else the first error, else the default.
+fn quantify<'a>(q: &'a Quantifier, s: &Scope<'a>, locals: &mut Locals<'a>) -> R<'a> {
+    let range = eval(&q.range, s, locals)?;
+    let keys: Vec<V<'a>> = match &range {
+        V::JMap(m) | V::CtxMap(m) => m.keys().map(|k| V::Str(k.as_str())).collect(),
+        V::Cmd(_) => ["name", "program", "args"]
+            .into_iter()
+            .map(V::Str)
+            .collect(),
+        _ if range.is_list() => Vec::new(),
+        other => return err(format!("cannot iterate over a {}", other.type_name())),
+    };
+    let n = if keys.is_empty() {
+        range.len().unwrap_or(0)
+    } else {
+        keys.len()
+    };
+    let mut first_err: Option<EvalError> = None;
+    for i in 0..n {
+        locals[q.iter] = if keys.is_empty() {
+            match range.item(i) {
+                Some(v) => own(&v),
+                None => break,
+            }
+        } else {
+            keys[i].clone()
+        };
+        match eval(&q.pred, s, locals) {
+            Ok(V::Bool(b)) if b != q.all => return Ok(V::Bool(b)),
+            Ok(V::Bool(_)) => {}
+            Ok(other) => {
+                first_err.get_or_insert_with(|| {
+                    EvalError(format!("predicate is a {}, not a bool", other.type_name()).into())
+                });
+            }
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(V::Bool(q.all)),
     }
 }
 
