@@ -79,7 +79,7 @@ pub(crate) fn context(c: &Context) -> BoxVal<'_> {
     let mut m: HashMap<CelMapKey<'_>, BoxVal<'_>> = HashMap::with_capacity(c.values().len());
     for (k, v) in c.values() {
         let val = match (k.as_str(), v) {
-            ("now", Json::String(s)) => match chrono::DateTime::parse_from_rfc3339(s) {
+            ("now", Json::String(s)) => match crate::policy::cel_ext::timestamp(s) {
                 Ok(t) => Box::new(CelTimestamp::from(t)) as BoxVal<'_>,
                 Err(_) => json(v),
             },

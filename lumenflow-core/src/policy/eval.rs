@@ -124,6 +124,18 @@ enum Node {
     Call(Func, Vec<Node>),
     NotStrictlyFalse(Box<Node>),
     Comprehension(Box<Comprehension>),
+    /// `all` / `exists` with CEL's commutative logic: a later decisive element wins
+    /// over an earlier error.
+    Quantifier(Box<Quantifier>),
+}
+
+#[derive(Debug)]
+struct Quantifier {
+    range: Node,
+    iter: usize,
+    pred: Node,
+    /// `all` (else `exists`).
+    all: bool,
 }
 
 #[derive(Debug)]
@@ -143,7 +155,16 @@ struct Comprehension {
 /// Compiles a condition; `None` if it uses something the native evaluator does not
 /// cover (it is then interpreted by `cel`).
 pub(crate) fn compile(e: &Expression) -> Option<Program> {
-    let mut c = Compiler::default();
+    compile_with(e, false)
+}
+
+/// Compiles like [`compile`]; with `free_as_context`, an identifier that is not a local
+/// reads the context field of that name (how the conformance suite's bindings are given).
+pub(crate) fn compile_with(e: &Expression, free_as_context: bool) -> Option<Program> {
+    let mut c = Compiler {
+        free_as_context,
+        ..Compiler::default()
+    };
     let root = c.node(e)?;
     Some(Program {
         root,
@@ -155,6 +176,7 @@ pub(crate) fn compile(e: &Expression) -> Option<Program> {
 struct Compiler {
     scope: Vec<(String, usize)>,
     max_slots: usize,
+    free_as_context: bool,
 }
 
 fn lit(l: &LiteralValue) -> Option<Lit> {
@@ -212,6 +234,7 @@ impl Compiler {
             Expr::Ident(name) => match self.local(name) {
                 Some(slot) => Node::Local(slot),
                 None if name == "context" => Node::Context,
+                None if self.free_as_context => Node::ContextField(name.as_str().into()),
                 None => return None,
             },
             Expr::Select(s) => {
@@ -276,6 +299,19 @@ impl Compiler {
             Expr::Comprehension(c) => {
                 if c.iter_var2.is_some() {
                     return None;
+                }
+                if let Some((all, pred)) = quantifier_shape(c) {
+                    let range = self.node(&c.iter_range)?;
+                    let iter = self.alloc();
+                    self.scope.push((c.iter_var.clone(), iter));
+                    let pred = self.node(pred);
+                    self.scope.pop();
+                    return Some(Node::Quantifier(Box::new(Quantifier {
+                        range,
+                        iter,
+                        pred: pred?,
+                        all,
+                    })));
                 }
                 let range = self.node(&c.iter_range)?;
                 let init = self.node(&c.accu_init)?;
@@ -393,6 +429,38 @@ impl Compiler {
         };
         Some(Node::Call(f, nodes))
     }
+}
+
+/// Whether a comprehension is the expansion of `all` (`Some((true, pred))`) or `exists`
+/// (`Some((false, pred))`), as the parser writes them.
+fn quantifier_shape(c: &cel::common::ast::ComprehensionExpr) -> Option<(bool, &Expression)> {
+    let is_accu = |e: &Expression| matches!(&e.expr, Expr::Ident(n) if *n == c.accu_var);
+    fn call(e: &Expression) -> Option<(&str, &Vec<Expression>)> {
+        match &e.expr {
+            Expr::Call(k) if k.target.is_none() => Some((k.func_name.as_str(), &k.args)),
+            _ => None,
+        }
+    }
+    let init = match &c.accu_init.expr {
+        Expr::Literal(LiteralValue::Boolean(b)) => *b.inner(),
+        _ => return None,
+    };
+    if !is_accu(&c.result) || c.iter_var == c.accu_var {
+        return None;
+    }
+    let (cf, ca) = call(&c.loop_cond)?;
+    let (sf, sa) = call(&c.loop_step)?;
+    if cf != "@not_strictly_false" || ca.len() != 1 || sa.len() != 2 || !is_accu(&sa[0]) {
+        return None;
+    }
+    let cond_ok = if init {
+        is_accu(&ca[0])
+    } else {
+        matches!(call(&ca[0]), Some(("!_", a)) if a.len() == 1 && is_accu(&a[0]))
+    };
+    let step_ok = if init { sf == "_&&_" } else { sf == "_||_" };
+    // The predicate must not read the accumulator (only the macros' `@result` is safe).
+    (cond_ok && step_ok && c.accu_var.starts_with('@')).then_some((init, &sa[1]))
 }
 
 fn action_field(f: &str) -> Option<ActionField> {
@@ -537,7 +605,7 @@ fn lit_value(l: &Lit) -> V<'_> {
 fn context_value<'a>(key: &str, v: &'a Json) -> V<'a> {
     if key == "now" {
         if let Json::String(s) = v {
-            if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+            if let Ok(t) = crate::policy::cel_ext::timestamp(s) {
                 return V::Ts(t);
             }
         }
@@ -807,6 +875,46 @@ impl Program {
     }
 }
 
+impl Program {
+    /// Evaluates to any value, for the conformance suite.
+    pub(crate) fn evaluate_value<'a>(
+        &'a self,
+        scope: &Scope<'a>,
+    ) -> Result<crate::policy::conformance::Value, String> {
+        let mut locals: Locals<'a> = smallvec::smallvec![V::Null; self.slots];
+        eval(&self.root, scope, &mut locals)
+            .map(|v| conformance_value(&v))
+            .map_err(|e| e.0.into_owned())
+    }
+}
+
+/// A native value as the conformance suite's value type.
+fn conformance_value(v: &V<'_>) -> crate::policy::conformance::Value {
+    use crate::policy::conformance::Value as C;
+    match v {
+        V::Null => C::Null,
+        V::Bool(b) => C::Bool(*b),
+        V::Int(i) => C::Int(*i),
+        V::Uint(u) => C::Uint(*u),
+        V::Double(d) => C::Double(*d),
+        V::Str(s) => C::String(s.to_string()),
+        V::Owned(s) => C::String(s.to_string()),
+        V::JMap(m) | V::CtxMap(m) => C::Map(
+            m.iter()
+                .map(|(k, x)| (C::String(k.clone()), conformance_value(&json(x))))
+                .collect(),
+        ),
+        V::Ts(t) => C::Other(format!("timestamp({})", t.to_rfc3339())),
+        V::Cmd(_) => C::Other("shell command".into()),
+        _ if v.is_list() => C::List(
+            (0..v.len().unwrap_or(0))
+                .filter_map(|i| v.item(i).map(|x| conformance_value(&x)))
+                .collect(),
+        ),
+        _ => C::Other(v.type_name().into()),
+    }
+}
+
 fn bool_of(v: &R<'_>) -> Option<bool> {
     match v {
         Ok(V::Bool(b)) => Some(*b),
@@ -942,6 +1050,7 @@ fn eval<'a>(n: &'a Node, s: &Scope<'a>, locals: &mut Locals<'a>) -> R<'a> {
             Ok(V::List(Rc::new(out)))
         }
         Node::NotStrictlyFalse(a) => Ok(V::Bool(!matches!(eval(a, s, locals), Ok(V::Bool(false))))),
+        Node::Quantifier(q) => quantify(q, s, locals),
         Node::Comprehension(c) => {
             let range = eval(&c.range, s, locals)?;
             let init = eval(&c.init, s, locals)?;
@@ -985,6 +1094,53 @@ fn eval<'a>(n: &'a Node, s: &Scope<'a>, locals: &mut Locals<'a>) -> R<'a> {
             eval(&c.result, s, locals)
         }
         Node::Call(f, args) => call(f, args, s, locals),
+    }
+}
+
+/// `all`/`exists`: the first decisive element (`false` for `all`, `true` for `exists`)
+/// decides, whatever errors came before it; else the first error, else the default.
+fn quantify<'a>(q: &'a Quantifier, s: &Scope<'a>, locals: &mut Locals<'a>) -> R<'a> {
+    let range = eval(&q.range, s, locals)?;
+    let keys: Vec<V<'a>> = match &range {
+        V::JMap(m) | V::CtxMap(m) => m.keys().map(|k| V::Str(k.as_str())).collect(),
+        V::Cmd(_) => ["name", "program", "args"]
+            .into_iter()
+            .map(V::Str)
+            .collect(),
+        _ if range.is_list() => Vec::new(),
+        other => return err(format!("cannot iterate over a {}", other.type_name())),
+    };
+    let n = if keys.is_empty() {
+        range.len().unwrap_or(0)
+    } else {
+        keys.len()
+    };
+    let mut first_err: Option<EvalError> = None;
+    for i in 0..n {
+        locals[q.iter] = if keys.is_empty() {
+            match range.item(i) {
+                Some(v) => own(&v),
+                None => break,
+            }
+        } else {
+            keys[i].clone()
+        };
+        match eval(&q.pred, s, locals) {
+            Ok(V::Bool(b)) if b != q.all => return Ok(V::Bool(b)),
+            Ok(V::Bool(_)) => {}
+            Ok(other) => {
+                first_err.get_or_insert_with(|| {
+                    EvalError(format!("predicate is a {}, not a bool", other.type_name()).into())
+                });
+            }
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(V::Bool(q.all)),
     }
 }
 
@@ -1191,7 +1347,7 @@ fn call<'a>(f: &'a Func, args: &'a [Node], s: &Scope<'a>, locals: &mut Locals<'a
             V::Ts(t) => Ok(V::Ts(*t)),
             v => {
                 let text = str_arg("timestamp", v, 0)?;
-                chrono::DateTime::parse_from_rfc3339(text)
+                crate::policy::cel_ext::timestamp(text)
                     .map(V::Ts)
                     .map_err(|e| EvalError(format!("timestamp: {e}").into()))
             }

@@ -835,6 +835,15 @@ fn compile_expression(src: &str) -> Result<Compiled, Vec<(u64, u64, String)>> {
 
 /// Parses and checks one expression; errors are (line, column, message) inside it.
 fn checked_program(src: &str) -> Result<Expression, Vec<(u64, u64, String)>> {
+    checked_program_with(src, &[])
+}
+
+/// Parses and checks one expression that may also read the variables `extra` (the
+/// conformance suite's bindings); errors are (line, column, message) inside it.
+pub(crate) fn checked_program_with(
+    src: &str,
+    extra: &[&str],
+) -> Result<Expression, Vec<(u64, u64, String)>> {
     if src.len() > MAX_EXPRESSION_BYTES {
         return Err(vec![(
             1,
@@ -855,7 +864,7 @@ fn checked_program(src: &str) -> Result<Expression, Vec<(u64, u64, String)>> {
             format!("expression nests deeper than {MAX_EXPRESSION_DEPTH} levels"),
         )]);
     }
-    let parsed = std::panic::catch_unwind(|| cel::Program::compile(src));
+    let parsed = std::panic::catch_unwind(|| crate::policy::cel_ext::compile(src));
     let program = match parsed {
         Ok(Ok(p)) => p,
         Ok(Err(e)) => {
@@ -879,7 +888,8 @@ fn checked_program(src: &str) -> Result<Expression, Vec<(u64, u64, String)>> {
         Err(_) => return Err(vec![(1, 1, "CEL parser failed on this expression".into())]),
     };
     let mut errs = Vec::new();
-    check_refs(program.expression(), &mut Vec::new(), &mut errs);
+    let mut scope: Vec<String> = extra.iter().map(|v| v.to_string()).collect();
+    check_refs(program.expression(), &mut scope, &mut errs);
     if !errs.is_empty() {
         let info = program.source_info();
         return Err(errs
@@ -1031,7 +1041,13 @@ fn check_refs(e: &Expression, scope: &mut Vec<String>, errs: &mut Vec<(u64, Stri
                     id,
                 }) if NAMESPACES.contains(&ns.as_str()) && !in_scope(scope, ns) => {
                     let full = format!("{ns}.{func_name}");
-                    if !FUNCTIONS.contains(&full.as_str()) {
+                    if FUNCTIONS.contains(&full.as_str()) {
+                        if let Err(m) =
+                            crate::policy::cel_ext::known::check_call(&full, false, args.len())
+                        {
+                            errs.push((e.id, m));
+                        }
+                    } else {
                         errs.push((
                             *id,
                             format!(
@@ -1046,8 +1062,32 @@ fn check_refs(e: &Expression, scope: &mut Vec<String>, errs: &mut Vec<(u64, Stri
                         ));
                     }
                 }
-                Some(t) => check_refs(t, scope, errs),
-                None => {}
+                Some(Expression {
+                    expr: Expr::Ident(ns),
+                    ..
+                }) if crate::policy::cel_ext::known::is_namespace(ns) && !in_scope(scope, ns) => {
+                    let full = format!("{ns}.{func_name}");
+                    if let Err(m) =
+                        crate::policy::cel_ext::known::check_call(&full, false, args.len())
+                    {
+                        errs.push((e.id, m));
+                    }
+                }
+                Some(t) => {
+                    check_refs(t, scope, errs);
+                    if let Err(m) =
+                        crate::policy::cel_ext::known::check_call(func_name, true, args.len())
+                    {
+                        errs.push((e.id, m));
+                    }
+                }
+                None => {
+                    if let Err(m) =
+                        crate::policy::cel_ext::known::check_call(func_name, false, args.len())
+                    {
+                        errs.push((e.id, m));
+                    }
+                }
             }
             for a in args {
                 check_refs(a, scope, errs);

@@ -41,12 +41,13 @@ type Res = Result<Value, ExecutionError>;
 
 /// A root CEL context with the standard library and LumenFlow's functions.
 pub(crate) fn root_context() -> cel::Context<'static, 'static> {
-    let mut ctx = cel::Context::default();
+    let mut ctx = cel::Context::with_env(crate::policy::cel_ext::env());
     let add =
         |ctx: &mut cel::Context<'static, 'static>, name: &str, f: fn(&FunctionContext) -> Res| {
             ctx.add_function(name, move |ftx: &FunctionContext| f(ftx))
                 .expect("LumenFlow function names do not clash with CEL's");
         };
+    crate::policy::cel_ext::network::register(&mut ctx);
     add(&mut ctx, "shell.commands", shell_commands);
     add(&mut ctx, "shell.programs", shell_programs);
     add(&mut ctx, "shell.invokes", shell_invokes);

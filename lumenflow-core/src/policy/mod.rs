@@ -11,8 +11,11 @@
 //! policy or test file.
 
 pub mod budget;
+pub(crate) mod cel_ext;
 pub(crate) mod cel_value;
 pub mod condition;
+#[doc(hidden)]
+pub mod conformance;
 pub mod decide;
 pub mod effect;
 pub(crate) mod eval;

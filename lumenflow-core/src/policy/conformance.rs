@@ -1,0 +1,205 @@
+//! Entry points for running CEL's conformance suite (`tests/cel_spec.rs`) through the
+//! policy engine: the same load-time check as a rule's `when`, then evaluation by the
+//! native evaluator and by the `cel` fallback, with the suite's bindings as variables.
+//!
+//! Not a stable API: it exists so the suite can be run from outside the crate.
+
+use crate::action::{Action, Context};
+use crate::policy::eval;
+use std::sync::{Arc, OnceLock};
+
+/// A CEL value, as the suite states expected results.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `null`.
+    Null,
+    /// A bool.
+    Bool(bool),
+    /// An `int`.
+    Int(i64),
+    /// A `uint`.
+    Uint(u64),
+    /// A `double`.
+    Double(f64),
+    /// A `string`.
+    String(String),
+    /// `bytes`.
+    Bytes(Vec<u8>),
+    /// A list.
+    List(Vec<Value>),
+    /// A map, as (key, value) pairs in no particular order.
+    Map(Vec<(Value, Value)>),
+    /// A type value, by name (`int`, `list`, ...).
+    Type(String),
+    /// A value the suite's format does not state (timestamps, durations, ...), described.
+    Other(String),
+}
+
+/// What the engine made of one expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The load-time check rejected it: (line, column, message) inside the expression.
+    Rejected(Vec<(u64, u64, String)>),
+    /// It evaluated to a value.
+    Value(Value),
+    /// Evaluation failed with this message.
+    Error(String),
+}
+
+/// Checks `src` as a rule condition that may also read the variables `vars`.
+pub fn check(src: &str, vars: &[&str]) -> Result<(), Vec<(u64, u64, String)>> {
+    crate::policy::file::checked_program_with(src, vars).map(|_| ())
+}
+
+fn root() -> &'static cel::Context<'static, 'static> {
+    static ROOT: OnceLock<cel::Context<'static, 'static>> = OnceLock::new();
+    ROOT.get_or_init(crate::policy::functions::root_context)
+}
+
+/// Checks `src`, then evaluates it with the `cel` fallback interpreter.
+pub fn fallback(src: &str, bindings: &[(String, Value)]) -> Outcome {
+    let names: Vec<&str> = bindings.iter().map(|(n, _)| n.as_str()).collect();
+    let expr = match crate::policy::file::checked_program_with(src, &names) {
+        Ok(e) => e,
+        Err(errs) => return Outcome::Rejected(errs),
+    };
+    let run = || {
+        let mut ctx = root().new_inner_scope();
+        for (name, v) in bindings {
+            ctx.add_variable_from_value(name.clone(), to_cel(v));
+        }
+        match ctx.resolve(&expr) {
+            Ok(v) => Outcome::Value(from_cel(&v)),
+            Err(e) => Outcome::Error(e.to_string()),
+        }
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+        .unwrap_or_else(|_| Outcome::Error("evaluation panicked".into()))
+}
+
+/// Evaluates `src` with the `cel` crate alone: its parser and interpreter, with
+/// LumenFlow's functions but without LumenFlow's load-time check (for comparison).
+pub fn cel_crate(src: &str, bindings: &[(String, Value)]) -> Outcome {
+    let run = || {
+        let program = match crate::policy::cel_ext::compile(src) {
+            Ok(p) => p,
+            Err(e) => return Outcome::Rejected(vec![(1, 1, e.to_string())]),
+        };
+        let mut ctx = root().new_inner_scope();
+        for (name, v) in bindings {
+            ctx.add_variable_from_value(name.clone(), to_cel(v));
+        }
+        match program.execute(&ctx) {
+            Ok(v) => Outcome::Value(from_cel(&v)),
+            Err(e) => Outcome::Error(e.to_string()),
+        }
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+        .unwrap_or_else(|_| Outcome::Error("evaluation panicked".into()))
+}
+
+/// Checks `src`, then evaluates it natively; `None` when the native compiler does not
+/// cover the expression or a binding (the fallback then runs it in a policy).
+pub fn native(src: &str, bindings: &[(String, Value)]) -> Option<Outcome> {
+    let names: Vec<&str> = bindings.iter().map(|(n, _)| n.as_str()).collect();
+    let expr = match crate::policy::file::checked_program_with(src, &names) {
+        Ok(e) => e,
+        Err(errs) => return Some(Outcome::Rejected(errs)),
+    };
+    let mut ctx = serde_json::Map::new();
+    for (name, v) in bindings {
+        ctx.insert(name.clone(), to_json(v)?);
+    }
+    let program = eval::compile_with(&expr, !bindings.is_empty())?;
+    let context = Context::from_value(serde_json::Value::Object(ctx)).ok()?;
+    let action = Action::new("conformance", serde_json::Value::Null).ok()?;
+    let arenas = eval::Arenas::default();
+    let scope = eval::Scope::new(&action, &context, &arenas);
+    let run = || match program.evaluate_value(&scope) {
+        Ok(v) => Outcome::Value(v),
+        Err(e) => Outcome::Error(e),
+    };
+    Some(
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+            .unwrap_or_else(|_| Outcome::Error("evaluation panicked".into())),
+    )
+}
+
+/// A binding as the JSON the native evaluator reads, when JSON states it exactly.
+fn to_json(v: &Value) -> Option<serde_json::Value> {
+    use serde_json::Value as J;
+    Some(match v {
+        Value::Null => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Int(i) => J::from(*i),
+        Value::Double(d) => J::Number(serde_json::Number::from_f64(*d)?),
+        Value::String(s) => J::String(s.clone()),
+        Value::List(l) => J::Array(l.iter().map(to_json).collect::<Option<_>>()?),
+        Value::Map(m) => J::Object(
+            m.iter()
+                .map(|(k, v)| match k {
+                    Value::String(k) => Some((k.clone(), to_json(v)?)),
+                    _ => None,
+                })
+                .collect::<Option<_>>()?,
+        ),
+        Value::Uint(_) | Value::Bytes(_) | Value::Type(_) | Value::Other(_) => return None,
+    })
+}
+
+fn to_cel(v: &Value) -> cel::Value {
+    use cel::objects::Key;
+    match v {
+        Value::Null | Value::Type(_) | Value::Other(_) => cel::Value::Null,
+        Value::Bool(b) => cel::Value::Bool(*b),
+        Value::Int(i) => cel::Value::Int(*i),
+        Value::Uint(u) => cel::Value::UInt(*u),
+        Value::Double(d) => cel::Value::Float(*d),
+        Value::String(s) => cel::Value::String(Arc::new(s.clone())),
+        Value::Bytes(b) => cel::Value::Bytes(Arc::new(b.clone())),
+        Value::List(l) => cel::Value::List(Arc::new(l.iter().map(to_cel).collect())),
+        Value::Map(m) => {
+            let mut map = std::collections::HashMap::new();
+            for (k, v) in m {
+                let key = match k {
+                    Value::Int(i) => Key::Int(*i),
+                    Value::Uint(u) => Key::Uint(*u),
+                    Value::Bool(b) => Key::Bool(*b),
+                    Value::String(s) => Key::String(Arc::new(s.clone())),
+                    _ => continue,
+                };
+                map.insert(key, to_cel(v));
+            }
+            cel::Value::Map(cel::objects::Map { map: Arc::new(map) })
+        }
+    }
+}
+
+fn from_cel(v: &cel::Value) -> Value {
+    use cel::objects::Key;
+    match v {
+        cel::Value::Null => Value::Null,
+        cel::Value::Bool(b) => Value::Bool(*b),
+        cel::Value::Int(i) => Value::Int(*i),
+        cel::Value::UInt(u) => Value::Uint(*u),
+        cel::Value::Float(f) => Value::Double(*f),
+        cel::Value::String(s) => Value::String(s.to_string()),
+        cel::Value::Bytes(b) => Value::Bytes(b.to_vec()),
+        cel::Value::List(l) => Value::List(l.iter().map(from_cel).collect()),
+        cel::Value::Map(m) => Value::Map(
+            m.map
+                .iter()
+                .map(|(k, v)| {
+                    let k = match k {
+                        Key::Int(i) => Value::Int(*i),
+                        Key::Uint(u) => Value::Uint(*u),
+                        Key::Bool(b) => Value::Bool(*b),
+                        Key::String(s) => Value::String(s.to_string()),
+                    };
+                    (k, from_cel(v))
+                })
+                .collect(),
+        ),
+        other => Value::Other(format!("{other:?}")),
+    }
+}
