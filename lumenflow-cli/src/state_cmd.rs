@@ -113,13 +113,7 @@ pub fn vote(
     sign_key: Option<&Path>,
     choice: Choice,
 ) -> Result<ExitCode, String> {
-    if !roles.is_empty() {
-        return Err(
-            "--role is not accepted: an approver's roles come from the approver registry (--registry), never from the vote"
-                .into(),
-        );
-    }
-    let (k, entry_id) = registered_key(sign_key, key, "a vote")?;
+    let (k, entry_id) = registered_key(sign_key, key, &roles, "a vote")?;
     let who = who.unwrap_or(&entry_id).to_owned();
     let g = writer(dir, key, PolicySet::new(vec![]))?;
     let req = g.approval(request).map_err(|e| e.to_string())?;
@@ -146,13 +140,7 @@ pub fn override_deny(
     sign_key: Option<&Path>,
     policies: &[PathBuf],
 ) -> Result<ExitCode, String> {
-    if !roles.is_empty() {
-        return Err(
-            "--role is not accepted: an overrider's roles come from the approver registry (--registry), never from the command line"
-                .into(),
-        );
-    }
-    let (k, entry_id) = registered_key(sign_key, key, "an override")?;
+    let (k, entry_id) = registered_key(sign_key, key, &roles, "an override")?;
     let who = who.unwrap_or(&entry_id).to_owned();
     let g = writer(dir, key, load_set(policies)?)?;
     let (full, hash) = g.deny_hash(decision).map_err(|e| e.to_string())?;
@@ -171,12 +159,19 @@ pub fn override_deny(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The person's own key from `--sign-key`, and the identity the registry binds it to.
+/// The person's own key from `--sign-key`, and the identity the registry binds it to;
+/// roles given on the command line are refused (they come from the registry).
 fn registered_key(
     sign_key: Option<&Path>,
     key: &Path,
+    roles: &[String],
     what: &str,
 ) -> Result<(KeyPair, String), String> {
+    if !roles.is_empty() {
+        return Err(format!(
+            "--role is not accepted: the roles of {what} come from the approver registry (--registry), never from the command line"
+        ));
+    }
     let Some(sign_key) = sign_key else {
         return Err(format!(
             "{what} from the command line must be signed with the person's own key (--sign-key FILE), registered in the approver registry (--registry FILE); {} is the governor's key, which signs records, not people",

@@ -286,10 +286,7 @@ impl Vote {
     /// given), else the approver's id without a `user:` prefix (`alice` and `user:alice`
     /// are one).
     pub fn identity(&self) -> String {
-        if self.registered {
-            return self.approver.id.clone();
-        }
-        identity(&self.approver.id, self.key_id.as_deref())
+        identity(&self.approver.id, self.key_id.as_deref(), self.registered)
     }
 }
 
@@ -370,9 +367,11 @@ pub(crate) fn authenticate(
     ))
 }
 
-/// Who a vote by `id`, signed with `key_id` if signed, counts as (see [`Vote::identity`]).
-pub(crate) fn identity(id: &str, key_id: Option<&str>) -> String {
+/// Who a vote by `id`, signed with `key_id` if signed, counts as (see [`Vote::identity`]):
+/// a `registered` id (from the approver registry) is the identity itself.
+pub(crate) fn identity(id: &str, key_id: Option<&str>, registered: bool) -> String {
     match key_id {
+        _ if registered => id.to_owned(),
         Some(k) => format!("key:{k}"),
         None => id.strip_prefix("user:").unwrap_or(id).to_owned(),
     }

@@ -263,6 +263,17 @@ fn redacted_reason(reason: &str) -> String {
     crate::error::bound(r)
 }
 
+/// A signed reason is re-checked against the reason as recorded, so it must be recorded
+/// as signed: no secret to redact, nothing to cut.
+fn signed_reason(reason: &str, what: &str) -> Result<(), Error> {
+    if redacted_reason(reason) == reason {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "a signed {what}'s reason must hold no secret and fit the message limit (it is recorded exactly as signed)"
+    )))
+}
+
 /// Options for [`Governor::open`].
 #[derive(Debug, Clone)]
 pub struct GovernorOptions {
@@ -879,10 +890,7 @@ impl Governor {
         reason: &str,
         signature: Option<&VoteSignature>,
     ) -> Result<Request, Error> {
-        let attestation = match self.options.registry {
-            None if signature.is_none() => Some("host"),
-            _ => None,
-        };
+        let attestation = self.host_attestation(signature.is_some());
         self.cast(request, approver, verdict, reason, signature, attestation)
     }
 
@@ -898,12 +906,7 @@ impl Governor {
         reason: &str,
         method: &str,
     ) -> Result<Request, Error> {
-        if method.is_empty()
-            || method.len() > 128
-            || !method
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-@+".contains(c))
-        {
+        if !crate::govern::registry::valid_name(method) {
             return Err(Error::Invalid(format!(
                 "attestation method {method:?} must be 1 to 128 letters, digits or ._-@+"
             )));
@@ -916,6 +919,12 @@ impl Governor {
             None,
             Some(method),
         )
+    }
+
+    /// The attestation an unsigned vote or override gets without a registry: the
+    /// embedding program's word (`host`). With a registry, or when signed, none.
+    fn host_attestation(&self, signed: bool) -> Option<&'static str> {
+        (self.options.registry.is_none() && !signed).then_some("host")
     }
 
     fn cast(
@@ -933,10 +942,8 @@ impl Governor {
         }
         // A signed vote is re-checked against the reason as recorded, so that reason must
         // be recorded as signed: no secret to redact, nothing to cut.
-        if signature.is_some() && redacted_reason(reason) != reason {
-            return Err(Error::Invalid(
-                "a signed vote's reason must hold no secret and fit the message limit (it is recorded exactly as signed)".into(),
-            ));
+        if signature.is_some() {
+            signed_reason(reason, "vote")?;
         }
         let ts = self.now();
         let now = micros(&ts);
@@ -1002,11 +1009,7 @@ impl Governor {
                 }
                 .into());
             }
-            let identity = if registered {
-                approver.id.clone()
-            } else {
-                approval::identity(&approver.id, key_id.as_deref())
-            };
+            let identity = approval::identity(&approver.id, key_id.as_deref(), registered);
             if let Some(v) = req.votes.iter().find(|v| v.identity() == identity) {
                 if v.verdict == verdict {
                     return Ok((Vec::new(), ()));
@@ -1133,10 +1136,8 @@ impl Governor {
         signature: Option<&VoteSignature>,
     ) -> Result<Governed, Error> {
         let id = self.full_id(decision);
-        if signature.is_some() && redacted_reason(reason) != reason {
-            return Err(Error::Invalid(
-                "a signed override's reason must hold no secret and fit the message limit (it is recorded exactly as signed)".into(),
-            ));
+        if signature.is_some() {
+            signed_reason(reason, "override")?;
         }
         if reason.trim().is_empty() {
             return Err(ApprovalError::OverrideRefused {
@@ -1179,10 +1180,7 @@ impl Governor {
                 .map(|s| approval::check_override(s, &id, &den.hash, &who.id, reason))
                 .transpose()
                 .map_err(refused)?;
-            let attestation = match (&self.options.registry, signature) {
-                (None, None) => Some("host"),
-                _ => None,
-            };
+            let attestation = self.host_attestation(signature.is_some());
             let (counted, _) = approval::authenticate(
                 st.trust(),
                 who,

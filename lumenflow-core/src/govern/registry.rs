@@ -89,7 +89,8 @@ fn key_of(s: &str) -> Result<String, String> {
     ))
 }
 
-fn valid_name(s: &str) -> bool {
+/// Whether `s` is a plain name (an id, role or method): 1 to 128 of `[A-Za-z0-9._-@+]`.
+pub(crate) fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 128
         && s.chars()
@@ -111,11 +112,7 @@ impl Registry {
     pub fn parse(text: &str, origin: &str) -> Result<Registry, PolicyError> {
         let one = |m: String| PolicyError::Invalid(vec![Diagnostic::new(origin, m)]);
         let doc: Doc = serde_saphyr::from_str(text).map_err(|e| {
-            let d = Diagnostic::new(origin, crate::policy::file::reader_message(&e));
-            PolicyError::Invalid(vec![match e.location() {
-                Some(l) => d.at(l.line(), l.column()),
-                None => d,
-            }])
+            PolicyError::Invalid(vec![crate::policy::file::saphyr_diagnostic(origin, &e)])
         })?;
         if doc.version != REGISTRY_VERSION {
             return Err(one(format!(

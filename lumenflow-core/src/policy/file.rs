@@ -408,7 +408,8 @@ pub(crate) fn reader_message(e: &serde_saphyr::Error) -> String {
     }
 }
 
-fn saphyr_diagnostic(origin: &str, e: &serde_saphyr::Error) -> Diagnostic {
+/// The YAML reader's error as a diagnostic at its line and column.
+pub(crate) fn saphyr_diagnostic(origin: &str, e: &serde_saphyr::Error) -> Diagnostic {
     let d = Diagnostic::new(origin, reader_message(e));
     match e.location() {
         Some(l) => d.at(l.line(), l.column()),

@@ -135,7 +135,7 @@ fn arity(f: &FunctionContext, n: usize) -> Result<(), ExecutionError> {
     }
 }
 
-fn arg<'a>(f: &'a FunctionContext, i: usize) -> Result<&'a dyn Val, ExecutionError> {
+pub(crate) fn arg<'a>(f: &'a FunctionContext, i: usize) -> Result<&'a dyn Val, ExecutionError> {
     // Called as a method (`x.f(y)`), the receiver is the first argument.
     let v = match (&f.this, i) {
         (Some(this), 0) => this,

@@ -95,15 +95,7 @@ impl Cidr {
 }
 
 fn opaque(f: &FunctionContext, i: usize) -> Result<Value, ExecutionError> {
-    let v = match (&f.this, i) {
-        (Some(this), 0) => this,
-        (Some(_), i) => f
-            .args
-            .get(i - 1)
-            .ok_or_else(|| f.error("missing argument"))?,
-        (None, i) => f.args.get(i).ok_or_else(|| f.error("missing argument"))?,
-    };
-    Value::try_from(&**v)
+    Value::try_from(crate::policy::functions::arg(f, i)?)
 }
 
 fn overload(f: &FunctionContext, v: &Value) -> ExecutionError {
