@@ -5,7 +5,7 @@ use crate::{load_set, read_context, read_text, ExportFormat, StatusArg};
 use lumenflow_core::hooks;
 use lumenflow_core::{
     canonical_json, csv_row, export as export_log, export_signed, filter_records, public_path,
-    read_records, terminal_text, timestamp, verify_path, write_checkpoint, Checkpoint,
+    read_records, terminal_text, timestamp, verify_path_with, write_checkpoint, Checkpoint,
     Completeness, Context, ExportFormat as Format, Governor, GovernorOptions, Integrity, KeyPair,
     Keyring, LogFilter, Outcome, PolicySet, Report, Status,
 };
@@ -193,8 +193,9 @@ pub fn verify(path: &Path, checkpoint: Option<&Path>, keys: &[PathBuf], json: bo
         if !path.exists() {
             return Err((66, format!("{}: no such file or directory", path.display())));
         }
+        let registry = crate::given_registry().map_err(|e| (66, e))?;
         let bar = progress_bar();
-        let report = verify_path(path, keyring.as_ref(), cp, &|n| {
+        let report = verify_path_with(path, keyring.as_ref(), cp, registry.as_ref(), &|n| {
             if let Some(b) = &bar {
                 b.set_position(n);
             }
@@ -268,6 +269,15 @@ fn print_report(r: &Report) {
         outln!(
             "keys       NOT PINNED: consistent, but who signed is not proven (pin keys with --key)"
         );
+    }
+    if !r.uncounted.is_empty() {
+        outln!(
+            "approvals  {} vote(s) or override(s) that DO NOT COUNT (written around the governor's checks):",
+            r.uncounted.len()
+        );
+        for u in &r.uncounted {
+            outln!("             {}", terminal_text(u));
+        }
     }
     for n in &r.notes {
         outln!("note       {n}");

@@ -66,6 +66,15 @@ pub(crate) fn registry() -> Result<std::sync::Arc<lumenflow_core::Registry>, Str
     }
 }
 
+/// The approver registry given with `--registry`, if one was (`verify` judges votes by
+/// the embedding program's word without one).
+pub(crate) fn given_registry() -> Result<Option<std::sync::Arc<lumenflow_core::Registry>>, String> {
+    match REGISTRY.get().and_then(Option::as_ref) {
+        Some(_) => registry().map(Some),
+        None => Ok(None),
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Validate policy files; lists every problem with file, rule, line and column.

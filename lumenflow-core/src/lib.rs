@@ -59,7 +59,8 @@ pub use error::{ActionError, Diagnostic, Error, PolicyError};
 pub use evidence::canonical::{digest, sha256_digest, to_string as canonical_json};
 pub use evidence::export::{
     csv_cell, csv_row, export, export_signed, filter_records, is_bundle, read_bundle, read_records,
-    terminal_text, verify_path, verify_records, Format as ExportFormat, LogFilter,
+    terminal_text, verify_path, verify_path_with, verify_records, Format as ExportFormat,
+    LogFilter,
 };
 pub use evidence::keys::{parse_public, public_path, verify_signature, KeyError, KeyPair, Keyring};
 pub use evidence::record::{kind, timestamp, Checkpoint, Head, Record};

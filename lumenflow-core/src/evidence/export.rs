@@ -389,6 +389,27 @@ pub fn filter_records(records: Vec<Record>, filter: &LogFilter) -> Vec<Record> {
     out
 }
 
+/// The votes and overrides of an intact log that do not count: the log's records signed
+/// by a trusted key are folded as a governor folds them, and what the fold ignored is
+/// listed.
+fn uncounted(
+    lines: &[RawLine],
+    keyring: &Keyring,
+    registry: Option<&std::sync::Arc<crate::govern::registry::Registry>>,
+) -> Vec<String> {
+    use crate::govern::approval::VoteTrust;
+    let trust = registry.map_or(VoteTrust::Host, |r| VoteTrust::Registry(r.clone()));
+    let mut state = crate::govern::state::State::with_trust(trust);
+    for l in lines {
+        if let Ok(rec) = Record::parse(&l.bytes) {
+            if keyring.get(&rec.key).is_some() {
+                state.apply(&rec);
+            }
+        }
+    }
+    state.ignored_votes().to_vec()
+}
+
 /// Verifies a bare JSONL log (record lines only, as `export` writes with
 /// [`Format::Jsonl`], or a segment's bytes) against the trusted `keys` and, to detect a
 /// missing tail, a `checkpoint`. `name` names the data in the report's notes.
@@ -409,11 +430,26 @@ pub fn verify_records(
 
 /// Verifies an evidence directory or a bundle. With no `keys`, the keys shipped with the
 /// log are used (and the report says so: that proves consistency, not who signed). With
-/// no `checkpoint`, the log's own latest checkpoint is used if it has one.
+/// no `checkpoint`, the log's own latest checkpoint is used if it has one. Votes and
+/// overrides are judged as their writer judged them, by the embedding program's word
+/// ([`verify_path_with`] judges them by an approver registry).
 pub fn verify_path(
     path: &Path,
     keys: Option<&Keyring>,
     checkpoint: Option<Checkpoint>,
+    progress: &dyn Fn(u64),
+) -> Result<Report, EvidenceError> {
+    verify_path_with(path, keys, checkpoint, None, progress)
+}
+
+/// [`verify_path`], with votes and overrides judged by an approver `registry` (as a
+/// governor given it judges them): those that do not count are listed in
+/// [`Report::uncounted`].
+pub fn verify_path_with(
+    path: &Path,
+    keys: Option<&Keyring>,
+    checkpoint: Option<Checkpoint>,
+    registry: Option<&std::sync::Arc<crate::govern::registry::Registry>>,
     progress: &dyn Fn(u64),
 ) -> Result<Report, EvidenceError> {
     let mut notes = Vec::new();
@@ -512,6 +548,9 @@ pub fn verify_path(
                 );
             }
         }
+    }
+    if matches!(report.integrity, crate::evidence::verify::Integrity::Valid) {
+        report.uncounted = uncounted(&lines, &keyring, registry);
     }
     if let Some(p) = bundle_problem {
         if matches!(report.integrity, crate::evidence::verify::Integrity::Valid) {

@@ -757,6 +757,229 @@ impl DirStore {
         Ok(cut)
     }
 
+    /// Repairs a damaged log ([`EvidenceError::Damaged`]), explicitly and on the record,
+    /// under the lock. The log is checked from its first record with the sealer's trusted
+    /// keys (and the keys published in `DIR/keys/`, which let another writer's records be
+    /// chained to); everything from the first line that breaks the chain, or that follows
+    /// the last record signed by a known key, is moved to `DIR/quarantine/` (bytes kept,
+    /// never deleted: a whole segment is renamed there, the rest of a segment copied and
+    /// synced before it is cut); a checkpoint (and state snapshot) the remaining log does
+    /// not reach is moved there too. Then a `recovery` record with reason `repair`, the
+    /// operator's `reason`, what was found and what was moved (files, sizes, digests) is
+    /// appended to the remaining log, and returned. A log with nothing to repair is left
+    /// untouched ([`EvidenceError::Invalid`]).
+    pub fn repair(&self, sealer: &dyn Sealer, reason: &str) -> Result<Record, EvidenceError> {
+        if reason.trim().is_empty() {
+            return Err(EvidenceError::Invalid(
+                "a repair needs a reason (it is recorded)".into(),
+            ));
+        }
+        let mut tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+        let lock_path = self.dir.join("lock");
+        let _guard = LockGuard::take(&self.lock, &lock_path)?;
+        tail.known = false;
+        let mut ring = sealer.trusted().cloned().unwrap_or_default();
+        for pem in published_keys(&self.dir).unwrap_or_default() {
+            if let Ok(k) = crate::evidence::keys::parse_public(&pem, "key") {
+                ring.add(k);
+            }
+        }
+        // Segments in order, with each line's byte offset.
+        let segs_dir = self.dir.join("segments");
+        let mut segs: Vec<(u64, PathBuf)> = Vec::new();
+        for e in std::fs::read_dir(&segs_dir).map_err(io_err(&segs_dir))? {
+            let e = e.map_err(io_err(&segs_dir))?;
+            if let Some(n) = e
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".jsonl"))
+                .and_then(|n| n.parse::<u64>().ok())
+            {
+                segs.push((n, e.path()));
+            }
+        }
+        segs.sort();
+        let mut verifier =
+            crate::evidence::verify::Verifier::new(&ring).expect_stream(&self.stream);
+        // (segment index, byte offset, seq expected there, what is wrong) of the cut.
+        let mut cut: Option<(usize, u64, u64, String)> = None;
+        let mut last_known: Option<(usize, u64)> = None; // end of the last known-key record
+        let mut head: Option<Head> = None;
+        let mut head_known: Option<Head> = None;
+        'segs: for (i, (_, path)) in segs.iter().enumerate() {
+            let data = std::fs::read(path).map_err(io_err(path))?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let mut lines = Vec::new();
+            split_lines(&name, &data, &mut lines);
+            let mut offset = 0u64;
+            for l in &lines {
+                let expected = head.as_ref().map_or(1, |h| h.seq + 1);
+                verifier.push(l);
+                if verifier.is_broken() {
+                    let why = verifier
+                        .broken()
+                        .map_or("the chain breaks here".into(), |b| b.reason.clone());
+                    cut = Some((i, offset, expected, why));
+                    break 'segs;
+                }
+                let rec = Record::parse(&l.bytes)?;
+                head = Some(rec.head());
+                offset += l.bytes.len() as u64 + 1;
+                if rec.check_signature(&ring).is_ok() {
+                    last_known = Some((i, offset));
+                    head_known = head.clone();
+                }
+            }
+        }
+        // Records after the last one signed by a known key cannot be chained to: the cut
+        // moves back to just after it.
+        if head.as_ref().map(|h| h.seq) != head_known.as_ref().map(|h| h.seq) {
+            let (i, off) = last_known.unwrap_or((0, 0));
+            let seq = head_known.as_ref().map_or(1, |h| h.seq + 1);
+            let why = match cut.take() {
+                Some((_, _, _, why)) => format!(
+                    "{why} (after records signed by a key neither trusted nor published here)"
+                ),
+                None => "signed by a key neither trusted nor published here".into(),
+            };
+            cut = Some((i, off, seq, why));
+        }
+        // After a cut, the log ends at the last record signed by a known key.
+        let head = if cut.is_some() {
+            head_known.clone()
+        } else {
+            head
+        };
+        let quarantine = self.dir.join("quarantine");
+        std::fs::create_dir_all(&quarantine).map_err(io_err(&quarantine))?;
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ").to_string();
+        let mut moved: Vec<Value> = Vec::new();
+        let mut keep_seg = segs.first().map_or(1, |s| s.0);
+        if let Some((i, off, _, _)) = &cut {
+            // Whole segments after the cut, and the cut one if nothing of it stays.
+            for (j, (n, path)) in segs.iter().enumerate().skip(*i) {
+                let data = std::fs::read(path).map_err(io_err(path))?;
+                if j == *i && *off > 0 {
+                    let rest = &data[(*off as usize).min(data.len())..];
+                    let name = format!("{n:012}-{off}-{stamp}.repair");
+                    let q = quarantine.join(&name);
+                    let f = File::create(&q).map_err(io_err(&q))?;
+                    (&f).write_all(rest).map_err(io_err(&q))?;
+                    f.sync_all().map_err(io_err(&q))?;
+                    fsync_dir(&quarantine)?;
+                    moved.push(json!({"file": format!("quarantine/{name}"), "from": segment_name(*n), "offset": off, "bytes": rest.len(), "digest": crate::evidence::canonical::sha256_digest(rest)}));
+                    let f = OpenOptions::new()
+                        .write(true)
+                        .open(path)
+                        .map_err(io_err(path))?;
+                    f.set_len(*off).map_err(io_err(path))?;
+                    f.sync_all().map_err(io_err(path))?;
+                    keep_seg = *n;
+                } else {
+                    let name = format!("{}-{stamp}.repair", segment_name(*n));
+                    let q = quarantine.join(&name);
+                    std::fs::rename(path, &q).map_err(io_err(path))?;
+                    moved.push(json!({"file": format!("quarantine/{name}"), "from": segment_name(*n), "offset": 0, "bytes": data.len(), "digest": crate::evidence::canonical::sha256_digest(&data)}));
+                }
+            }
+            fsync_dir(&quarantine)?;
+            fsync_dir(&segs_dir)?;
+            if *off == 0 {
+                keep_seg = if *i == 0 { 1 } else { segs[*i - 1].0 };
+            }
+        } else if let Some(last) = segs.last() {
+            keep_seg = last.0;
+        }
+        // A checkpoint the remaining log does not reach, or that signs another record.
+        let mut superseded = Value::Null;
+        if let Some(cp) = read_checkpoint(&self.dir)? {
+            let reaches = cp.stream != self.stream
+                || head
+                    .as_ref()
+                    .is_some_and(|h| h.seq > cp.seq || (h.seq == cp.seq && h.hash == cp.head));
+            // A checkpoint below the head must sign the record at its seq.
+            let differs = cp.stream == self.stream
+                && head.as_ref().is_some_and(|h| h.seq > cp.seq)
+                && !self.record_hash_at(cp.seq)?.is_some_and(|h| h == cp.head);
+            if !reaches || differs {
+                let name = format!("checkpoint-{}-{stamp}.json", cp.seq);
+                let from = self.dir.join("checkpoint.json");
+                let q = quarantine.join(&name);
+                std::fs::rename(&from, &q).map_err(io_err(&from))?;
+                superseded =
+                    json!({"file": format!("quarantine/{name}"), "seq": cp.seq, "head": cp.head});
+            }
+        }
+        let snapshot = self.dir.join("state").join("snapshot.json");
+        if (cut.is_some() || !superseded.is_null()) && snapshot.exists() {
+            let q = quarantine.join(format!("snapshot-{stamp}.json"));
+            std::fs::rename(&snapshot, &q).map_err(io_err(&snapshot))?;
+        }
+        fsync_dir(&quarantine)?;
+        fsync_dir(&self.dir)?;
+        if cut.is_none() && superseded.is_null() {
+            return Err(EvidenceError::Invalid(format!(
+                "{}: nothing to repair: the log checks out from its first record to its head{}",
+                self.dir.display(),
+                head.as_ref()
+                    .map_or(String::new(), |h| format!(" (seq {})", h.seq))
+            )));
+        }
+        let (found, first_lost) = match &cut {
+            Some((i, off, seq, why)) => (
+                json!({"segment": segment_name(segs[*i].0), "offset": off, "seq": seq, "problem": why}),
+                json!(seq),
+            ),
+            None => (Value::Null, Value::Null),
+        };
+        let body = json!({
+            "reason": "repair",
+            "detail": reason,
+            "head": head.as_ref().map(|h| json!({"seq": h.seq, "hash": h.hash})),
+            "cut": found,
+            "first_removed_seq": first_lost,
+            "quarantined": moved,
+            "checkpoint_superseded": superseded,
+        });
+        // Chain the record to what remains.
+        tail.seg_no = keep_seg;
+        tail.file = Some(self.open_segment(keep_seg)?);
+        tail.size = tail
+            .file
+            .as_ref()
+            .map(|f| f.metadata().map(|m| m.len()))
+            .transpose()
+            .map_err(io_err(&self.segment_path(keep_seg)))?
+            .unwrap_or(0);
+        tail.head = head;
+        tail.seen = tail.head.as_ref().map(|h| h.seq);
+        let rec = sealer.seal(&self.stream, tail.head.as_ref(), kind::RECOVERY, body);
+        self.write_line(&mut tail, &rec.to_line())?;
+        let f = tail.file.clone().expect("opened above");
+        f.sync_data()
+            .map_err(io_err(&self.segment_path(tail.seg_no)))?;
+        fsync_dir(&segs_dir)?;
+        tail.head = Some(rec.head());
+        tail.seen = Some(rec.seq);
+        tail.known = true;
+        Ok(rec)
+    }
+
+    /// The hash of the record at `seq`, if the log has one there.
+    fn record_hash_at(&self, seq: u64) -> Result<Option<String>, EvidenceError> {
+        for l in read_segments(&self.dir.join("segments"))? {
+            if let Ok(r) = Record::parse(&l.bytes) {
+                if r.seq == seq {
+                    return Ok(Some(r.hash));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// Checks that segments 1..=`last` all exist (a missing one lost its records).
     fn check_segments(&self, last: u64) -> Result<(), EvidenceError> {
         for n in 1..last {

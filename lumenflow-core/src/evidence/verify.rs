@@ -115,6 +115,12 @@ pub struct Report {
     /// with the log were used) the report proves consistency, not who signed, and is
     /// never `valid`: its exit code is [`exit::UNPINNED`].
     pub pinned: bool,
+    /// Votes and overrides in the log that do not count (with the record id and why): a
+    /// bad or unregistered signature, an approver the rule does not name, a vote after
+    /// expiry or by one identity twice, an override of no deny. The governor never writes
+    /// them, so each was written around its checks (with its key, by other means); the
+    /// state folded from the log ignores them. Checked only when the chain is intact.
+    pub uncounted: Vec<String>,
 }
 
 /// Exit codes of `lumenflow verify` (and the `exit_code` of a report).
@@ -131,6 +137,8 @@ pub mod exit {
     /// Consistent, but no key was pinned: who signed is not proven (pin keys with
     /// `--key`).
     pub const UNPINNED: i32 = 4;
+    /// Intact, but votes or overrides in it do not count ([`super::Report::uncounted`]).
+    pub const UNCOUNTED: i32 = 5;
 }
 
 /// A report with its exit code, as bindings show it.
@@ -152,9 +160,10 @@ impl Report {
         }
     }
 
-    /// 0 valid, 1 tampered, 2 incomplete, 3 unknown key, 4 unpinned (in that order of
-    /// precedence: tampering first, then unknown keys, then a missing tail, then keys the
-    /// verifier did not pin).
+    /// 0 valid, 1 tampered, 2 incomplete, 3 unknown key, 5 uncounted votes, 4 unpinned
+    /// (in that order of precedence: tampering first, then unknown keys, then a missing
+    /// tail, then votes or overrides that do not count, then keys the verifier did not
+    /// pin).
     pub fn exit_code(&self) -> i32 {
         if matches!(self.integrity, Integrity::Broken(_)) {
             exit::TAMPERED
@@ -165,6 +174,8 @@ impl Report {
             Completeness::Incomplete { .. } | Completeness::Uncovered { .. }
         ) {
             exit::INCOMPLETE
+        } else if !self.uncounted.is_empty() {
+            exit::UNCOUNTED
         } else if !self.pinned {
             exit::UNPINNED
         } else {
@@ -330,6 +341,11 @@ impl<'k> Verifier<'k> {
         self.next_seq += 1;
     }
 
+    /// The first break found, if any.
+    pub fn broken(&self) -> Option<&Broken> {
+        self.broken.as_ref()
+    }
+
     /// Whether a break has been found.
     pub fn is_broken(&self) -> bool {
         self.broken.is_some()
@@ -361,6 +377,7 @@ impl<'k> Verifier<'k> {
             kinds: self.kinds,
             notes: self.notes,
             pinned: true,
+            uncounted: Vec::new(),
         }
     }
 }

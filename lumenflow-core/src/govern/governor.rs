@@ -1191,6 +1191,19 @@ impl Governor {
             .map_err(refused)?;
             let who = &counted;
             let rules = state::may_override(&self.policies, den, who).map_err(refused)?;
+            // Recorded so that every fold (and an auditor holding the policy of the digest
+            // recorded) can re-check who may override.
+            let overridable: serde_json::Map<String, Value> = den
+                .rules
+                .iter()
+                .filter_map(|r| {
+                    let rule = self.policies.rule(&r.policy, &r.rule)?;
+                    Some((
+                        format!("{}/{}", r.policy, r.rule),
+                        json!(rule.overridable_by().collect::<Vec<_>>()),
+                    ))
+                })
+                .collect();
             let d = Decision {
                 effect: Effect::Allow,
                 decided_by: DecidedBy::Override,
@@ -1227,6 +1240,7 @@ impl Governor {
                     "decision_hash": den.hash,
                     "actor": who,
                     "reason": redacted_reason(reason),
+                    "overridable_by": overridable,
                 },
                 "instance": self.instance,
             });

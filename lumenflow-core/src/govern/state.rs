@@ -161,6 +161,14 @@ impl State {
         let Some(Ok(d)) = body.get("decision").map(Decision::deserialize) else {
             return;
         };
+        if rec.kind == kind::OVERRIDE {
+            // Checked again here, whoever wrote it: an override that skips the writer's
+            // checks (written with the governor's key by other means) decides nothing.
+            if let Err(why) = self.check_override(rec, &d) {
+                self.ignored.push(format!("{id}: ignored override: {why}"));
+                return;
+            }
+        }
         let at = micros(&rec.ts);
         if matches!(d.decided_by, DecidedBy::Approval) {
             if let Some(r) = d.approval.as_ref().and_then(|a| a.request.as_ref()) {
@@ -249,6 +257,91 @@ impl State {
         );
     }
 
+    /// The fold's checks of an override record: it overrides a deny of this log, not yet
+    /// overridden, by its hash, for the same action; under the policies that denied; by an
+    /// overrider authenticated as votes are ([`crate::govern::approval::authenticate`])
+    /// whom every deciding rule's recorded `overridable_by` lets override.
+    fn check_override(&self, rec: &Record, d: &Decision) -> Result<(), String> {
+        let b = &rec.body;
+        let of = str_at(b, "/override/decision");
+        let den = self
+            .denied
+            .get(of)
+            .ok_or_else(|| format!("overrides {of:?}, which is no deny of this log"))?;
+        if let Some(by) = &den.overridden_by {
+            return Err(format!("{of} was already overridden by {by}"));
+        }
+        if str_at(b, "/override/decision_hash") != den.hash {
+            return Err(format!("the hash it names is not that of deny {of}"));
+        }
+        if str_at(b, "/binding") != den.binding {
+            return Err(format!("it allows another action than deny {of} denied"));
+        }
+        if !matches!(den.decided_by, DecidedBy::Rule) || den.rules.is_empty() {
+            return Err(format!("deny {of} was not made by rules"));
+        }
+        for r in &den.rules {
+            let recorded = den.policies.iter().find(|p| p.name == r.policy);
+            let held = d.policies.iter().find(|p| p.name == r.policy);
+            if recorded.is_none() || recorded.map(|p| &p.digest) != held.map(|p| &p.digest) {
+                return Err(format!(
+                    "rule `{}` is judged by the policy that denied, not the one the override names",
+                    r.rule
+                ));
+            }
+        }
+        let Some(Ok(who)) = b.pointer("/override/actor").map(Approver::deserialize) else {
+            return Err("it names no overrider".into());
+        };
+        let reason = str_at(b, "/override/reason");
+        let key_id = match (
+            b.pointer("/override/public_key"),
+            b.pointer("/override/signature"),
+        ) {
+            (None, None) => None,
+            (Some(Value::String(pk)), Some(Value::String(sig))) => {
+                let s = crate::govern::approval::VoteSignature {
+                    public_key: pk.clone(),
+                    signature: sig.clone(),
+                };
+                Some(crate::govern::approval::check_override(
+                    &s, of, &den.hash, &who.id, reason,
+                )?)
+            }
+            _ => return Err("malformed override signature".into()),
+        };
+        let attestation = b
+            .pointer("/override/attestation/method")
+            .and_then(Value::as_str);
+        let (who, _) = crate::govern::approval::authenticate(
+            &self.trust,
+            &who,
+            key_id.as_deref(),
+            attestation,
+            &rec.key,
+        )?;
+        // The registry's identity is what the writer judged; with a registry the actor
+        // recorded must be it.
+        for r in &den.rules {
+            let entries = b
+                .pointer("/override/overridable_by")
+                .and_then(|m| m.get(format!("{}/{}", r.policy, r.rule)))
+                .and_then(Value::as_array)
+                .ok_or_else(|| format!("it records no `overridable_by` for rule `{}`", r.rule))?;
+            if !entries
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|e| crate::govern::approval::matches(e, &who, key_id.as_deref()))
+            {
+                return Err(format!(
+                    "rule `{}` does not let {} override it",
+                    r.rule, who.id
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn apply_vote(&mut self, rec: &Record) {
         let b = &rec.body;
         let Some(req) = b
@@ -256,15 +349,26 @@ impl State {
             .and_then(Value::as_str)
             .and_then(|r| self.requests.get_mut(r))
         else {
+            self.ignored.push(format!(
+                "{}: ignored: votes on {:?}, which is no approval request of this log",
+                rec.id(),
+                str_at(b, "/request")
+            ));
             return;
         };
         let Some(Ok(approver)) = b.get("approver").map(Approver::deserialize) else {
+            self.ignored
+                .push(format!("{}: ignored: names no approver", rec.id()));
             return;
         };
         let verdict = match str_at(b, "/verdict") {
             "approve" => Choice::Approve,
             "reject" => Choice::Reject,
-            _ => return,
+            other => {
+                self.ignored
+                    .push(format!("{}: ignored: verdict {other:?}", rec.id()));
+                return;
+            }
         };
         // The rules are checked again here, whoever wrote the vote: a record that skips
         // the writer's checks (written with the governor's key by other means) decides
@@ -324,6 +428,8 @@ impl State {
         };
         let why = if at_time(req, micros(&rec.ts)).state == RequestState::Expired {
             Some("cast after the request expired")
+        } else if req.state != RequestState::Pending {
+            Some("cast after the request was closed")
         } else if !req.allows(&approver, key_id.as_deref()) {
             Some("the approver is not one the rule allows (or is the proposer)")
         } else {
