@@ -68,10 +68,7 @@ pub fn fallback(src: &str, bindings: &[(String, Value)]) -> Outcome {
         for (name, v) in bindings {
             ctx.add_variable_from_value(name.clone(), to_cel(v));
         }
-        match ctx.resolve(&expr) {
-            Ok(v) => Outcome::Value(from_cel(&v)),
-            Err(e) => Outcome::Error(e.to_string()),
-        }
+        result(cel::Value::resolve_val(&expr, &ctx))
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
         .unwrap_or_else(|_| Outcome::Error("evaluation panicked".into()))
@@ -89,10 +86,7 @@ pub fn cel_crate(src: &str, bindings: &[(String, Value)]) -> Outcome {
         for (name, v) in bindings {
             ctx.add_variable_from_value(name.clone(), to_cel(v));
         }
-        match program.execute(&ctx) {
-            Ok(v) => Outcome::Value(from_cel(&v)),
-            Err(e) => Outcome::Error(e.to_string()),
-        }
+        result(cel::Value::resolve_val(&program.expr, &ctx))
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
         .unwrap_or_else(|_| Outcome::Error("evaluation panicked".into()))
@@ -123,6 +117,52 @@ pub fn native(src: &str, bindings: &[(String, Value)]) -> Option<Outcome> {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
             .unwrap_or_else(|_| Outcome::Error("evaluation panicked".into())),
     )
+}
+
+/// What the `cel` interpreter answered, as an [`Outcome`].
+fn result(r: Result<cel::common::value::CowVal<'_, '_>, cel::ExecutionError>) -> Outcome {
+    match r
+        .map_err(|e| e.to_string())
+        .and_then(|v| from_val(v.as_ref()))
+    {
+        Ok(v) => Outcome::Value(v),
+        Err(e) => Outcome::Error(e),
+    }
+}
+
+/// An interpreter value as a [`Value`], type values included (the `cel` crate's own
+/// conversion to `cel::Value` turns them into strings).
+fn from_val(v: &dyn cel::common::value::Val) -> Result<Value, String> {
+    use cel::common::types::{CelList, CelMap, CelType, Kind};
+    if let Some(t) = v.downcast_ref::<CelType>() {
+        return Ok(Value::Type(t.name().to_owned()));
+    }
+    match v.get_type().kind() {
+        Kind::List => {
+            if let Some(l) = v.downcast_ref::<CelList>() {
+                return l
+                    .inner()
+                    .iter()
+                    .map(|x| from_val(x.as_ref()))
+                    .collect::<Result<_, _>>()
+                    .map(Value::List);
+            }
+        }
+        Kind::Map => {
+            if let Some(m) = v.downcast_ref::<CelMap>() {
+                return m
+                    .inner()
+                    .iter()
+                    .map(|(k, x)| Ok((from_val(k.inner())?, from_val(x.as_ref())?)))
+                    .collect::<Result<_, String>>()
+                    .map(Value::Map);
+            }
+        }
+        _ => {}
+    }
+    cel::Value::try_from(v)
+        .map(|v| from_cel(&v))
+        .map_err(|e| e.to_string())
 }
 
 /// A binding as the JSON the native evaluator reads, when JSON states it exactly.

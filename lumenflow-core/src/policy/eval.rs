@@ -83,6 +83,9 @@ enum Func {
     Contains,
     Matches(Option<regex::Regex>),
     Timestamp,
+    /// `@iter2(t)`: what a two-variable comprehension iterates (a list's indices, a
+    /// map's keys); see `cel_ext::macros`.
+    Iter2,
     ShellCommands,
     ShellPrograms,
     ShellInvokes(Option<Vec<shell::Pattern>>),
@@ -234,10 +237,19 @@ impl Compiler {
             Expr::Ident(name) => match self.local(name) {
                 Some(slot) => Node::Local(slot),
                 None if name == "context" => Node::Context,
+                // Type values (`int`) are left to the `cel` interpreter.
+                None if crate::policy::cel_ext::known::is_type_name(name) => return None,
                 None if self.free_as_context => Node::ContextField(name.as_str().into()),
                 None => return None,
             },
             Expr::Select(s) => {
+                if let Some((root, full)) = crate::policy::cel_ext::known::qualified_name(e) {
+                    if self.local(root).is_none()
+                        && crate::policy::cel_ext::known::is_type_name(&full)
+                    {
+                        return None;
+                    }
+                }
                 let field = s.field.as_str();
                 if self.unshadowed(&s.operand, "action") {
                     let f = action_field(field)?;
@@ -389,6 +401,9 @@ impl Compiler {
             ("@not_strictly_false", 1) => Node::NotStrictlyFalse(b(self, 0)?),
             ("size", 1) => Node::Call(Func::Size, vec![self.node(&args[0])?]),
             ("timestamp", 1) => Node::Call(Func::Timestamp, vec![self.node(&args[0])?]),
+            (crate::policy::cel_ext::ITER2, 1) => {
+                Node::Call(Func::Iter2, vec![self.node(&args[0])?])
+            }
             _ => return None,
         })
     }
@@ -1345,12 +1360,25 @@ fn call<'a>(f: &'a Func, args: &'a [Node], s: &Scope<'a>, locals: &mut Locals<'a
         }
         Func::Timestamp => match &vals[0] {
             V::Ts(t) => Ok(V::Ts(*t)),
+            V::Int(secs) => crate::policy::cel_ext::timestamp_of_seconds(*secs)
+                .map(V::Ts)
+                .map_err(|e| EvalError(format!("timestamp: {e}").into())),
             v => {
                 let text = str_arg("timestamp", v, 0)?;
                 crate::policy::cel_ext::timestamp(text)
                     .map(V::Ts)
                     .map_err(|e| EvalError(format!("timestamp: {e}").into()))
             }
+        },
+        Func::Iter2 => match &vals[0] {
+            V::JMap(_) | V::CtxMap(_) | V::Cmd(_) => Ok(vals[0].clone()),
+            v if v.is_list() => Ok(V::List(Rc::new(
+                (0..v.len().unwrap_or(0) as i64).map(V::Int).collect(),
+            ))),
+            v => err(format!(
+                "cannot iterate over a {} (a list or a map is needed)",
+                v.type_name()
+            )),
         },
         Func::ShellCommands => Ok(V::Cmds(
             &parse_shell(s, "shell.commands", &vals[0])?.commands,

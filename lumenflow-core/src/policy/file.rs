@@ -890,9 +890,9 @@ pub(crate) fn checked_program_with(
     };
     let mut errs = Vec::new();
     let mut scope: Vec<String> = extra.iter().map(|v| v.to_string()).collect();
-    check_refs(program.expression(), &mut scope, &mut errs);
+    check_refs(&program.expr, &mut scope, &mut errs);
     if !errs.is_empty() {
-        let info = program.source_info();
+        let info = &program.info;
         return Err(errs
             .into_iter()
             .take(5)
@@ -904,7 +904,7 @@ pub(crate) fn checked_program_with(
             })
             .collect());
     }
-    Ok(program.expression().clone())
+    Ok(program.expr)
 }
 
 fn line_col(src: &str, offset: usize) -> (u64, u64) {
@@ -977,7 +977,10 @@ fn check_refs(e: &Expression, scope: &mut Vec<String>, errs: &mut Vec<(u64, Stri
     let in_scope = |scope: &Vec<String>, name: &str| scope.iter().any(|s| s == name);
     match &e.expr {
         Expr::Ident(name) => {
-            if !in_scope(scope, name) && !VARIABLES.contains(&name.as_str()) {
+            if !in_scope(scope, name)
+                && !VARIABLES.contains(&name.as_str())
+                && !crate::policy::cel_ext::known::is_type_name(name)
+            {
                 let msg = if NAMESPACES.contains(&name.as_str()) {
                     format!(
                         "`{name}` is a namespace of functions (e.g. {}(...)), not a variable",
@@ -993,6 +996,7 @@ fn check_refs(e: &Expression, scope: &mut Vec<String>, errs: &mut Vec<(u64, Stri
                 errs.push((e.id, msg));
             }
         }
+        Expr::Select(sel) if !sel.test && qualified_type(e, scope) => {}
         Expr::Select(sel) => {
             // action.<field>[.<field>]: check the fields against the action schema.
             let mut chain = vec![sel.field.as_str()];
@@ -1124,6 +1128,18 @@ fn check_refs(e: &Expression, scope: &mut Vec<String>, errs: &mut Vec<(u64, Stri
             EntryExpr::StructField(f) => check_refs(&f.value, scope, errs),
         }),
         Expr::Literal(_) | Expr::Unspecified => {}
+    }
+}
+
+/// Whether `e` is a qualified type name (`net.IP`) whose first part is not a variable.
+fn qualified_type(e: &Expression, scope: &[String]) -> bool {
+    match crate::policy::cel_ext::known::qualified_name(e) {
+        Some((root, full)) => {
+            !scope.iter().any(|v| v == root)
+                && !VARIABLES.contains(&root)
+                && crate::policy::cel_ext::known::is_type_name(&full)
+        }
+        None => false,
     }
 }
 
