@@ -46,9 +46,10 @@ pub enum Outcome {
     Error(String),
 }
 
-/// Checks `src` as a rule condition that may also read the variables `vars`.
-pub fn check(src: &str, vars: &[&str]) -> Result<(), Vec<(u64, u64, String)>> {
-    crate::policy::file::checked_program_with(src, vars).map(|_| ())
+/// Checks `src` as a rule condition that may also read the variables `vars`, its names
+/// resolved in `container` (empty for none).
+pub fn check(src: &str, vars: &[&str], container: &str) -> Result<(), Vec<(u64, u64, String)>> {
+    crate::policy::file::checked_program_in(src, vars, container).map(|_| ())
 }
 
 fn root() -> &'static cel::Context<'static, 'static> {
@@ -56,19 +57,44 @@ fn root() -> &'static cel::Context<'static, 'static> {
     ROOT.get_or_init(crate::policy::functions::root_context)
 }
 
-/// Checks `src`, then evaluates it with the `cel` fallback interpreter.
-pub fn fallback(src: &str, bindings: &[(String, Value)]) -> Outcome {
+/// A root context whose names resolve in `container` (rules have none; some of the
+/// suite's tests do).
+fn root_in(container: &str) -> Result<cel::Context<'static, 'static>, String> {
+    let mut env = crate::policy::cel_ext::build_env();
+    env.set_container(container).map_err(|e| e.to_string())?;
+    Ok(crate::policy::functions::root_context_with(Arc::new(env)))
+}
+
+/// Runs `f` in the root context for `container`.
+fn with_root(
+    container: &str,
+    f: impl FnOnce(&cel::Context<'static, 'static>) -> Outcome,
+) -> Outcome {
+    if container.is_empty() {
+        return f(root());
+    }
+    match root_in(container) {
+        Ok(r) => f(&r),
+        Err(e) => Outcome::Error(e),
+    }
+}
+
+/// Checks `src`, then evaluates it with the `cel` fallback interpreter, its names
+/// resolved in `container` (empty for none).
+pub fn fallback(src: &str, bindings: &[(String, Value)], container: &str) -> Outcome {
     let names: Vec<&str> = bindings.iter().map(|(n, _)| n.as_str()).collect();
-    let expr = match crate::policy::file::checked_program_with(src, &names) {
+    let expr = match crate::policy::file::checked_program_in(src, &names, container) {
         Ok(e) => e,
         Err(errs) => return Outcome::Rejected(errs),
     };
     let run = || {
-        let mut ctx = root().new_inner_scope();
-        for (name, v) in bindings {
-            ctx.add_variable_from_value(name.clone(), to_cel(v));
-        }
-        result(cel::Value::resolve_val(&expr, &ctx))
+        with_root(container, |root| {
+            let mut ctx = root.new_inner_scope();
+            for (name, v) in bindings {
+                ctx.add_variable_from_value(name.clone(), to_cel(v));
+            }
+            result(cel::Value::resolve_val(&expr, &ctx))
+        })
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
         .unwrap_or_else(|_| Outcome::Error("evaluation panicked".into()))
@@ -76,30 +102,37 @@ pub fn fallback(src: &str, bindings: &[(String, Value)]) -> Outcome {
 
 /// Evaluates `src` with the `cel` crate alone: its parser and interpreter, with
 /// LumenFlow's functions but without LumenFlow's load-time check (for comparison).
-pub fn cel_crate(src: &str, bindings: &[(String, Value)]) -> Outcome {
+pub fn cel_crate(src: &str, bindings: &[(String, Value)], container: &str) -> Outcome {
     let run = || {
-        let program = match crate::policy::cel_ext::compile(src) {
-            Ok(p) => p,
-            Err(e) => return Outcome::Rejected(vec![(1, 1, e.to_string())]),
-        };
-        let mut ctx = root().new_inner_scope();
-        for (name, v) in bindings {
-            ctx.add_variable_from_value(name.clone(), to_cel(v));
-        }
-        result(cel::Value::resolve_val(&program.expr, &ctx))
+        with_root(container, |root| {
+            let program = match crate::policy::cel_ext::compile(src) {
+                Ok(p) => p,
+                Err(e) => return Outcome::Rejected(vec![(1, 1, e.to_string())]),
+            };
+            let mut ctx = root.new_inner_scope();
+            for (name, v) in bindings {
+                ctx.add_variable_from_value(name.clone(), to_cel(v));
+            }
+            result(cel::Value::resolve_val(&program.expr, &ctx))
+        })
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
         .unwrap_or_else(|_| Outcome::Error("evaluation panicked".into()))
 }
 
 /// Checks `src`, then evaluates it natively; `None` when the native compiler does not
-/// cover the expression or a binding (the fallback then runs it in a policy).
-pub fn native(src: &str, bindings: &[(String, Value)]) -> Option<Outcome> {
+/// cover the expression or a binding (the fallback then runs it in a policy), or the
+/// test needs names the native evaluator never sees in a rule: a container, or a
+/// qualified variable name.
+pub fn native(src: &str, bindings: &[(String, Value)], container: &str) -> Option<Outcome> {
     let names: Vec<&str> = bindings.iter().map(|(n, _)| n.as_str()).collect();
-    let expr = match crate::policy::file::checked_program_with(src, &names) {
+    let expr = match crate::policy::file::checked_program_in(src, &names, container) {
         Ok(e) => e,
         Err(errs) => return Some(Outcome::Rejected(errs)),
     };
+    if !container.is_empty() || names.iter().any(|n| n.contains('.')) {
+        return None;
+    }
     let mut ctx = serde_json::Map::new();
     for (name, v) in bindings {
         ctx.insert(name.clone(), to_json(v)?);

@@ -15,7 +15,12 @@ use std::sync::{Arc, OnceLock};
 /// The `cel` crate environment every expression is parsed and interpreted in.
 pub(crate) fn env() -> Arc<cel::Env> {
     static ENV: OnceLock<Arc<cel::Env>> = OnceLock::new();
-    ENV.get_or_init(|| {
+    ENV.get_or_init(|| Arc::new(build_env())).clone()
+}
+
+/// A new environment like [`env`] (the conformance suite sets a container on one).
+pub(crate) fn build_env() -> cel::Env {
+    {
         let mut env = cel::Env::stdlib();
         for (name, ext) in [
             (
@@ -35,9 +40,8 @@ pub(crate) fn env() -> Arc<cel::Env> {
         }
         macros::register(&mut env).expect("the internal @ functions do not clash");
         network::register_env(&mut env).expect("net.IP and net.CIDR do not clash");
-        Arc::new(env)
-    })
-    .clone()
+        env
+    }
 }
 
 /// A parsed expression and where each of its nodes was written.
