@@ -54,6 +54,12 @@ fn unknown_functions_are_rejected_at_load() {
         "all(",
         "unknown function `all`",
     );
+    // The two variables of a two-variable macro must differ: at the second one.
+    rejected(
+        "action.args.all(v, v, v == 1)",
+        "all(v, v",
+        "duplicate variable name `v`",
+    );
     rejected(
         "type(action.tool, 1) == string",
         "type(",

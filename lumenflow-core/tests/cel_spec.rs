@@ -521,6 +521,7 @@ struct Row {
     native: usize,
     fallback: usize,
     cel_crate: usize,
+    cel_stock: usize,
 }
 
 #[test]
@@ -559,6 +560,11 @@ fn conformance_suite() {
             &conformance::cel_crate(&t.expr, &t.bindings, &t.container),
         );
         row.cel_crate += usize::from(cv.passed());
+        let (sv, _) = judge(
+            expect,
+            &conformance::cel_crate_stock(&t.expr, &t.bindings, &t.container),
+        );
+        row.cel_stock += usize::from(sv.passed());
         let (ev, ewhy) = match conformance::native(&t.expr, &t.bindings, &t.container) {
             Some(n) => {
                 let (nv, nwhy) = judge(expect, &n);
@@ -585,13 +591,13 @@ fn conformance_suite() {
     }
 
     let mut table = String::from(
-        "| File | Tests | Skipped (protobuf etc.) | Run | Engine passes | Native ran / passed | Fallback passes | `cel` crate alone |\n|---|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| File | Tests | Skipped (protobuf etc.) | Run | Engine passes | Native ran / passed | Fallback passes | `cel` crate alone | `cel` crate, stock |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mut total = Row::default();
     for (file, r) in &rows {
         writeln!(
             table,
-            "| {file} | {} | {} | {} | {} | {} / {} | {} | {} |",
+            "| {file} | {} | {} | {} | {} | {} / {} | {} | {} | {} |",
             r.tests,
             r.skipped,
             r.tests - r.skipped,
@@ -599,7 +605,8 @@ fn conformance_suite() {
             r.native_ran,
             r.native,
             r.fallback,
-            r.cel_crate
+            r.cel_crate,
+            r.cel_stock
         )
         .unwrap();
         total.tests += r.tests;
@@ -609,11 +616,12 @@ fn conformance_suite() {
         total.native += r.native;
         total.fallback += r.fallback;
         total.cel_crate += r.cel_crate;
+        total.cel_stock += r.cel_stock;
     }
     let run = total.tests - total.skipped;
     writeln!(
         table,
-        "| **all** | {} | {} | {run} | **{}** ({:.1} %) | {} / {} | {} | {} |",
+        "| **all** | {} | {} | {run} | **{}** ({:.1} %) | {} / {} | {} | {} | {} |",
         total.tests,
         total.skipped,
         total.engine,
@@ -621,7 +629,8 @@ fn conformance_suite() {
         total.native_ran,
         total.native,
         total.fallback,
-        total.cel_crate
+        total.cel_crate,
+        total.cel_stock
     )
     .unwrap();
     let non_protobuf = total.tests - protobuf;

@@ -120,6 +120,46 @@ pub fn cel_crate(src: &str, bindings: &[(String, Value)], container: &str) -> Ou
         .unwrap_or_else(|_| Outcome::Error("evaluation panicked".into()))
 }
 
+/// The `cel` crate as it comes: its standard library and its own extensions (strings,
+/// math, lists, encoders), none of LumenFlow's additions (no `cel.bind`/`cel.block`,
+/// two-variable macros, network extension, backticks or LumenFlow functions), for the
+/// crate's own figure.
+fn stock_env() -> cel::Env {
+    let mut env = cel::Env::stdlib();
+    for ext in [
+        cel::extensions::strings as fn(&mut cel::Env) -> _,
+        cel::extensions::math,
+        cel::extensions::lists,
+        cel::extensions::encoders,
+    ] {
+        env.add_extension(ext)
+            .expect("the crate's extensions register");
+    }
+    env
+}
+
+/// Evaluates `src` with the stock `cel` crate ([`stock_env`]), for comparison.
+pub fn cel_crate_stock(src: &str, bindings: &[(String, Value)], container: &str) -> Outcome {
+    let run = || {
+        let mut env = stock_env();
+        if let Err(e) = env.set_container(container) {
+            return Outcome::Error(e.to_string());
+        }
+        let program = match env.compile(src) {
+            Ok(p) => p,
+            Err(e) => return Outcome::Rejected(vec![(1, 1, e.to_string())]),
+        };
+        let root = cel::Context::with_env(Arc::new(env));
+        let mut ctx = root.new_inner_scope();
+        for (name, v) in bindings {
+            ctx.add_variable_from_value(name.clone(), to_cel(v));
+        }
+        result(cel::Value::resolve_val(program.expression(), &ctx))
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+        .unwrap_or_else(|_| Outcome::Error("evaluation panicked".into()))
+}
+
 /// Checks `src`, then evaluates it natively; `None` when the native compiler does not
 /// cover the expression or a binding (the fallback then runs it in a policy), or the
 /// test needs names the native evaluator never sees in a rule: a container, or a
