@@ -65,16 +65,28 @@ fn root_in(container: &str) -> Result<cel::Context<'static, 'static>, String> {
     Ok(crate::policy::functions::root_context_with(Arc::new(env)))
 }
 
-/// Runs `f` in the root context for `container`.
-fn with_root(
+/// Runs `f` in a context holding the test's `bindings`, its names resolved in
+/// `container`. With a container the bindings are global (in the root scope, where an
+/// absolute name `.y` is looked up); without, they are in a scope of the shared root.
+fn with_bindings(
     container: &str,
-    f: impl FnOnce(&cel::Context<'static, 'static>) -> Outcome,
+    bindings: &[(String, Value)],
+    f: impl FnOnce(&cel::Context<'_, 'static>) -> Outcome,
 ) -> Outcome {
     if container.is_empty() {
-        return f(root());
+        let mut ctx = root().new_inner_scope();
+        for (name, v) in bindings {
+            ctx.add_variable_from_value(name.clone(), to_cel(v));
+        }
+        return f(&ctx);
     }
     match root_in(container) {
-        Ok(r) => f(&r),
+        Ok(mut r) => {
+            for (name, v) in bindings {
+                r.add_variable_from_value(name.clone(), to_cel(v));
+            }
+            f(&r)
+        }
         Err(e) => Outcome::Error(e),
     }
 }
@@ -88,12 +100,8 @@ pub fn fallback(src: &str, bindings: &[(String, Value)], container: &str) -> Out
         Err(errs) => return Outcome::Rejected(errs),
     };
     let run = || {
-        with_root(container, |root| {
-            let mut ctx = root.new_inner_scope();
-            for (name, v) in bindings {
-                ctx.add_variable_from_value(name.clone(), to_cel(v));
-            }
-            result(cel::Value::resolve_val(&expr, &ctx))
+        with_bindings(container, bindings, |ctx| {
+            result(cel::Value::resolve_val(&expr, ctx))
         })
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
@@ -104,16 +112,12 @@ pub fn fallback(src: &str, bindings: &[(String, Value)], container: &str) -> Out
 /// LumenFlow's functions but without LumenFlow's load-time check (for comparison).
 pub fn cel_crate(src: &str, bindings: &[(String, Value)], container: &str) -> Outcome {
     let run = || {
-        with_root(container, |root| {
-            let program = match crate::policy::cel_ext::compile(src) {
-                Ok(p) => p,
-                Err(e) => return Outcome::Rejected(vec![(1, 1, e.to_string())]),
-            };
-            let mut ctx = root.new_inner_scope();
-            for (name, v) in bindings {
-                ctx.add_variable_from_value(name.clone(), to_cel(v));
-            }
-            result(cel::Value::resolve_val(&program.expr, &ctx))
+        let program = match crate::policy::cel_ext::compile(src) {
+            Ok(p) => p,
+            Err(e) => return Outcome::Rejected(vec![(1, 1, e.to_string())]),
+        };
+        with_bindings(container, bindings, |ctx| {
+            result(cel::Value::resolve_val(&program.expr, ctx))
         })
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
@@ -149,12 +153,11 @@ pub fn cel_crate_stock(src: &str, bindings: &[(String, Value)], container: &str)
             Ok(p) => p,
             Err(e) => return Outcome::Rejected(vec![(1, 1, e.to_string())]),
         };
-        let root = cel::Context::with_env(Arc::new(env));
-        let mut ctx = root.new_inner_scope();
+        let mut root = cel::Context::with_env(Arc::new(env));
         for (name, v) in bindings {
-            ctx.add_variable_from_value(name.clone(), to_cel(v));
+            root.add_variable_from_value(name.clone(), to_cel(v));
         }
-        result(cel::Value::resolve_val(program.expression(), &ctx))
+        result(cel::Value::resolve_val(program.expression(), &root))
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
         .unwrap_or_else(|_| Outcome::Error("evaluation panicked".into()))
