@@ -74,6 +74,21 @@ fn two_variable_quantifiers_see_keys_and_values() {
 }
 
 #[test]
+fn nested_two_variable_macros_see_their_own_variables() {
+    // The inner macro's target and variables shadow nothing of the outer one's but `v`.
+    let rule = "action.args.groups.exists(g, v, v.all(i, v, v != g + '-root'))";
+    assert!(native(rule));
+    assert_eq!(
+        decide(rule, json!({"groups": {"a": ["a-x"], "b": ["b-root"]}})),
+        (Effect::Deny, 0)
+    );
+    assert_eq!(
+        decide(rule, json!({"groups": {"a": ["a-root"], "b": ["b-root"]}})),
+        (Effect::Allow, 0)
+    );
+}
+
+#[test]
 fn an_agent_cannot_turn_an_error_into_an_allow() {
     // A guard rule "deny unless every header is short": a header that is not a string
     // makes `size(v)` fine but `v.startsWith` an error; the rule fails closed (deny).
