@@ -236,3 +236,58 @@ fn timestamps_from_seconds_and_ip_strings() {
         (Effect::Deny, 0)
     );
 }
+
+#[test]
+fn durations_hold_the_range_cel_go_and_the_suite_hold() {
+    // Durations are held within +-2^63 ns (about 292 years), as cel-go and the
+    // conformance suite have them (the suite expects `timestamp('9999-...') -
+    // timestamp('0001-...')` to be a range error): beyond, an error, which fails closed.
+    for (when, want) in [
+        ("duration('9223372036s') > duration('0s')", (Effect::Deny, 0)),
+        ("duration('9223372037s') > duration('0s')", (Effect::Deny, 1)),
+        (
+            "timestamp('9999-12-31T23:59:59Z') - timestamp('0001-01-01T00:00:00Z') > duration('0s')",
+            (Effect::Deny, 1),
+        ),
+        ("timestamp(0) - timestamp(-1) == duration('1s')", (Effect::Deny, 0)),
+    ] {
+        assert_eq!(decide(when, json!({})), want, "{when}");
+    }
+}
+
+#[test]
+fn timestamp_arithmetic_means_the_same_natively() {
+    // Compiled natively (no duration literal): subtraction gives a duration both
+    // evaluators compare alike, and overflows alike.
+    for (when, want) in [
+        (
+            "timestamp(action.args.a) - timestamp(action.args.b) == timestamp(action.args.b) - timestamp(action.args.a)",
+            (Effect::Allow, 0),
+        ),
+        (
+            "timestamp(action.args.a) - timestamp(action.args.b) > timestamp(action.args.b) - timestamp(action.args.a)",
+            (Effect::Deny, 0),
+        ),
+        (
+            "timestamp(action.args.a) - timestamp(action.args.a) == timestamp(action.args.b) - timestamp(action.args.b)",
+            (Effect::Deny, 0),
+        ),
+        (
+            "timestamp(action.args.a) + (timestamp(action.args.a) - timestamp(action.args.b)) > timestamp(action.args.a)",
+            (Effect::Deny, 0),
+        ),
+        // CEL has no unary minus of a duration: an error in both.
+        (
+            "-(timestamp(action.args.a) - timestamp(action.args.b)) < timestamp(action.args.a) - timestamp(action.args.a)",
+            (Effect::Deny, 1),
+        ),
+        (
+            "timestamp(action.args.big) - timestamp(action.args.small) > timestamp(action.args.a) - timestamp(action.args.a)",
+            (Effect::Deny, 1),
+        ),
+    ] {
+        assert!(native(when), "{when}");
+        let args = json!({"a": 2000, "b": 1000, "big": 253402300799i64, "small": -62135596800i64});
+        assert_eq!(decide(when, args), want, "{when}");
+    }
+}
