@@ -166,6 +166,15 @@ fn type_values_are_not_strings() {
         ),
         (Effect::Deny, 0)
     );
+    // A timestamp's type is google.protobuf.Timestamp, as in CEL.
+    assert_eq!(
+        decide(
+            "type(timestamp(action.args.t)) == google.protobuf.Timestamp && type(timestamp(1) - timestamp(0)) == google.protobuf.Duration",
+            json!({"t": 0})
+        ),
+        (Effect::Deny, 0)
+    );
+    assert!(set("google.protobuf.Timestampp == int").is_err());
     // Type names are values, not variables an author can select fields of.
     assert!(
         set("int.x == 1").is_ok(),

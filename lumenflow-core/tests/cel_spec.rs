@@ -376,6 +376,18 @@ fn load(dir: &Path) -> Vec<Test> {
                 }
                 let mut debug = String::new();
                 flat(t, &mut debug);
+                // The type names of timestamps and durations are not messages.
+                for name in ["google.protobuf.Timestamp", "google.protobuf.Duration"] {
+                    debug = debug
+                        .split(name)
+                        .enumerate()
+                        .map(|(i, part)| match i {
+                            0 => part.to_string(),
+                            _ if part.trim_start().starts_with('{') => format!("{name}{part}"),
+                            _ => format!("timestamp-or-duration-type{part}"),
+                        })
+                        .collect();
+                }
                 let proto = PROTO_MARKERS.iter().find(|m| debug.contains(*m));
                 let container = text(get(t, "container"));
                 let unchecked = text(get(t, "disable_check")) == "true";

@@ -117,8 +117,9 @@ const LUMENFLOW_ARITY: &[(&str, usize)] = &[
     ("secrets.kinds", 1),
 ];
 
-/// The names of types, which are values (`type(1) == int`): CEL's own, and the network
-/// extension's (qualified, `net.IP`).
+/// The names of types, which are values (`type(1) == int`): CEL's own (a timestamp's is
+/// `google.protobuf.Timestamp`, a duration's `google.protobuf.Duration`), and the
+/// network extension's (qualified, `net.IP`).
 const TYPE_NAMES: &[&str] = &[
     "bool",
     "int",
@@ -131,6 +132,8 @@ const TYPE_NAMES: &[&str] = &[
     "null_type",
     "type",
     "optional_type",
+    "google.protobuf.Timestamp",
+    "google.protobuf.Duration",
     "net.IP",
     "net.CIDR",
 ];
