@@ -148,6 +148,15 @@ fn two_variable_macros_are_checked_at_load() {
     }
     // The variables are scoped to the macro.
     assert!(set("action.args.all(k, v, true) && k == 'a'").is_err());
+    // The expansion's internal names cannot be written.
+    for when in [
+        "@iter2(action.args) == []",
+        "action.args.all(k, v, @target == action.args)",
+        "action.args.transformMap(k, v, @mapInsert({}, k, v)) == {}",
+    ] {
+        let e = set(when).expect_err(when);
+        assert!(e.contains("CEL syntax error"), "`{when}`: {e}");
+    }
 }
 
 #[test]
