@@ -48,11 +48,22 @@ fn unknown_functions_are_rejected_at_load() {
         "encodee(",
         "unknown function `base64.encodee`",
     );
-    // `type()` would answer a string in the fallback: not a CEL type value.
+    // Two-variable macros with a wrong number of arguments are not macros: unknown.
     rejected(
-        "type(action.tool) == 'string'",
+        "action.args.all(action, action, action, true)",
+        "all(",
+        "unknown function `all`",
+    );
+    // The two variables of a two-variable macro must differ: at the second one.
+    rejected(
+        "action.args.all(v, v, v == 1)",
+        "all(v, v",
+        "duplicate variable name `v`",
+    );
+    rejected(
+        "type(action.tool, 1) == string",
         "type(",
-        "`type(...)` is not supported",
+        "`type` takes 1 argument",
     );
 }
 
@@ -98,6 +109,15 @@ fn known_functions_load() {
         "optional.of(1).hasValue() && action.args.?path.orValue('') != 'x'",
         "action.actor.roles.sort().distinct().size() >= 0",
         "size(action.tool) == 4 && action.tool.size() == 4",
+        "type(action.tool) == string && type(1) != type('1')",
+        "action.args.exists(k, v, k == 'a' && v == 1)",
+        "action.args.all(k, v, k.size() < 9) && action.args.existsOne(k, v, v == 2)",
+        "action.args.x.transformList(i, v, v > i, v * 2).size() > 0",
+        "action.args.transformMap(k, v, v).size() > 0",
+        "action.args.x.transformMapEntry(i, v, {v:i}).size() > 0",
+        "action.args.`content-type` == 'text/html'",
+        "timestamp(0) < timestamp('2000-01-01T00:00:00Z')",
+        "string(ip('10.0.0.1')) == '10.0.0.1' && type(ip('::1')) == net.IP",
     ] {
         let e = errors(when);
         assert!(e.is_empty(), "`{when}` should load: {e:#?}");

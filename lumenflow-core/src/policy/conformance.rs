@@ -46,9 +46,10 @@ pub enum Outcome {
     Error(String),
 }
 
-/// Checks `src` as a rule condition that may also read the variables `vars`.
-pub fn check(src: &str, vars: &[&str]) -> Result<(), Vec<(u64, u64, String)>> {
-    crate::policy::file::checked_program_with(src, vars).map(|_| ())
+/// Checks `src` as a rule condition that may also read the variables `vars`, its names
+/// resolved in `container` (empty for none).
+pub fn check(src: &str, vars: &[&str], container: &str) -> Result<(), Vec<(u64, u64, String)>> {
+    crate::policy::file::checked_program_in(src, vars, container).map(|_| ())
 }
 
 fn root() -> &'static cel::Context<'static, 'static> {
@@ -56,22 +57,52 @@ fn root() -> &'static cel::Context<'static, 'static> {
     ROOT.get_or_init(crate::policy::functions::root_context)
 }
 
-/// Checks `src`, then evaluates it with the `cel` fallback interpreter.
-pub fn fallback(src: &str, bindings: &[(String, Value)]) -> Outcome {
-    let names: Vec<&str> = bindings.iter().map(|(n, _)| n.as_str()).collect();
-    let expr = match crate::policy::file::checked_program_with(src, &names) {
-        Ok(e) => e,
-        Err(errs) => return Outcome::Rejected(errs),
-    };
-    let run = || {
+/// A root context whose names resolve in `container` (rules have none; some of the
+/// suite's tests do).
+fn root_in(container: &str) -> Result<cel::Context<'static, 'static>, String> {
+    let mut env = crate::policy::cel_ext::build_env();
+    env.set_container(container).map_err(|e| e.to_string())?;
+    Ok(crate::policy::functions::root_context_with(Arc::new(env)))
+}
+
+/// Runs `f` in a context holding the test's `bindings`, its names resolved in
+/// `container`. With a container the bindings are global (in the root scope, where an
+/// absolute name `.y` is looked up); without, they are in a scope of the shared root.
+fn with_bindings(
+    container: &str,
+    bindings: &[(String, Value)],
+    f: impl FnOnce(&cel::Context<'_, 'static>) -> Outcome,
+) -> Outcome {
+    if container.is_empty() {
         let mut ctx = root().new_inner_scope();
         for (name, v) in bindings {
             ctx.add_variable_from_value(name.clone(), to_cel(v));
         }
-        match ctx.resolve(&expr) {
-            Ok(v) => Outcome::Value(from_cel(&v)),
-            Err(e) => Outcome::Error(e.to_string()),
+        return f(&ctx);
+    }
+    match root_in(container) {
+        Ok(mut r) => {
+            for (name, v) in bindings {
+                r.add_variable_from_value(name.clone(), to_cel(v));
+            }
+            f(&r)
         }
+        Err(e) => Outcome::Error(e),
+    }
+}
+
+/// Checks `src`, then evaluates it with the `cel` fallback interpreter, its names
+/// resolved in `container` (empty for none).
+pub fn fallback(src: &str, bindings: &[(String, Value)], container: &str) -> Outcome {
+    let names: Vec<&str> = bindings.iter().map(|(n, _)| n.as_str()).collect();
+    let expr = match crate::policy::file::checked_program_in(src, &names, container) {
+        Ok(e) => e,
+        Err(errs) => return Outcome::Rejected(errs),
+    };
+    let run = || {
+        with_bindings(container, bindings, |ctx| {
+            result(cel::Value::resolve_val(&expr, ctx))
+        })
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
         .unwrap_or_else(|_| Outcome::Error("evaluation panicked".into()))
@@ -79,33 +110,72 @@ pub fn fallback(src: &str, bindings: &[(String, Value)]) -> Outcome {
 
 /// Evaluates `src` with the `cel` crate alone: its parser and interpreter, with
 /// LumenFlow's functions but without LumenFlow's load-time check (for comparison).
-pub fn cel_crate(src: &str, bindings: &[(String, Value)]) -> Outcome {
+pub fn cel_crate(src: &str, bindings: &[(String, Value)], container: &str) -> Outcome {
     let run = || {
         let program = match crate::policy::cel_ext::compile(src) {
             Ok(p) => p,
             Err(e) => return Outcome::Rejected(vec![(1, 1, e.to_string())]),
         };
-        let mut ctx = root().new_inner_scope();
+        with_bindings(container, bindings, |ctx| {
+            result(cel::Value::resolve_val(&program.expr, ctx))
+        })
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+        .unwrap_or_else(|_| Outcome::Error("evaluation panicked".into()))
+}
+
+/// The `cel` crate as it comes: its standard library and its own extensions (strings,
+/// math, lists, encoders), none of LumenFlow's additions (no `cel.bind`/`cel.block`,
+/// two-variable macros, network extension, backticks or LumenFlow functions), for the
+/// crate's own figure.
+fn stock_env() -> cel::Env {
+    let mut env = cel::Env::stdlib();
+    for ext in [
+        cel::extensions::strings as fn(&mut cel::Env) -> _,
+        cel::extensions::math,
+        cel::extensions::lists,
+        cel::extensions::encoders,
+    ] {
+        env.add_extension(ext)
+            .expect("the crate's extensions register");
+    }
+    env
+}
+
+/// Evaluates `src` with the stock `cel` crate ([`stock_env`]), for comparison.
+pub fn cel_crate_stock(src: &str, bindings: &[(String, Value)], container: &str) -> Outcome {
+    let run = || {
+        let mut env = stock_env();
+        if let Err(e) = env.set_container(container) {
+            return Outcome::Error(e.to_string());
+        }
+        let program = match env.compile(src) {
+            Ok(p) => p,
+            Err(e) => return Outcome::Rejected(vec![(1, 1, e.to_string())]),
+        };
+        let mut root = cel::Context::with_env(Arc::new(env));
         for (name, v) in bindings {
-            ctx.add_variable_from_value(name.clone(), to_cel(v));
+            root.add_variable_from_value(name.clone(), to_cel(v));
         }
-        match program.execute(&ctx) {
-            Ok(v) => Outcome::Value(from_cel(&v)),
-            Err(e) => Outcome::Error(e.to_string()),
-        }
+        result(cel::Value::resolve_val(program.expression(), &root))
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
         .unwrap_or_else(|_| Outcome::Error("evaluation panicked".into()))
 }
 
 /// Checks `src`, then evaluates it natively; `None` when the native compiler does not
-/// cover the expression or a binding (the fallback then runs it in a policy).
-pub fn native(src: &str, bindings: &[(String, Value)]) -> Option<Outcome> {
+/// cover the expression or a binding (the fallback then runs it in a policy), or the
+/// test needs names the native evaluator never sees in a rule: a container, or a
+/// qualified variable name.
+pub fn native(src: &str, bindings: &[(String, Value)], container: &str) -> Option<Outcome> {
     let names: Vec<&str> = bindings.iter().map(|(n, _)| n.as_str()).collect();
-    let expr = match crate::policy::file::checked_program_with(src, &names) {
+    let expr = match crate::policy::file::checked_program_in(src, &names, container) {
         Ok(e) => e,
         Err(errs) => return Some(Outcome::Rejected(errs)),
     };
+    if !container.is_empty() || names.iter().any(|n| n.contains('.')) {
+        return None;
+    }
     let mut ctx = serde_json::Map::new();
     for (name, v) in bindings {
         ctx.insert(name.clone(), to_json(v)?);
@@ -123,6 +193,52 @@ pub fn native(src: &str, bindings: &[(String, Value)]) -> Option<Outcome> {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
             .unwrap_or_else(|_| Outcome::Error("evaluation panicked".into())),
     )
+}
+
+/// What the `cel` interpreter answered, as an [`Outcome`].
+fn result(r: Result<cel::common::value::CowVal<'_, '_>, cel::ExecutionError>) -> Outcome {
+    match r
+        .map_err(|e| e.to_string())
+        .and_then(|v| from_val(v.as_ref()))
+    {
+        Ok(v) => Outcome::Value(v),
+        Err(e) => Outcome::Error(e),
+    }
+}
+
+/// An interpreter value as a [`Value`], type values included (the `cel` crate's own
+/// conversion to `cel::Value` turns them into strings).
+fn from_val(v: &dyn cel::common::value::Val) -> Result<Value, String> {
+    use cel::common::types::{CelList, CelMap, CelType, Kind};
+    if let Some(t) = v.downcast_ref::<CelType>() {
+        return Ok(Value::Type(t.name().to_owned()));
+    }
+    match v.get_type().kind() {
+        Kind::List => {
+            if let Some(l) = v.downcast_ref::<CelList>() {
+                return l
+                    .inner()
+                    .iter()
+                    .map(|x| from_val(x.as_ref()))
+                    .collect::<Result<_, _>>()
+                    .map(Value::List);
+            }
+        }
+        Kind::Map => {
+            if let Some(m) = v.downcast_ref::<CelMap>() {
+                return m
+                    .inner()
+                    .iter()
+                    .map(|(k, x)| Ok((from_val(k.inner())?, from_val(x.as_ref())?)))
+                    .collect::<Result<_, String>>()
+                    .map(Value::Map);
+            }
+        }
+        _ => {}
+    }
+    cel::Value::try_from(v)
+        .map(|v| from_cel(&v))
+        .map_err(|e| e.to_string())
 }
 
 /// A binding as the JSON the native evaluator reads, when JSON states it exactly.

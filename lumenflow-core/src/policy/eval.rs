@@ -83,6 +83,9 @@ enum Func {
     Contains,
     Matches(Option<regex::Regex>),
     Timestamp,
+    /// `@iter2(t)`: what a two-variable comprehension iterates (a list's indices, a
+    /// map's keys); see `cel_ext::macros`.
+    Iter2,
     ShellCommands,
     ShellPrograms,
     ShellInvokes(Option<Vec<shell::Pattern>>),
@@ -234,10 +237,19 @@ impl Compiler {
             Expr::Ident(name) => match self.local(name) {
                 Some(slot) => Node::Local(slot),
                 None if name == "context" => Node::Context,
+                // Type values (`int`) are left to the `cel` interpreter.
+                None if crate::policy::cel_ext::known::is_type_name(name) => return None,
                 None if self.free_as_context => Node::ContextField(name.as_str().into()),
                 None => return None,
             },
             Expr::Select(s) => {
+                if let Some((root, full)) = crate::policy::cel_ext::known::qualified_name(e) {
+                    if self.local(root).is_none()
+                        && crate::policy::cel_ext::known::is_type_name(&full)
+                    {
+                        return None;
+                    }
+                }
                 let field = s.field.as_str();
                 if self.unshadowed(&s.operand, "action") {
                     let f = action_field(field)?;
@@ -389,6 +401,9 @@ impl Compiler {
             ("@not_strictly_false", 1) => Node::NotStrictlyFalse(b(self, 0)?),
             ("size", 1) => Node::Call(Func::Size, vec![self.node(&args[0])?]),
             ("timestamp", 1) => Node::Call(Func::Timestamp, vec![self.node(&args[0])?]),
+            (crate::policy::cel_ext::ITER2, 1) => {
+                Node::Call(Func::Iter2, vec![self.node(&args[0])?])
+            }
             _ => return None,
         })
     }
@@ -502,6 +517,9 @@ enum V<'a> {
     Cmd(&'a shell::Command),
     List(Rc<Vec<V<'a>>>),
     Ts(Ts),
+    /// A duration: only made by timestamp arithmetic (`duration()` is interpreted), held
+    /// within +-2^63 ns as in the `cel` crate and cel-go.
+    Dur(chrono::TimeDelta),
 }
 
 /// An evaluation error (the rule then takes its `on_error` effect).
@@ -525,6 +543,7 @@ impl<'a> V<'a> {
             V::Str(_) | V::Owned(_) => "string",
             V::JMap(_) | V::CtxMap(_) | V::Cmd(_) => "map",
             V::Ts(_) => "timestamp",
+            V::Dur(_) => "duration",
             _ => "list",
         }
     }
@@ -666,6 +685,7 @@ fn equal(a: &V<'_>, b: &V<'_>) -> bool {
         (V::Null, V::Null) => true,
         (V::Bool(x), V::Bool(y)) => x == y,
         (V::Ts(x), V::Ts(y)) => x == y,
+        (V::Dur(x), V::Dur(y)) => x == y,
         _ if a.is_list() && b.is_list() => {
             let n = a.len();
             n == b.len()
@@ -696,6 +716,7 @@ fn order(op: Cmp, a: &V<'_>, b: &V<'_>) -> Result<bool, EvalError> {
         match (a, b) {
             (V::Bool(x), V::Bool(y)) => Some(x.cmp(y)),
             (V::Ts(x), V::Ts(y)) => Some(x.cmp(y)),
+            (V::Dur(x), V::Dur(y)) => Some(x.cmp(y)),
             _ => {
                 return err(format!(
                     "no ordering between {} and {}",
@@ -734,8 +755,33 @@ macro_rules! checked {
     }};
 }
 
+/// A duration within the range both evaluators hold (+-2^63 ns).
+fn duration<'a>(d: Option<chrono::TimeDelta>) -> R<'a> {
+    match d {
+        Some(d) if d.num_nanoseconds().is_some() => Ok(V::Dur(d)),
+        _ => err("duration out of range"),
+    }
+}
+
+/// A timestamp within CEL's range (years 1 to 9999).
+fn timestamp<'a>(t: Option<Ts>) -> R<'a> {
+    use chrono::Datelike;
+    match t {
+        Some(t) if (1..=9999).contains(&t.with_timezone(&chrono::Utc).year()) => Ok(V::Ts(t)),
+        _ => err("timestamp out of range"),
+    }
+}
+
 fn arith<'a>(op: Arith, a: V<'a>, b: V<'a>) -> R<'a> {
     match (&a, &b) {
+        (V::Ts(x), V::Ts(y)) if matches!(op, Arith::Sub) => {
+            duration(Some(x.signed_duration_since(*y)))
+        }
+        (V::Ts(t), V::Dur(d)) if matches!(op, Arith::Add) => timestamp(t.checked_add_signed(*d)),
+        (V::Dur(d), V::Ts(t)) if matches!(op, Arith::Add) => timestamp(t.checked_add_signed(*d)),
+        (V::Ts(t), V::Dur(d)) if matches!(op, Arith::Sub) => timestamp(t.checked_sub_signed(*d)),
+        (V::Dur(x), V::Dur(y)) if matches!(op, Arith::Add) => duration(x.checked_add(y)),
+        (V::Dur(x), V::Dur(y)) if matches!(op, Arith::Sub) => duration(x.checked_sub(y)),
         (V::Int(x), V::Int(y)) => checked!(op, *x, *y, V::Int),
         (V::Uint(x), V::Uint(y)) => checked!(op, *x, *y, V::Uint),
         (V::Double(x), V::Double(y)) => Ok(V::Double(match op {
@@ -905,6 +951,7 @@ fn conformance_value(v: &V<'_>) -> crate::policy::conformance::Value {
                 .collect(),
         ),
         V::Ts(t) => C::Other(format!("timestamp({})", t.to_rfc3339())),
+        V::Dur(d) => C::Other(format!("duration({d})")),
         V::Cmd(_) => C::Other("shell command".into()),
         _ if v.is_list() => C::List(
             (0..v.len().unwrap_or(0))
@@ -1345,12 +1392,25 @@ fn call<'a>(f: &'a Func, args: &'a [Node], s: &Scope<'a>, locals: &mut Locals<'a
         }
         Func::Timestamp => match &vals[0] {
             V::Ts(t) => Ok(V::Ts(*t)),
+            V::Int(secs) => crate::policy::cel_ext::timestamp_of_seconds(*secs)
+                .map(V::Ts)
+                .map_err(|e| EvalError(format!("timestamp: {e}").into())),
             v => {
                 let text = str_arg("timestamp", v, 0)?;
                 crate::policy::cel_ext::timestamp(text)
                     .map(V::Ts)
                     .map_err(|e| EvalError(format!("timestamp: {e}").into()))
             }
+        },
+        Func::Iter2 => match &vals[0] {
+            V::JMap(_) | V::CtxMap(_) | V::Cmd(_) => Ok(vals[0].clone()),
+            v if v.is_list() => Ok(V::List(Rc::new(
+                (0..v.len().unwrap_or(0) as i64).map(V::Int).collect(),
+            ))),
+            v => err(format!(
+                "cannot iterate over a {} (a list or a map is needed)",
+                v.type_name()
+            )),
         },
         Func::ShellCommands => Ok(V::Cmds(
             &parse_shell(s, "shell.commands", &vals[0])?.commands,

@@ -845,6 +845,18 @@ pub(crate) fn checked_program_with(
     src: &str,
     extra: &[&str],
 ) -> Result<Expression, Vec<(u64, u64, String)>> {
+    checked_program_in(src, extra, "")
+}
+
+/// [`checked_program_with`], the names resolved in `container` as CEL defines it (`y`
+/// also names `container.y`; `.y` names `y` only) and qualified variable names (`a.b`)
+/// allowed among `extra`. Only the conformance suite declares such variables: rules
+/// see `action` and `context`, and have no container.
+pub(crate) fn checked_program_in(
+    src: &str,
+    extra: &[&str],
+    container: &str,
+) -> Result<Expression, Vec<(u64, u64, String)>> {
     if src.len() > MAX_EXPRESSION_BYTES {
         return Err(vec![(
             1,
@@ -889,10 +901,23 @@ pub(crate) fn checked_program_with(
         Err(_) => return Err(vec![(1, 1, "CEL parser failed on this expression".into())]),
     };
     let mut errs = Vec::new();
-    let mut scope: Vec<String> = extra.iter().map(|v| v.to_string()).collect();
-    check_refs(program.expression(), &mut scope, &mut errs);
+    let mut scope: Vec<String> = Vec::new();
+    for v in extra {
+        scope.push(v.to_string());
+        // `.v` is the absolute name of `v`.
+        scope.push(format!(".{v}"));
+        // In container `a.b`, `a.b.v` and `a.v` are also named `v`.
+        let mut c = container;
+        while !c.is_empty() {
+            if let Some(rest) = v.strip_prefix(c).and_then(|r| r.strip_prefix('.')) {
+                scope.push(rest.to_string());
+            }
+            c = c.rsplit_once('.').map_or("", |(head, _)| head);
+        }
+    }
+    check_refs(&program.expr, &mut scope, &mut errs);
     if !errs.is_empty() {
-        let info = program.source_info();
+        let info = &program.info;
         return Err(errs
             .into_iter()
             .take(5)
@@ -904,7 +929,7 @@ pub(crate) fn checked_program_with(
             })
             .collect());
     }
-    Ok(program.expression().clone())
+    Ok(program.expr)
 }
 
 fn line_col(src: &str, offset: usize) -> (u64, u64) {
@@ -977,7 +1002,10 @@ fn check_refs(e: &Expression, scope: &mut Vec<String>, errs: &mut Vec<(u64, Stri
     let in_scope = |scope: &Vec<String>, name: &str| scope.iter().any(|s| s == name);
     match &e.expr {
         Expr::Ident(name) => {
-            if !in_scope(scope, name) && !VARIABLES.contains(&name.as_str()) {
+            if !in_scope(scope, name)
+                && !VARIABLES.contains(&name.as_str())
+                && !crate::policy::cel_ext::known::is_type_name(name)
+            {
                 let msg = if NAMESPACES.contains(&name.as_str()) {
                     format!(
                         "`{name}` is a namespace of functions (e.g. {}(...)), not a variable",
@@ -993,6 +1021,10 @@ fn check_refs(e: &Expression, scope: &mut Vec<String>, errs: &mut Vec<(u64, Stri
                 errs.push((e.id, msg));
             }
         }
+        Expr::Select(sel) if !sel.test && qualified_type(e, scope) => {}
+        // A qualified variable (`a.b.c` declared as `a.b.c` or `a.b`): declared names
+        // only ever hold a dot when the conformance suite declares them.
+        Expr::Select(_) if qualified_variable(e, scope) => {}
         Expr::Select(sel) => {
             // action.<field>[.<field>]: check the fields against the action schema.
             let mut chain = vec![sel.field.as_str()];
@@ -1124,6 +1156,33 @@ fn check_refs(e: &Expression, scope: &mut Vec<String>, errs: &mut Vec<(u64, Stri
             EntryExpr::StructField(f) => check_refs(&f.value, scope, errs),
         }),
         Expr::Literal(_) | Expr::Unspecified => {}
+    }
+}
+
+/// Whether `e`, a chain of selections, starts with a declared qualified variable name.
+fn qualified_variable(e: &Expression, scope: &[String]) -> bool {
+    let Some((_, full)) = crate::policy::cel_ext::known::qualified_name(e) else {
+        return false;
+    };
+    let mut name = full.as_str();
+    while let Some((head, _)) = name.rsplit_once('.') {
+        if scope.iter().any(|v| v == name) {
+            return true;
+        }
+        name = head;
+    }
+    false
+}
+
+/// Whether `e` is a qualified type name (`net.IP`) whose first part is not a variable.
+fn qualified_type(e: &Expression, scope: &[String]) -> bool {
+    match crate::policy::cel_ext::known::qualified_name(e) {
+        Some((root, full)) => {
+            !scope.iter().any(|v| v == root)
+                && !VARIABLES.contains(&root)
+                && crate::policy::cel_ext::known::is_type_name(&full)
+        }
+        None => false,
     }
 }
 

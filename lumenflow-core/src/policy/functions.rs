@@ -41,7 +41,12 @@ type Res = Result<Value, ExecutionError>;
 
 /// A root CEL context with the standard library and LumenFlow's functions.
 pub(crate) fn root_context() -> cel::Context<'static, 'static> {
-    let mut ctx = cel::Context::with_env(crate::policy::cel_ext::env());
+    root_context_with(crate::policy::cel_ext::env())
+}
+
+/// [`root_context`] over the environment `env`.
+pub(crate) fn root_context_with(env: Arc<cel::Env>) -> cel::Context<'static, 'static> {
+    let mut ctx = cel::Context::with_env(env);
     let add =
         |ctx: &mut cel::Context<'static, 'static>, name: &str, f: fn(&FunctionContext) -> Res| {
             ctx.add_function(name, move |ftx: &FunctionContext| f(ftx))

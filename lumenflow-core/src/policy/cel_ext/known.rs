@@ -27,6 +27,7 @@ const STANDARD: &[(&str, Style, &[usize])] = &[
     ("bytes", Global, &[1]),
     ("bool", Global, &[1]),
     ("dyn", Global, &[1]),
+    ("type", Global, &[1]),
     ("timestamp", Global, &[1]),
     ("duration", Global, &[1]),
     ("matches", Global, &[2]),
@@ -116,6 +117,53 @@ const LUMENFLOW_ARITY: &[(&str, usize)] = &[
     ("secrets.kinds", 1),
 ];
 
+/// The names of types, which are values (`type(1) == int`): CEL's own (a timestamp's is
+/// `google.protobuf.Timestamp`, a duration's `google.protobuf.Duration`), and the
+/// network extension's (qualified, `net.IP`).
+const TYPE_NAMES: &[&str] = &[
+    "bool",
+    "int",
+    "uint",
+    "double",
+    "string",
+    "bytes",
+    "list",
+    "map",
+    "null_type",
+    "type",
+    "optional_type",
+    "google.protobuf.Timestamp",
+    "google.protobuf.Duration",
+    "net.IP",
+    "net.CIDR",
+];
+
+/// Whether `name` (qualified with dots where it has a namespace) names a type.
+pub(crate) fn is_type_name(name: &str) -> bool {
+    TYPE_NAMES.contains(&name)
+}
+
+/// The dotted name an identifier or a chain of field selections spells (`net.IP`), with
+/// its first part; `None` for anything else.
+pub(crate) fn qualified_name(e: &cel::parser::Expression) -> Option<(&str, String)> {
+    use cel::common::ast::Expr;
+    let mut parts = Vec::new();
+    let mut at = e;
+    while let Expr::Select(s) = &at.expr {
+        if s.test {
+            return None;
+        }
+        parts.push(s.field.as_str());
+        at = &s.operand;
+    }
+    let Expr::Ident(root) = &at.expr else {
+        return None;
+    };
+    parts.push(root);
+    parts.reverse();
+    Some((root.as_str(), parts.join(".")))
+}
+
 /// Whether `name` is a standard namespace (`math`, `strings`, ...).
 pub(crate) fn is_namespace(name: &str) -> bool {
     STANDARD_NAMESPACES.contains(&name)
@@ -191,9 +239,6 @@ pub(crate) fn check_call(name: &str, member: bool, args: usize) -> Result<(), St
             }
             Global => format!("`{name}` is called as `{name}(...)`, not on a value"),
         });
-    }
-    if name == "type" {
-        return Err("`type(...)` is not supported: the dialect has no type values".into());
     }
     Err(format!(
         "unknown function `{name}` (spec/cel.md lists the functions rules can call)"

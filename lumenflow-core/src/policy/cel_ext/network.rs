@@ -226,6 +226,53 @@ pub(crate) const MEMBER: &[(&str, usize)] = &[
     ("prefixLength", 0),
 ];
 
+/// `string(ip)` and `string(cidr)`: the canonical text (`2001:db8::68`, `10.0.0.0/8`,
+/// the address as written, unmasked, as in cel-go).
+fn string_of<'b, 'v>(
+    args: Vec<cel::common::value::CowVal<'b, 'v>>,
+) -> Result<cel::common::value::CowVal<'b, 'v>, ExecutionError> {
+    let v = args
+        .first()
+        .ok_or_else(|| ExecutionError::invalid_argument_count(1, 0))?;
+    let text = match Value::try_from(v.as_ref())? {
+        Value::Opaque(o) => match (o.downcast_ref::<Ip>(), o.downcast_ref::<Cidr>()) {
+            (Some(ip), _) => ip.0.to_string(),
+            (_, Some(c)) => format!("{}/{}", c.addr, c.prefix),
+            _ => {
+                return Err(ExecutionError::function_error(
+                    "string",
+                    "not an IP or CIDR",
+                ))
+            }
+        },
+        _ => {
+            return Err(ExecutionError::function_error(
+                "string",
+                "not an IP or CIDR",
+            ))
+        }
+    };
+    Ok(cel::common::value::CowVal::owned(
+        cel::common::types::CelString::from(text),
+    ))
+}
+
+/// Declares the types `net.IP` and `net.CIDR` (so `type(ip(s)) == net.IP`) and
+/// `string()` of their values.
+pub(crate) fn register_env(env: &mut cel::Env) -> Result<(), cel::DeclarationError> {
+    use cel::common::types::Type;
+    for name in ["net.IP", "net.CIDR"] {
+        env.add_type(Type::new_opaque_type(name))?;
+        env.add_overload(
+            "string",
+            &format!("{name}_to_string"),
+            vec![Type::new_opaque_type(name)],
+            string_of,
+        )?;
+    }
+    Ok(())
+}
+
 /// Adds the network functions to a root context.
 pub(crate) fn register(ctx: &mut cel::Context<'static, 'static>) {
     let add =
