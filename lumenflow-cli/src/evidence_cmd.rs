@@ -385,6 +385,27 @@ pub fn log(
     Ok(ExitCode::SUCCESS)
 }
 
+pub fn repair(dir: &Path, key: &Path, trust: &[PathBuf], reason: &str) -> Result<ExitCode, String> {
+    let key = KeyPair::from_file(key).map_err(|e| e.to_string())?;
+    let mut ring = Keyring::new();
+    for t in trust {
+        ring.add_file(t).map_err(|e| e.to_string())?;
+    }
+    let rec =
+        lumenflow_core::repair_dir(dir, &key, Some(&ring), reason).map_err(|e| e.to_string())?;
+    outln!(
+        "repaired {}: recovery record {} (seq {})",
+        dir.display(),
+        rec.id(),
+        rec.seq
+    );
+    outln!(
+        "{}",
+        serde_json::to_string_pretty(&rec.body).unwrap_or_default()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn checkpoint(dir: &Path, key: &Path, out: Option<&Path>) -> Result<ExitCode, String> {
     let key = KeyPair::from_file(key).map_err(|e| e.to_string())?;
     let records = read_records(dir).map_err(|e| e.to_string())?;

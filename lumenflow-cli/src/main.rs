@@ -231,6 +231,26 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Repair a damaged evidence directory, on the record.
+    ///
+    /// A writer refuses to append to a log that lost what it had (a shorter or missing
+    /// segment, a head behind the checkpoint, a head not signed by a trusted key). This
+    /// moves everything from the first record that does not check out to DIR/quarantine/
+    /// (kept, never deleted), moves aside a checkpoint the log no longer reaches, and
+    /// appends a signed `recovery` record (reason `repair`) saying what was moved and why.
+    Repair {
+        /// The evidence directory.
+        dir: PathBuf,
+        /// The private key that signs the recovery record (the governor's).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Public keys of other writers whose records are trusted (repeatable).
+        #[arg(long = "trust", value_name = "FILE")]
+        trust: Vec<PathBuf>,
+        /// Why (recorded).
+        #[arg(long)]
+        reason: String,
+    },
     /// Approval requests (opened by require_approval decisions).
     Approvals {
         #[command(subcommand)]
@@ -511,6 +531,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             since,
             json,
         } => evidence_cmd::log(&path, kind, session, since, json),
+        Command::Repair {
+            dir,
+            key,
+            trust,
+            reason,
+        } => evidence_cmd::repair(&dir, &key, &trust, &reason),
         Command::Checkpoint { dir, key, out } => {
             evidence_cmd::checkpoint(&dir, &key, out.as_deref())
         }

@@ -65,7 +65,7 @@ pub use evidence::export::{
 pub use evidence::keys::{parse_public, public_path, verify_signature, KeyError, KeyPair, Keyring};
 pub use evidence::record::{kind, timestamp, Checkpoint, Head, Record};
 pub use evidence::redact::Redactor;
-pub use evidence::store::{read_segments, write_checkpoint};
+pub use evidence::store::{read_segments, repair_dir, write_checkpoint};
 pub use evidence::store::{Durability, EvidenceError};
 pub use evidence::verify::{Completeness, Integrity, Report, ReportView, Verifier};
 pub use govern::approval::{

@@ -371,3 +371,165 @@ fn a_segment_replaced_under_a_running_writer_gets_its_appends() {
     let r = export::verify_path(&dir, Some(&ring()), None, &|_| {}).unwrap();
     assert_eq!(r.exit_code(), exit::VALID, "{r:?}");
 }
+
+/// The bytes of every file under `dir/quarantine`, concatenated in name order.
+fn quarantined(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.join("quarantine"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| {
+                    (
+                        e.file_name().to_string_lossy().to_string(),
+                        std::fs::read(e.path()).unwrap(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+fn last_record(dir: &Path) -> Record {
+    export::read_records(dir).unwrap().pop().unwrap()
+}
+
+#[test]
+fn repair_is_recorded_keeps_what_it_moves_and_lets_the_log_go_on() {
+    let dir = tempdir("repair-cut");
+    session(&dir, 3);
+    let external = std::fs::read_to_string(dir.join("checkpoint.json")).unwrap();
+    let seg = segment(&dir);
+    let data = std::fs::read(&seg).unwrap();
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(
+            data.iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
+        .collect();
+    // The attacker cuts inside the fourth record: the writer refuses.
+    let cut = starts[3] + 10;
+    std::fs::write(&seg, &data[..cut]).unwrap();
+    assert!(damaged(&next_append(&dir).unwrap_err()));
+    // A repair without a reason is refused and changes nothing.
+    let e = lumenflow_core::repair_dir(&dir, &key(), None, " ").unwrap_err();
+    assert!(e.to_string().contains("reason"), "{e}");
+    assert_eq!(std::fs::read(&seg).unwrap(), &data[..cut]);
+    // The operator repairs, on the record.
+    let rec = lumenflow_core::repair_dir(&dir, &key(), None, "restored from nothing").unwrap();
+    assert_eq!(rec.kind, kind::RECOVERY);
+    assert_eq!(
+        rec.seq, 3,
+        "chained right after the last intact record (seqs start at 0)"
+    );
+    assert_eq!(rec.body["reason"], "repair");
+    assert_eq!(rec.body["detail"], "restored from nothing");
+    assert_eq!(rec.body["first_removed_seq"], 3);
+    assert_eq!(rec.body["checkpoint_superseded"]["seq"], 5);
+    // Nothing was destroyed: the cut bytes and the checkpoint are in quarantine, with
+    // their digests in the record.
+    let q = quarantined(&dir);
+    let torn = q.iter().find(|(n, _)| n.ends_with(".repair")).unwrap();
+    assert_eq!(torn.1, &data[starts[3]..cut]);
+    let moved = rec.body["quarantined"].as_array().unwrap();
+    assert_eq!(
+        moved[0]["digest"],
+        lumenflow_core::canonical::sha256_digest(&torn.1)
+    );
+    let cp = q
+        .iter()
+        .find(|(n, _)| n.starts_with("checkpoint-"))
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&cp.1), external);
+    // The log goes on and verifies with pinned keys...
+    next_append(&dir).unwrap();
+    let r = export::verify_path(&dir, Some(&ring()), None, &|_| {}).unwrap();
+    assert_eq!(r.exit_code(), exit::VALID, "{r:?}");
+    // ...but never as the log the old checkpoint signed.
+    let old = lumenflow_core::Checkpoint::parse(&external).unwrap();
+    let r = export::verify_path(&dir, Some(&ring()), Some(old), &|_| {}).unwrap();
+    assert_ne!(r.exit_code(), exit::VALID, "{r:?}");
+}
+
+#[test]
+fn repair_cuts_from_an_edited_record_and_from_a_foreign_head() {
+    let dir = tempdir("repair-edit");
+    session(&dir, 2);
+    let _ = std::fs::remove_file(dir.join("checkpoint.json"));
+    let seg = segment(&dir);
+    let text = std::fs::read_to_string(&seg).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let n = lines.len();
+    // The second decision (seq 2) altered in place (its hash no longer matches).
+    assert!(lines[2].contains("echo 1"));
+    lines[2] = lines[2].replacen("echo 1", "echo X", 1);
+    std::fs::write(&seg, lines.join("\n") + "\n").unwrap();
+    let rec = lumenflow_core::repair_dir(&dir, &key(), None, "record 2 edited").unwrap();
+    assert_eq!(rec.seq, 2);
+    assert_eq!(rec.body["first_removed_seq"], 2);
+    assert!(
+        rec.body["cut"]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("hash"),
+        "{}",
+        rec.body
+    );
+    let kept: Vec<u8> = quarantined(&dir)
+        .into_iter()
+        .filter(|(n, _)| n.ends_with(".repair"))
+        .flat_map(|(_, b)| b)
+        .collect();
+    assert_eq!(
+        String::from_utf8(kept).unwrap(),
+        lines[2..n].join("\n") + "\n"
+    );
+    let r = export::verify_path(&dir, Some(&ring()), None, &|_| {}).unwrap();
+    assert_eq!(r.exit_code(), exit::VALID, "{r:?}");
+
+    // A head signed by a planted key: refused, then repaired away.
+    let dir = tempdir("repair-foreign");
+    session(&dir, 1);
+    let _ = std::fs::remove_file(dir.join("checkpoint.json"));
+    let head = last_record(&dir);
+    let stranger = KeyPair::from_seed(&[99; 32]);
+    let planted = Record::seal(
+        &head.stream,
+        Some(&head.head()),
+        "2026-01-01T00:00:00.000000Z",
+        kind::DECISION,
+        json!({"planted": true}),
+        &stranger,
+    );
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(segment(&dir))
+        .unwrap();
+    std::io::Write::write_all(&mut f, &[planted.to_line(), b"\n".to_vec()].concat()).unwrap();
+    drop(f);
+    assert!(damaged(&next_append(&dir).unwrap_err()));
+    let rec = lumenflow_core::repair_dir(&dir, &key(), None, "planted head").unwrap();
+    assert_eq!(rec.seq, planted.seq, "the planted record's place is taken");
+    assert!(
+        rec.body["cut"]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("neither trusted nor published"),
+        "{}",
+        rec.body
+    );
+    next_append(&dir).unwrap();
+}
+
+#[test]
+fn repairing_an_intact_log_changes_nothing() {
+    let dir = tempdir("repair-none");
+    session(&dir, 2);
+    let before = std::fs::read(segment(&dir)).unwrap();
+    let e = lumenflow_core::repair_dir(&dir, &key(), None, "why not").unwrap_err();
+    assert!(e.to_string().contains("nothing to repair"), "{e}");
+    assert_eq!(std::fs::read(segment(&dir)).unwrap(), before);
+    assert!(dir.join("checkpoint.json").exists());
+}

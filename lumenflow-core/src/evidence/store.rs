@@ -816,7 +816,7 @@ impl DirStore {
             split_lines(&name, &data, &mut lines);
             let mut offset = 0u64;
             for l in &lines {
-                let expected = head.as_ref().map_or(1, |h| h.seq + 1);
+                let expected = head.as_ref().map_or(0, |h| h.seq + 1);
                 verifier.push(l);
                 if verifier.is_broken() {
                     let why = verifier
@@ -838,7 +838,7 @@ impl DirStore {
         // moves back to just after it.
         if head.as_ref().map(|h| h.seq) != head_known.as_ref().map(|h| h.seq) {
             let (i, off) = last_known.unwrap_or((0, 0));
-            let seq = head_known.as_ref().map_or(1, |h| h.seq + 1);
+            let seq = head_known.as_ref().map_or(0, |h| h.seq + 1);
             let why = match cut.take() {
                 Some((_, _, _, why)) => format!(
                     "{why} (after records signed by a key neither trusted nor published here)"
@@ -1344,4 +1344,47 @@ mod tests {
             0
         );
     }
+}
+
+/// Seals records with one key, trusting it and `trusted` for the heads it chains to.
+struct KeySealer<'a> {
+    key: &'a crate::evidence::keys::KeyPair,
+    ts: String,
+    trusted: crate::evidence::keys::Keyring,
+}
+
+impl Sealer for KeySealer<'_> {
+    fn seal(&self, stream: &str, head: Option<&Head>, kind: &str, body: Value) -> Record {
+        Record::seal(stream, head, &self.ts, kind, body, self.key)
+    }
+    fn trusted(&self) -> Option<&crate::evidence::keys::Keyring> {
+        Some(&self.trusted)
+    }
+}
+
+/// Repairs the damaged log in `dir` ([`DirStore::repair`]) with the embedding program's
+/// `key`, trusting it and the `trusted` keys: what does not check out is moved to
+/// `DIR/quarantine/` and a `recovery` record (reason `repair`) saying what, and why
+/// (`reason`), is appended and returned.
+pub fn repair_dir(
+    dir: &Path,
+    key: &crate::evidence::keys::KeyPair,
+    trusted: Option<&crate::evidence::keys::Keyring>,
+    reason: &str,
+) -> Result<Record, EvidenceError> {
+    if !dir.join("segments").is_dir() {
+        return Err(EvidenceError::Invalid(format!(
+            "{}: not an evidence directory (no segments/)",
+            dir.display()
+        )));
+    }
+    let store = DirStore::open(dir, StoreOptions::default())?;
+    let mut ring = trusted.cloned().unwrap_or_default();
+    ring.add(key.public());
+    let sealer = KeySealer {
+        key,
+        ts: crate::evidence::record::timestamp(chrono::Utc::now()),
+        trusted: ring,
+    };
+    store.repair(&sealer, reason)
 }
