@@ -14,7 +14,7 @@
 //! request LumenFlow opened.
 
 use super::patch::{self, FileOp};
-use super::{paths, HookError, HookEvent};
+use super::{paths, HookError, HookEvent, Mapped};
 use serde_json::{json, Map, Value};
 
 /// Reads one Codex hook event.
@@ -27,7 +27,7 @@ pub(crate) fn map_tool(
     tool_name: &str,
     input: Map<String, Value>,
     cwd: Option<&str>,
-) -> Result<Vec<(String, Map<String, Value>)>, HookError> {
+) -> Result<Vec<Mapped>, HookError> {
     match tool_name {
         "apply_patch" => {
             let text = ["command", "patch", "input"]
@@ -105,10 +105,7 @@ fn shell_join(words: &[Value]) -> String {
 }
 
 /// One action per file a patch writes.
-pub(crate) fn patch_actions(
-    text: &str,
-    cwd: Option<&str>,
-) -> Result<Vec<(String, Map<String, Value>)>, HookError> {
+pub(crate) fn patch_actions(text: &str, cwd: Option<&str>) -> Result<Vec<Mapped>, HookError> {
     let text = patch::find_patch(text).ok_or(patch::PatchError::NoBegin)?;
     let at = |p: &str| cwd.map_or_else(|| p.to_owned(), |c| paths::join(c, p));
     let mut out = Vec::new();

@@ -350,6 +350,9 @@ pub struct HookEvent {
     pub permission_mode: Option<String>,
 }
 
+/// One mapped tool call: an action's tool and its args.
+pub(crate) type Mapped = (String, Map<String, Value>);
+
 /// Text field `k` of `obj`, if it is a string.
 pub(crate) fn text(obj: &Map<String, Value>, k: &str) -> Option<String> {
     obj.get(k).and_then(Value::as_str).map(str::to_owned)
