@@ -178,6 +178,7 @@ fn before(event: &HookEvent, opts: &HookOptions) -> ExitCode {
             Some(g) => {
                 let index = CallIndex::new(opts.evidence.as_deref().unwrap_or(Path::new(".")));
                 let mut decisions = Vec::new();
+                let mut opened = Vec::new();
                 for a in &event.actions {
                     let gd = g
                         .decide(a)
@@ -188,7 +189,7 @@ fn before(event: &HookEvent, opts: &HookOptions) -> ExitCode {
                         Effect::Deny => false,
                     };
                     if open {
-                        index
+                        let file = index
                             .add(
                                 &event.call,
                                 &CallEntry {
@@ -198,14 +199,34 @@ fn before(event: &HookEvent, opts: &HookOptions) -> ExitCode {
                                 },
                             )
                             .map_err(|e| e.to_string())?;
+                        opened.push((file, gd.id.clone(), gd.decision.effect));
                     }
                     let request = (gd.decision.effect == Effect::RequireApproval && !host_asks)
                         .then(|| gd.id.clone());
                     decisions.push((gd.decision, request));
                 }
-                Ok(Verdict::combine(
-                    decisions.iter().map(|(d, r)| (d, r.clone())),
-                ))
+                let v = Verdict::combine(decisions.iter().map(|(d, r)| (d, r.clone())));
+                // Parts of a blocked call (a patch whose other file is denied) never run:
+                // close them now, or they would stay open with no after-event to come.
+                for (file, id, effect) in opened {
+                    let runs = match v.effect {
+                        Effect::Allow => true,
+                        Effect::RequireApproval => host_asks,
+                        Effect::Deny => false,
+                    };
+                    if runs {
+                        continue;
+                    }
+                    let mut o = if effect == Effect::Allow {
+                        Outcome::new(Status::Unknown)
+                    } else {
+                        Outcome::new(Status::Denied)
+                    };
+                    o.error = Some(format!("not run: the call was blocked ({})", v.reason));
+                    g.record(&id, o).map_err(|e| e.to_string())?;
+                    index.remove(&file).map_err(|e| e.to_string())?;
+                }
+                Ok(v)
             }
             None => {
                 let ds: Vec<_> = event.actions.iter().map(|a| set.decide(a, &ctx)).collect();

@@ -83,9 +83,9 @@ enum Command {
     ///
     /// With --evidence and --key, the decision is recorded as a signed evidence record
     /// first and its id printed (close it later with `lumenflow record`). With
-    /// --hook claude-code, the action is read from a Claude Code PreToolUse event on
-    /// standard input and the answer is that hook's JSON (allow, deny or ask); any failure
-    /// answers deny. Exits 0 whatever the effect; 1 if a policy, the action or the context
+    /// --hook CLIENT, the event is read from standard input and answered in that
+    /// client's protocol, as `lumenflow hook --client CLIENT` does (any failure blocks;
+    /// spec/hooks.md). Exits 0 whatever the effect; 1 if a policy, the action or the context
     /// is invalid or the evidence cannot be written.
     Decide {
         /// A policy file; repeat for layers, most general first.
@@ -117,8 +117,9 @@ enum Command {
     },
     /// Record the outcome of a decided action (closing its decision record).
     ///
-    /// With --hook claude-code, reads a Claude Code PostToolUse event on standard input and
-    /// closes the decision recorded for the same tool call.
+    /// With --hook CLIENT, reads that client's after-event (e.g. Claude Code's PostToolUse
+    /// or PostToolUseFailure) on standard input and closes the decisions recorded for the
+    /// same call, as `lumenflow hook --client CLIENT` does.
     Record {
         /// The evidence directory.
         dir: PathBuf,

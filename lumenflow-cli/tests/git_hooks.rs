@@ -4,34 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const POLICY: &str = r#"
-version: 1
-name: git-test
-default: deny
-on_error: deny
-rules:
-  - id: no-secrets-in-changes
-    effect: deny
-    when: action.tool == "git" && secrets.contains(action.args.added)
-    reason: the change adds a secret
-  - id: no-commits-to-protected
-    effect: deny
-    when: action.tool == "git" && action.args.op == "commit" && action.args.branch in ["main", "master"]
-    reason: commit to a protected branch
-  - id: no-force-push
-    effect: deny
-    when: action.tool == "git" && action.args.op == "push" && (action.args.force || action.args.delete)
-    reason: force push or branch deletion
-  - id: protected-push-needs-approval
-    effect: require_approval
-    when: action.tool == "git" && action.args.op == "push" && action.args.branch in ["main", "master"]
-    reason: push to a protected branch
-    approvers: ["role:lead"]
-  - id: git
-    effect: allow
-    when: action.tool == "git"
-    reason: ordinary git change
-"#;
+/// The example rules shipped for the git action (examples/git/policy-rules.yaml).
+const POLICY: &str = include_str!("../../examples/git/policy-rules.yaml");
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -169,7 +143,7 @@ fn commits_and_pushes_are_decided_and_recorded() {
     ok(&git(&r.repo, &["checkout", "-q", "-b", "main"], &[]));
     let out = r.commit("b.txt", "b\n", &[]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("protected branch"));
+    assert!(text(&out.stderr).contains("not straight to a protected one"));
     ok(&git(&r.repo, &["reset", "-q", "HEAD", "b.txt"], &[]));
     std::fs::remove_file(r.repo.join("b.txt")).unwrap();
     ok(&git(&r.repo, &["checkout", "-q", "feature"], &[]));

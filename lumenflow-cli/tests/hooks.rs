@@ -568,6 +568,22 @@ fn codex_apply_patch_is_decided_file_by_file() {
             .is_empty(),
         "Codex needs a reason to block"
     );
+    // Its allowed part never runs: it is closed at once, not left open.
+    let parts: Vec<Value> = e
+        .of_kind("decision")
+        .into_iter()
+        .filter(|d| d["body"]["action"]["metadata"]["tool_use_id"] == "c2")
+        .collect();
+    assert_eq!(parts.len(), 2);
+    let outcomes = e.of_kind("outcome");
+    for d in &parts {
+        let id = format!("{}:{}", d["stream"].as_str().unwrap(), d["seq"]);
+        let o = outcomes
+            .iter()
+            .find(|o| o["body"]["decision"] == id.as_str())
+            .unwrap_or_else(|| panic!("{id} left open"));
+        assert_ne!(o["body"]["status"], "success");
+    }
     // The shell form of apply_patch is read too.
     let shell = "apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: /etc/cron.d/job\n+* * * * * root sh\n*** End Patch\nEOF";
     let a = answer(&codex(&ev("Bash", json!({"command": shell}), "c3")));
@@ -790,4 +806,94 @@ fn example_configurations_parse_and_call_the_hook() {
         assert!(t.contains(&format!("--client {client}")), "{file}");
         assert!(v["hooks"].is_object(), "{file}");
     }
+}
+
+#[test]
+fn codex_approval_request_then_the_same_call_is_allowed_once() {
+    let e = setup("codex-approve");
+    let p = e.p().to_owned();
+    let alice = e.dir.join("alice.key");
+    assert_eq!(
+        run(&["keygen", "--out", alice.to_str().unwrap()], "", &[])
+            .status
+            .code(),
+        Some(0)
+    );
+    let alice_pub = std::fs::read_to_string(format!("{}.pub", alice.display())).unwrap();
+    let reg = e.dir.join("approvers.yaml");
+    let pem = alice_pub.trim().replace('\n', "\\n");
+    std::fs::write(
+        &reg,
+        format!("version: 1\napprovers:\n  - {{id: alice, roles: [lead], keys: [\"{pem}\"]}}\n"),
+    )
+    .unwrap();
+    let ev = |id: &str| {
+        json!({"session_id": "th", "turn_id": "u", "cwd": p, "hook_event_name": "PreToolUse", "model": "gpt-5-codex",
+            "permission_mode": "default", "tool_name": "Bash", "tool_input": {"command": "curl -sf https://example.com/health"}, "tool_use_id": id})
+    };
+    let hook = |v: &Value| {
+        run(
+            &[
+                "--registry",
+                reg.to_str().unwrap(),
+                "hook",
+                "--client",
+                "codex",
+                "-p",
+                e.policy.to_str().unwrap(),
+                "--evidence",
+                e.ev.to_str().unwrap(),
+                "--key",
+                e.key.to_str().unwrap(),
+            ],
+            &v.to_string(),
+            &[],
+        )
+    };
+    let a = answer(&hook(&ev("c1")));
+    let reason = a["hookSpecificOutput"]["permissionDecisionReason"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let req = reason
+        .split("approval request ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    let out = run(
+        &[
+            "approve",
+            e.ev.to_str().unwrap(),
+            &req,
+            "--registry",
+            reg.to_str().unwrap(),
+            "--sign-key",
+            alice.to_str().unwrap(),
+            "--key",
+            e.key.to_str().unwrap(),
+            "--reason",
+            "health check is fine",
+        ],
+        "",
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    // The agent retries the same call (a new call id): allowed, once.
+    let out = hook(&ev("c2"));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty(), "allowed: {}", text(&out.stdout));
+    let a = answer(&hook(&ev("c3")));
+    assert_eq!(
+        a["hookSpecificOutput"]["permissionDecision"], "deny",
+        "the grant is used up"
+    );
 }

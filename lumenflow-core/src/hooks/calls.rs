@@ -84,8 +84,8 @@ impl CallIndex {
         Ok(self.root.join(hex))
     }
 
-    /// Notes that `entry`'s decision was recorded for `call`.
-    pub fn add(&self, call: &str, entry: &CallEntry) -> Result<(), CallIndexError> {
+    /// Notes that `entry`'s decision was recorded for `call`; returns the entry's file.
+    pub fn add(&self, call: &str, entry: &CallEntry) -> Result<PathBuf, CallIndexError> {
         let dir = self.dir_for(call)?;
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let seq: u64 = entry
@@ -105,7 +105,7 @@ impl CallIndex {
         })?;
         std::fs::write(&tmp, body).map_err(io(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(io(&path))?;
-        Ok(())
+        Ok(path)
     }
 
     /// The decisions recorded for `call`, oldest first, each with its entry's file.
