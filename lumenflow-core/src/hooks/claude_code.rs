@@ -21,8 +21,8 @@
 //! `hook_event_name`, `permission_mode`, `agent_id` and `agent_type` when given.
 
 use super::{
-    absolute_path, action, args_at, call_key, copy, error_text, object, paths, text, Client,
-    HookError, HookEvent, Phase,
+    absolute_path, action, args_at, call_key, check_paths, copy, error_text, object, paths, text,
+    Client, HookError, HookEvent, Phase,
 };
 use serde_json::{json, Map, Value};
 
@@ -59,6 +59,7 @@ pub(crate) fn claude_like(client: Client, input: &str) -> Result<HookEvent, Hook
     if matches!(obj.get("tool_input"), Some(Value::String(_))) {
         return Err(HookError::field(name, "tool_input", "must be an object"));
     }
+    check_paths(name, &tool_input)?;
     let cwd = text(&obj, "cwd");
     let session = text(&obj, "session_id").unwrap_or_default();
     let tool_use_id = text(&obj, "tool_use_id");
@@ -270,6 +271,16 @@ mod tests {
         assert!(event(r#"{"tool_input":{}}"#).is_err());
         assert!(event(r#"{"tool_name":"Bash","tool_input":"x"}"#).is_err());
         assert!(event(r#"{"tool_name":7,"tool_input":{}}"#).is_err());
+        // The adversary names one file for the policy and another for the tool.
+        assert!(event(r#"{"tool_name":"Write","tool_input":{"file_path":"/etc/cron.d/x","path":"/w/ok.txt","content":"x"}}"#).is_err());
+        assert!(
+            event(r#"{"tool_name":"Read","tool_input":{"file_path":["/w/a","/etc/shadow"]}}"#)
+                .is_err()
+        );
+        assert!(
+            event(r#"{"tool_name":"Write","tool_input":{"file_path":"/w/a","path":"/w/a"}}"#)
+                .is_ok()
+        );
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub fn event(input: &str) -> Result<HookEvent, HookError> {
         }
     };
     let input = args_at(NAME, &obj, "toolArgs")?;
+    super::check_paths(NAME, &input)?;
     let cwd = text(&obj, "cwd");
     let result = obj.get("toolResult").cloned();
     let (phase, event_name) = match &result {
@@ -169,5 +170,6 @@ mod tests {
                 .is_err()
         );
         assert!(event(r#"{"timestamp":1,"cwd":"/w","toolArgs":"{}"}"#).is_err());
+        assert!(event(r#"{"timestamp":1,"cwd":"/w","toolName":"create","toolArgs":"{\"path\":\"src/a\",\"file_path\":\"/etc/passwd\"}"}"#).is_err());
     }
 }

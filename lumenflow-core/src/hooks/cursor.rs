@@ -99,6 +99,7 @@ pub fn event(input: &str) -> Result<HookEvent, HookError> {
                 let t = text(&obj, "tool_name")
                     .ok_or_else(|| HookError::field(NAME, "tool_name", "missing"))?;
                 let input = args_at(NAME, &obj, "tool_input")?;
+                super::check_paths(NAME, &input)?;
                 metadata.insert("tool_name".into(), json!(t));
                 let key = match text(&obj, "tool_use_id") {
                     Some(id) => json!(["id", id]),

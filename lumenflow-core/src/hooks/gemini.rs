@@ -68,6 +68,7 @@ pub fn event(input: &str) -> Result<HookEvent, HookError> {
         return Err(HookError::field(NAME, "tool_input", "must be an object"));
     }
     let input = args_at(NAME, &obj, "tool_input")?;
+    super::check_paths(NAME, &input)?;
     let mut metadata = Map::new();
     metadata.insert("tool_name".into(), json!(tool_name));
     metadata.insert("hook_event_name".into(), json!(event_name));

@@ -416,6 +416,50 @@ pub(crate) fn action(
     }
 }
 
+/// The argument names under which clients give a file or directory a tool works on.
+pub(crate) const PATH_KEYS: [&str; 10] = [
+    "path",
+    "file_path",
+    "notebook_path",
+    "absolute_path",
+    "filePath",
+    "target_file",
+    "target_notebook",
+    "dir_path",
+    "directory",
+    "target_directory",
+];
+
+/// Refuses arguments that name a path ambiguously: a path key that is not a string, or
+/// two path keys with different values (`{"file_path": "/etc/x", "path": "/w/ok"}` would
+/// let the policy check one file while the tool writes another).
+pub(crate) fn check_paths(
+    client: &'static str,
+    args: &Map<String, Value>,
+) -> Result<(), HookError> {
+    let mut seen: Option<(&str, &str)> = None;
+    for k in PATH_KEYS {
+        match args.get(k) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(v)) => match seen {
+                Some((k0, v0)) if v0 != v => {
+                    return Err(HookError::field(
+                        client,
+                        &format!("tool_input.{k}"),
+                        format!("names {v:?} but `{k0}` names {v0:?}: which file the tool uses is ambiguous"),
+                    ))
+                }
+                Some(_) => {}
+                None => seen = Some((k, v)),
+            },
+            Some(_) => {
+                return Err(HookError::field(client, &format!("tool_input.{k}"), "must be a string"))
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Copies `from` to `to` unless `to` is set.
 pub(crate) fn copy(args: &mut Map<String, Value>, from: &str, to: &str) {
     if let Some(v) = args.get(from).cloned() {
