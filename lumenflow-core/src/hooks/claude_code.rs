@@ -205,8 +205,8 @@ pub(crate) fn map_tool(
 }
 
 /// Why a `PostToolUse` response says the tool failed, if it does: `success: false`,
-/// `is_error: true`, `interrupted: true`, or a non-empty `error` (NotebookEdit reports
-/// success as `"error": ""`).
+/// `is_error: true`, `interrupted: true`, a non-zero `exit_code`/`exitCode`, or a
+/// non-empty `error` (NotebookEdit reports success as `"error": ""`).
 pub(crate) fn response_failure(response: &Value) -> Option<String> {
     let flag = |k: &str, v: bool| response.get(k) == Some(&Value::Bool(v));
     if let Some(e) = response.get("error").and_then(error_text) {
@@ -220,6 +220,14 @@ pub(crate) fn response_failure(response: &Value) -> Option<String> {
     }
     if flag("interrupted", true) {
         return Some("the tool was interrupted".into());
+    }
+    // Codex's shell responses carry the exit code.
+    for k in ["exit_code", "exitCode"] {
+        if let Some(c) = response.get(k).and_then(Value::as_i64) {
+            if c != 0 {
+                return Some(format!("exit code {c}"));
+            }
+        }
     }
     None
 }
@@ -322,6 +330,12 @@ mod tests {
             None
         );
         assert!(post(r#"{"success":false}"#).is_some());
+        assert_eq!(
+            post(r#"{"exit_code":1,"output":"boom"}"#),
+            Some("exit code 1".into())
+        );
+        assert_eq!(post(r#"{"exit_code":0,"output":"ok"}"#), None);
+        assert_eq!(post(r#""Success. Updated the following files""#), None);
         let e = event(r#"{"hook_event_name":"PostToolUseFailure","tool_name":"Bash","tool_input":{"command":"false"},"tool_use_id":"t","error":"Exit code 1","is_interrupt":false}"#).unwrap();
         assert_eq!(
             (e.phase, e.error.as_deref()),
