@@ -799,3 +799,88 @@ fn approvals_across_processes_overrides_and_replay() {
     let verify = lumenflow(&["verify", evs, "--key", &pk], None);
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
 }
+
+#[test]
+fn a_damaged_log_is_refused_until_repaired_on_the_record() {
+    let d = tmpdir("repair");
+    let key = d.join("gov.key");
+    let ev = d.join("evidence");
+    let ev_s = ev.to_str().unwrap();
+    let key_s = key.to_str().unwrap();
+    let policy = tmp(
+        "repair-policy.yaml",
+        "version: 1\nname: r\ndefault: deny\nrules:\n  - id: echo\n    effect: allow\n    when: action.tool == \"echo\"\n",
+    );
+    let policy_s = policy.to_str().unwrap();
+    assert_eq!(
+        lumenflow(&["keygen", "--out", key_s], None).status.code(),
+        Some(0)
+    );
+    let decide = || {
+        lumenflow(
+            &[
+                "decide",
+                "-p",
+                policy_s,
+                "--action",
+                "-",
+                "--evidence",
+                ev_s,
+                "--key",
+                key_s,
+            ],
+            Some(r#"{"tool": "echo", "args": {}}"#),
+        )
+    };
+    for _ in 0..3 {
+        assert_eq!(decide().status.code(), Some(0));
+    }
+    let out = lumenflow(&["checkpoint", ev_s, "--key", key_s], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The agent drops the last record (and its newline).
+    let seg = ev.join("segments/000000000001.jsonl");
+    let data = std::fs::read(&seg).unwrap();
+    let keep = data[..data.len() - 1]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .unwrap()
+        + 1;
+    std::fs::write(&seg, &data[..keep]).unwrap();
+    let out = decide();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("repaired"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = lumenflow(
+        &[
+            "repair",
+            ev_s,
+            "--key",
+            key_s,
+            "--reason",
+            "tail lost in test",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("\"reason\": \"repair\""),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(ev.join("quarantine").read_dir().unwrap().count() >= 1);
+    assert_eq!(decide().status.code(), Some(0));
+    let pubkey = format!("{key_s}.pub");
+    let out = lumenflow(&["verify", ev_s, "--key", &pubkey], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    // Nothing left to repair: refused.
+    let out = lumenflow(&["repair", ev_s, "--key", key_s, "--reason", "again"], None);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("nothing to repair"),
+        "{}",
+        text(&out.stderr)
+    );
+}

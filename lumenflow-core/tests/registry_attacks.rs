@@ -220,3 +220,122 @@ fn a_registry_that_registers_a_governor_key_is_refused() {
     .to_string();
     assert!(e.contains("an approver's key must be their own"), "{e}");
 }
+
+const DENY: &str = r#"
+version: 1
+name: guard
+default: deny
+rules:
+  - id: no-prod
+    effect: deny
+    when: action.tool == "prod"
+    overridable_by: ["role:lead"]
+  - id: deploy
+    effect: require_approval
+    when: action.tool == "deploy"
+    approvers: ["role:lead"]
+    quorum: 2
+"#;
+
+#[test]
+fn verify_lists_the_votes_and_overrides_written_around_the_governor() {
+    let d = dir("verify-uncounted");
+    let p = people();
+    let agent = KeyPair::generate().unwrap();
+    // The agent holds the governor's key: it writes "approvals" as a host-trusted
+    // governor would, and a forged override of a deny, straight into the log.
+    let set = PolicySet::single(Policy::from_yaml(DENY, "guard.yaml").unwrap());
+    let host = Governor::open(&d, set.clone(), agent.clone(), GovernorOptions::default()).unwrap();
+    let req = host.decide(&deploy()).unwrap().id;
+    host.approve(&req, &Approver::new("alice").with_role("lead"), "")
+        .unwrap();
+    let prod =
+        Action::from_value(serde_json::json!({"tool": "prod", "args": {}, "actor": "agent"}))
+            .unwrap();
+    let den = host.decide(&prod).unwrap();
+    assert_eq!(den.verdict(), Verdict::Deny);
+    let recs = lumenflow_core::export::read_records(&d).unwrap();
+    let deny = recs.iter().find(|r| r.id() == den.id).unwrap();
+    let mut body = deny.body.clone();
+    body["decision"]["effect"] = serde_json::json!("allow");
+    body["decision"]["decided_by"] = serde_json::json!("override");
+    body["override"] = serde_json::json!({
+        "decision": den.id, "decision_hash": den.hash,
+        "actor": {"id": "alice", "roles": ["lead"]}, "reason": "forged",
+        "overridable_by": {"guard/no-prod": ["role:lead"]},
+    });
+    host.append(vec![("override".into(), body)]).unwrap();
+    host.close().unwrap();
+    drop(host);
+    let mut ring = lumenflow_core::Keyring::new();
+    ring.add(agent.public());
+    // Judged by the host's word, the log is intact and nothing is uncounted.
+    let r = lumenflow_core::export::verify_path(&d, Some(&ring), None, &|_| {}).unwrap();
+    assert!(r.uncounted.is_empty(), "{:?}", r.uncounted);
+    assert_eq!(r.exit_code(), lumenflow_core::verify::exit::VALID);
+    // Judged by the registry, the vote and the override do not count, and verify says so.
+    let reg = registry(&p, None);
+    let r = lumenflow_core::export::verify_path_with(&d, Some(&ring), None, Some(&reg), &|_| {})
+        .unwrap();
+    assert_eq!(
+        r.exit_code(),
+        lumenflow_core::verify::exit::UNCOUNTED,
+        "{r:?}"
+    );
+    let all = r.uncounted.join("\n");
+    assert!(all.contains("ignored override"), "{all}");
+    assert!(all.contains("attested (host)"), "{all}");
+    // And a governor under the registry folds the same way: the deny stands.
+    let g = Governor::open(
+        &d,
+        set,
+        agent.clone(),
+        GovernorOptions {
+            registry: Some(reg),
+            ..GovernorOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(g.rejected_records().join("\n").contains("ignored override"));
+    assert_eq!(g.approval(&req).unwrap().state, RequestState::Pending);
+}
+
+#[test]
+fn a_forged_override_of_no_deny_or_another_action_decides_nothing() {
+    let d = dir("forged-override");
+    let agent = KeyPair::generate().unwrap();
+    let set = PolicySet::single(Policy::from_yaml(DENY, "guard.yaml").unwrap());
+    let g = Governor::open(&d, set.clone(), agent.clone(), GovernorOptions::default()).unwrap();
+    let prod = Action::from_value(serde_json::json!({"tool": "prod", "args": {"n": 1}})).unwrap();
+    let den = g.decide(&prod).unwrap();
+    let deny = lumenflow_core::export::read_records(&d)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id() == den.id)
+        .unwrap();
+    let forge = |of: &str, binding: &str| {
+        let mut body = deny.body.clone();
+        body["binding"] = serde_json::json!(binding);
+        body["decision"]["effect"] = serde_json::json!("allow");
+        body["decision"]["decided_by"] = serde_json::json!("override");
+        body["override"] = serde_json::json!({
+            "decision": of, "decision_hash": den.hash,
+            "actor": {"id": "lead", "roles": ["lead"]}, "reason": "forged",
+            "overridable_by": {"guard/no-prod": ["role:lead"]},
+        });
+        ("override".to_owned(), body)
+    };
+    let binding = deny.body["binding"].as_str().unwrap().to_owned();
+    g.append(vec![forge("nope:1", &binding), forge(&den.id, "sha256:00")])
+        .unwrap();
+    let why = g.rejected_records().join("\n");
+    assert!(why.contains("no deny of this log"), "{why}");
+    assert!(why.contains("another action"), "{why}");
+    // The deny is still overridable by a real override (it was not marked overridden).
+    g.override_deny(
+        &den.id,
+        &Approver::new("lead").with_role("lead"),
+        "incident 7",
+    )
+    .unwrap();
+}
