@@ -232,6 +232,19 @@ export interface GovernorOptions {
   redact?: Redact;
   /** For tests: a clock that starts at this RFC 3339 time and moves only with `advanceClock`. */
   manualClock?: string;
+  /** Other writers' public keys (paths or PEM text) whose records count. */
+  trustedKeys?: string | string[];
+  /**
+   * The approver registry file: votes then count only if signed by a registered key
+   * (`signVote`) or attested (`attest`) by a declared attester.
+   */
+  registry?: string;
+}
+
+/** An approver's own signature on a vote (from `signVote`). */
+export interface VoteSignature {
+  public_key: string;
+  signature: string;
 }
 
 export interface OutcomeInput {
@@ -304,6 +317,24 @@ export declare class Governor {
   approve(request: string, approver: Approver, reason?: string): ApprovalRequest;
   /** Rejects an approval request (one reject closes it). */
   reject(request: string, approver: Approver, reason?: string): ApprovalRequest;
+  /** Votes, optionally with the approver's own signature (`signVote`). */
+  vote(
+    request: string,
+    approver: Approver,
+    verdict: 'approve' | 'reject',
+    reason?: string,
+    options?: { signature?: VoteSignature },
+  ): ApprovalRequest;
+  /** Votes for a registered approver this program authenticated itself by `method`. */
+  attest(
+    request: string,
+    approverId: string,
+    verdict: 'approve' | 'reject',
+    reason: string,
+    options: { method: string },
+  ): ApprovalRequest;
+  /** Records of the log that decided nothing (untrusted, or votes and overrides that do not count), with why. */
+  rejectedRecords(): string[];
   /** One approval request as it stands now. */
   approval(request: string): ApprovalRequest;
   /** Every approval request of the log, oldest first. */
@@ -332,6 +363,8 @@ export interface VerifyOptions {
   checkpoint?: string;
   /** A checkpoint as JSON text or object. */
   checkpointJson?: string | Checkpoint;
+  /** An approver registry file to judge votes and overrides by. */
+  registry?: string;
 }
 
 export interface Head {
@@ -354,8 +387,10 @@ export interface VerifyReport {
   /** False when no keys were pinned (the log's own were used): then exit_code is 4, never 0. */
   pinned: boolean;
   notes: string[];
-  /** 0 valid, 1 tampered, 2 incomplete, 3 unknown key. */
-  exit_code: 0 | 1 | 2 | 3;
+  /** Votes and overrides in the log that do not count, with why (exit_code 5). */
+  uncounted: string[];
+  /** 0 valid, 1 tampered, 2 incomplete, 3 unknown key, 4 unpinned, 5 uncounted votes. */
+  exit_code: 0 | 1 | 2 | 3 | 4 | 5;
 }
 
 /** Verifies an evidence directory or a bundle file (blocks; see `verifyAsync`). */
@@ -367,6 +402,14 @@ export declare function verifyRecords(data: string | Uint8Array, options: Verify
 export declare function verifyRecordsAsync(data: string | Uint8Array, options: VerifyOptions): Promise<VerifyReport>;
 /** Generates an Ed25519 key pair (`path`, 0600, and `path.pub`); returns the key id. */
 export declare function generateKey(path: string): string;
+/** Signs a vote on `request` (from `approval`) with the approver's private key file. */
+export declare function signVote(
+  key: string,
+  request: ApprovalRequest,
+  verdict: 'approve' | 'reject',
+  approver: string,
+  reason?: string,
+): VoteSignature;
 /** Exports an evidence directory; returns the number of records written. */
 export declare function exportEvidence(dir: string, out: string, format?: 'bundle' | 'jsonl' | 'csv'): number;
 /** RFC 8785 canonical JSON. */

@@ -342,7 +342,7 @@ class PolicySet {
 // ---------------------------------------------------------------------------------
 // The governor
 
-const OPEN_KEYS = ['policy', 'policies', 'evidence', 'key', 'context', 'durability', 'segmentBytes', 'redact', 'manualClock'];
+const OPEN_KEYS = ['policy', 'policies', 'evidence', 'key', 'context', 'durability', 'segmentBytes', 'redact', 'manualClock', 'trustedKeys', 'registry'];
 
 /** The native arguments of `new Governor(options)`: dir, policies, key, options JSON. */
 function openArgs(options) {
@@ -359,6 +359,8 @@ function openArgs(options) {
     throw new InvalidArgumentError('options.policies: must be a PolicySet');
   }
   if (rest.manualClock !== undefined) expectString(rest.manualClock, 'options.manualClock');
+  if (rest.registry !== undefined) expectString(rest.registry, 'options.registry');
+  if (rest.trustedKeys !== undefined) rest.trustedKeys = stringList(rest.trustedKeys, 'options.trustedKeys');
   return [dir, set._native, key, toJson(rest, 'Governor options')];
 }
 
@@ -455,9 +457,33 @@ class Governor {
     return this._vote('reject', request, approver, reason);
   }
 
-  _vote(choice, request, approver, reason) {
+  _vote(choice, request, approver, reason, signature) {
     const [r, a, why] = voteArgs(request, approver, reason, 'approver');
-    return JSON.parse(call(choice, () => this._native.vote(r, a, choice, why)));
+    const sig = signature === undefined ? undefined : toJson(expectObject(signature, 'signature'), 'signature');
+    return JSON.parse(call(choice, () => this._native.vote(r, a, choice, why, sig)));
+  }
+
+  /** Votes `verdict` ('approve' or 'reject'), optionally signed (`signVote`). */
+  vote(request, approver, verdict, reason = '', { signature } = {}) {
+    expectString(verdict, 'verdict');
+    return this._vote(verdict, request, approver, reason, signature);
+  }
+
+  /** Votes for a registered approver this program authenticated itself by `method`. */
+  attest(request, approverId, verdict, reason = '', { method } = {}) {
+    const args = [
+      expectString(request, 'request'),
+      expectString(approverId, 'approverId'),
+      expectString(verdict, 'verdict'),
+      expectString(reason, 'reason'),
+      expectString(method, 'method'),
+    ];
+    return JSON.parse(call('attest', () => this._native.attest(...args)));
+  }
+
+  /** Records of the log that decided nothing, with why. */
+  rejectedRecords() {
+    return JSON.parse(call('rejectedRecords', () => this._native.rejectedRecords()));
   }
 
   approval(request) {
@@ -557,7 +583,7 @@ class Governor {
 // ---------------------------------------------------------------------------------
 // Verification, keys, export, canonical JSON
 
-const VERIFY_KEYS = ['keys', 'keyPems', 'checkpoint', 'checkpointJson'];
+const VERIFY_KEYS = ['keys', 'keyPems', 'checkpoint', 'checkpointJson', 'registry'];
 
 /** Verify options as JSON text for the core (undefined for none). */
 function verifyOptions(options) {
@@ -601,6 +627,18 @@ async function verifyRecordsAsync(data, options) {
   return JSON.parse(await callAsync('verifyRecordsAsync', () => native.verifyRecordsAsync(d, verifyOptions(options))));
 }
 
+/** Signs a vote on `request` (from `approval`) with the approver's key file. */
+function signVote(key, request, verdict, approver, reason = '') {
+  const args = [
+    expectString(key, 'key'),
+    toJson(expectObject(request, 'request'), 'request'),
+    expectString(verdict, 'verdict'),
+    expectString(approver, 'approver'),
+    expectString(reason, 'reason'),
+  ];
+  return JSON.parse(call('signVote', () => native.signVote(...args)));
+}
+
 function generateKey(path) {
   const p = expectString(path, 'path');
   return call('generateKey', () => native.generateKey(p));
@@ -632,6 +670,7 @@ module.exports = {
   verifyRecords,
   verifyRecordsAsync,
   generateKey,
+  signVote,
   exportEvidence,
   canonicalize,
   verifySignature,

@@ -97,13 +97,35 @@ fn approval_scenarios() {
         let dir = std::env::temp_dir().join(format!("lf-appr-vec-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let clock = Arc::new(ManualClock::new(start));
+        let gov_key = match sc.get("governor_key").and_then(Value::as_str) {
+            Some(pem) => KeyPair::from_pem(pem, "governor_key").unwrap(),
+            None => KeyPair::from_seed(&[3; 32]),
+        };
+        let registry = sc.get("registry").and_then(Value::as_str).map(|t| {
+            Arc::new(lumenflow_core::Registry::parse(t, &format!("{name}: registry")).unwrap())
+        });
+        let approver_keys: HashMap<String, KeyPair> = sc
+            .get("keys")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(n, pem)| {
+                        (
+                            n.clone(),
+                            KeyPair::from_pem(pem.as_str().unwrap(), n).unwrap(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let g = Governor::open(
             &dir,
             PolicySet::new(layers),
-            KeyPair::from_seed(&[3; 32]),
+            gov_key.clone(),
             GovernorOptions {
                 durability: Durability::None,
                 clock: clock.clone(),
+                registry,
                 ..GovernorOptions::default()
             },
         )
@@ -135,12 +157,38 @@ fn approval_scenarios() {
                 }
                 op @ ("approve" | "reject") => {
                     let req = &names[&s(&step["request"])];
-                    let r = if op == "approve" {
-                        g.approve(req, &who("approver"), step["reason"].as_str().unwrap())
+                    let choice = if op == "approve" {
+                        lumenflow_core::Choice::Approve
                     } else {
-                        g.reject(req, &who("approver"), step["reason"].as_str().unwrap())
+                        lumenflow_core::Choice::Reject
                     };
+                    let a = who("approver");
+                    let reason = step["reason"].as_str().unwrap();
+                    let sig = step.get("sign").map(|k| {
+                        let r = g.approval(req).unwrap();
+                        lumenflow_core::sign_vote(
+                            &approver_keys[k.as_str().unwrap()],
+                            &r.id,
+                            &r.binding,
+                            choice,
+                            &a.id,
+                            reason,
+                        )
+                    });
+                    let r = g.vote(req, &a, choice, reason, sig.as_ref());
                     r.map(|r| Some(serde_json::json!({"state": r.state.as_str(), "approvals": r.approvals()})))
+                }
+                "attest" => {
+                    let choice: lumenflow_core::Choice =
+                        step["verdict"].as_str().unwrap().parse().unwrap();
+                    g.attest(
+                        &names[&s(&step["request"])],
+                        step["approver_id"].as_str().unwrap(),
+                        choice,
+                        step["reason"].as_str().unwrap(),
+                        step["method"].as_str().unwrap(),
+                    )
+                    .map(|r| Some(serde_json::json!({"state": r.state.as_str(), "approvals": r.approvals()})))
                 }
                 "request" => g.approval(&names[&s(&step["request"])]).map(|r| {
                     Some(serde_json::json!({"state": r.state.as_str(), "approvals": r.approvals()}))
@@ -209,7 +257,7 @@ fn approval_scenarios() {
         }
         g.close().unwrap();
         let mut pinned = lumenflow_core::Keyring::new();
-        pinned.add(KeyPair::from_seed(&[3; 32]).public());
+        pinned.add(gov_key.public());
         let report =
             lumenflow_core::export::verify_path(&dir, Some(&pinned), None, &|_| {}).unwrap();
         assert_eq!(report.exit_code(), 0, "{name}: {report:?}");

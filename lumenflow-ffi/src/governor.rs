@@ -53,6 +53,14 @@ pub struct GovernorOptions {
     /// given.
     #[uniffi(default = None)]
     pub clock: Option<Arc<ManualClock>>,
+    /// Other writers' public keys (PEM or hex) whose records count; only this governor's
+    /// own if not given.
+    #[uniffi(default = None)]
+    pub trusted_keys: Option<Vec<String>>,
+    /// The approver registry file: votes then count only if signed by a registered key
+    /// or attested by a declared attester.
+    #[uniffi(default = None)]
+    pub registry_path: Option<String>,
 }
 
 /// How an action turned out.
@@ -248,6 +256,12 @@ impl Governor {
                 if let Some(c) = opts.clock {
                     o.clock = c.0.clone();
                 }
+                if let Some(k) = opts.trusted_keys {
+                    o.trusted_keys = Some(core::Keyring::from_pems(&k, "trusted_keys")?);
+                }
+                if let Some(p) = opts.registry_path {
+                    o.registry = Some(Arc::new(core::Registry::load(p)?));
+                }
             }
             let g = core::Governor::open(&dir, policies.0.clone(), key.0.clone(), o)?;
             Ok(Arc::new(Governor(g)))
@@ -304,6 +318,31 @@ impl Governor {
         reason: String,
     ) -> Result<ApprovalRequest> {
         guard(|| Ok((&self.0.reject(&request, &approver.into(), &reason)?).into()))
+    }
+
+    /// Votes for registered approver `approver_id`, whom this program authenticated
+    /// itself by `method`; counts only if the registry declares this governor's key an
+    /// attester for it.
+    pub fn attest(
+        &self,
+        request: String,
+        approver_id: String,
+        choice: Choice,
+        reason: String,
+        method: String,
+    ) -> Result<ApprovalRequest> {
+        guard(|| {
+            Ok((&self
+                .0
+                .attest(&request, &approver_id, choice.into(), &reason, &method)?)
+                .into())
+        })
+    }
+
+    /// Records of the log that decided nothing (untrusted, or votes and overrides that
+    /// do not count), with why.
+    pub fn rejected_records(&self) -> Result<Vec<String>> {
+        guard(|| Ok(self.0.rejected_records()))
     }
 
     /// Votes on a request, optionally with the approver's own signature (see

@@ -74,6 +74,8 @@ pub struct VerifyReport {
     pub notes: Vec<String>,
     /// Whether the verifier pinned the keys (false: the log's own were used).
     pub pinned: bool,
+    /// Votes and overrides in the log that do not count, with why (exit code 5).
+    pub uncounted: Vec<String>,
     /// The whole report as JSON, as `lumenflow verify --json` prints it.
     pub json: String,
 }
@@ -119,6 +121,7 @@ impl VerifyReport {
             kinds: r.kinds.iter().map(|(k, n)| (k.clone(), *n)).collect(),
             notes: r.notes.clone(),
             pinned: r.pinned,
+            uncounted: r.uncounted.clone(),
             json: serde_json::to_string(r).map_err(|e| LumenFlowError::invalid(e.to_string()))?,
         })
     }
@@ -143,16 +146,27 @@ fn checkpoint(json: Option<String>) -> Result<Option<core::Checkpoint>> {
 /// Verifies an evidence directory or a bundle file. `trusted_keys` are public keys (PEM
 /// or hex); without them the keys shipped with the log are used (proving consistency,
 /// not who signed). Without `checkpoint_json` the log's own latest checkpoint is used.
-#[uniffi::export(default(trusted_keys = None, checkpoint_json = None))]
+/// With `registry_path`, votes and overrides are judged by that approver registry.
+#[uniffi::export(default(trusted_keys = None, checkpoint_json = None, registry_path = None))]
 pub fn verify(
     path: String,
     trusted_keys: Option<Vec<String>>,
     checkpoint_json: Option<String>,
+    registry_path: Option<String>,
 ) -> Result<VerifyReport> {
     guard(|| {
         let ring = keyring(trusted_keys)?;
         let cp = checkpoint(checkpoint_json)?;
-        let report = core::verify_path(Path::new(&path), ring.as_ref(), cp, &|_| {})?;
+        let registry = registry_path
+            .map(|p| core::Registry::load(p).map(std::sync::Arc::new))
+            .transpose()?;
+        let report = core::verify_path_with(
+            Path::new(&path),
+            ring.as_ref(),
+            cp,
+            registry.as_ref(),
+            &|_| {},
+        )?;
         VerifyReport::from_core(&report)
     })
 }

@@ -239,6 +239,24 @@ struct OpenOptions {
     redact: Option<Redactor>,
     /// A manual clock starting at this RFC 3339 time (for tests: see `advanceClock`).
     manual_clock: Option<String>,
+    /// Other writers' public keys (paths or PEM text) whose records count.
+    trusted_keys: Option<Vec<String>>,
+    /// The approver registry file: votes then count only if signed by a registered key
+    /// or attested by a declared attester.
+    registry: Option<String>,
+}
+
+/// A keyring of public keys given as paths or PEM text.
+fn keyring_of(keys: &[String], what: &str) -> Result<Keyring, Failure> {
+    let (pems, files): (Vec<String>, Vec<String>) = keys
+        .iter()
+        .cloned()
+        .partition(|k| k.trim_start().starts_with("-----BEGIN"));
+    let mut ring = Keyring::from_pems(&pems, what)?;
+    for f in &files {
+        ring.add_file(f)?;
+    }
+    Ok(ring)
 }
 
 fn open_governor(
@@ -265,6 +283,12 @@ fn open_governor(
     };
     if let Some(c) = &clock {
         g.clock = c.clone();
+    }
+    if let Some(k) = &o.trusted_keys {
+        g.trusted_keys = Some(keyring_of(k, "trustedKeys")?);
+    }
+    if let Some(r) = &o.registry {
+        g.registry = Some(Arc::new(lumenflow_core::Registry::load(r)?));
     }
     let gov = Governor::open(dir, set.clone(), KeyPair::from_file(key)?, g)?;
     Ok(NativeGovernor {
@@ -381,7 +405,9 @@ impl NativeGovernor {
     }
 
     /// Votes `choice` (`approve` or `reject`) on request `request` as `approver` (JSON:
-    /// `{id, roles?}`); returns the request as it stands (JSON text).
+    /// `{id, roles?}`), optionally with the approver's own signature (JSON
+    /// `{public_key, signature}` from `signVote`); returns the request as it stands (JSON
+    /// text).
     #[napi]
     pub fn vote(
         &self,
@@ -389,17 +415,57 @@ impl NativeGovernor {
         approver: String,
         choice: String,
         reason: String,
+        signature: Option<String>,
     ) -> napi::Result<String> {
         guard(|| {
             let who = self::approver(&approver, "approver")?;
             let choice = choice.parse::<Choice>().map_err(Failure::invalid)?;
+            let sig: Option<lumenflow_core::approval::VoteSignature> = signature
+                .map(|s| {
+                    serde_json::from_str(&s).map_err(|e| {
+                        Failure::invalid(format!(
+                            "signature: must be {{public_key, signature}} from signVote: {e}"
+                        ))
+                    })
+                })
+                .transpose()?;
             to_json(
                 &self
                     .get()?
-                    .vote(&request, &who, choice, &reason, None)?
+                    .vote(&request, &who, choice, &reason, sig.as_ref())?
                     .view(),
             )
         })
+    }
+
+    /// Votes for registered approver `approver` whom this program authenticated itself by
+    /// `method`; counts only if the registry declares this governor's key an attester for
+    /// it. Returns the request as it stands (JSON text).
+    #[napi]
+    pub fn attest(
+        &self,
+        request: String,
+        approver: String,
+        choice: String,
+        reason: String,
+        method: String,
+    ) -> napi::Result<String> {
+        guard(|| {
+            let choice = choice.parse::<Choice>().map_err(Failure::invalid)?;
+            to_json(
+                &self
+                    .get()?
+                    .attest(&request, &approver, choice, &reason, &method)?
+                    .view(),
+            )
+        })
+    }
+
+    /// Records of the log that decided nothing (untrusted, or votes and overrides that
+    /// do not count), with why (JSON text: a list of strings).
+    #[napi]
+    pub fn rejected_records(&self) -> napi::Result<String> {
+        guard(|| to_json(&self.get()?.rejected_records()))
     }
 
     /// One approval request as it stands now (JSON text).
@@ -536,12 +602,18 @@ struct VerifyOptions {
     checkpoint: Option<String>,
     /// A checkpoint as JSON text.
     checkpoint_json: Option<String>,
+    /// An approver registry file to judge votes and overrides by.
+    registry: Option<String>,
 }
 
 /// The trusted keys (none given: those shipped with the log) and checkpoint of verify
 /// options.
-fn trust(text: Option<&str>) -> Result<(Option<Keyring>, Option<Checkpoint>), Failure> {
+#[allow(clippy::type_complexity)]
+fn trust(
+    text: Option<&str>,
+) -> Result<(Option<Keyring>, Option<Checkpoint>, Option<String>), Failure> {
     let o: VerifyOptions = options(text, "verify options")?;
+    let registry = o.registry;
     let keys = match (o.keys, o.key_pems) {
         (None, None) => None,
         (files, pems) => {
@@ -563,23 +635,32 @@ fn trust(text: Option<&str>) -> Result<(Option<Keyring>, Option<Checkpoint>), Fa
             Err(e) => return Err(Failure::invalid(format!("checkpoint {path}: {e}"))),
         },
         (None, Some(text)) => (text, "checkpointJson".to_owned()),
-        (None, None) => return Ok((keys, None)),
+        (None, None) => return Ok((keys, None, registry)),
     };
     let checkpoint = Checkpoint::parse(&text)
         .map_err(|e| Failure::invalid(format!("{what}: not a checkpoint: {e}")))?;
-    Ok((keys, Some(checkpoint)))
+    Ok((keys, Some(checkpoint), registry))
 }
 
 /// Verifies an evidence directory or a bundle file.
 fn verify_at(path: &str, options: Option<&str>) -> Result<String, Failure> {
-    let (keys, checkpoint) = trust(options)?;
-    let report = lumenflow_core::verify_path(Path::new(path), keys.as_ref(), checkpoint, &|_| {})?;
+    let (keys, checkpoint, registry) = trust(options)?;
+    let registry = registry
+        .map(|r| lumenflow_core::Registry::load(r).map(Arc::new))
+        .transpose()?;
+    let report = lumenflow_core::verify_path_with(
+        Path::new(path),
+        keys.as_ref(),
+        checkpoint,
+        registry.as_ref(),
+        &|_| {},
+    )?;
     to_json(&report.view())
 }
 
 /// Verifies a log's record lines (JSONL), as read from a segment or an export.
 fn verify_lines(data: &[u8], options: Option<&str>) -> Result<String, Failure> {
-    let (keys, checkpoint) = trust(options)?;
+    let (keys, checkpoint, _) = trust(options)?;
     let keys = keys.ok_or_else(|| {
         Failure::invalid("verifying bare records needs trusted keys (keys or keyPems)")
     })?;
@@ -624,6 +705,39 @@ pub fn generate_key(path: String) -> napi::Result<String> {
         let k = KeyPair::generate()?;
         k.write_files(&path)?;
         Ok(k.id().to_owned())
+    })
+}
+
+/// Signs a vote on `request` (JSON text of the request from `approval`: its `id` and
+/// `binding` are signed) with the approver's private key at `key`; returns JSON
+/// `{public_key, signature}` for `vote`.
+#[napi]
+pub fn sign_vote(
+    key: String,
+    request: String,
+    verdict: String,
+    approver: String,
+    reason: String,
+) -> napi::Result<String> {
+    #[derive(serde::Deserialize)]
+    struct Signed {
+        id: String,
+        binding: String,
+    }
+    guard(|| {
+        let req: Signed = serde_json::from_str(&request).map_err(|e| {
+            Failure::invalid(format!("request: must be the request from approval(): {e}"))
+        })?;
+        let choice = verdict.parse::<Choice>().map_err(Failure::invalid)?;
+        let kp = KeyPair::from_file(&key)?;
+        to_json(&lumenflow_core::sign_vote(
+            &kp,
+            &req.id,
+            &req.binding,
+            choice,
+            &approver,
+            &reason,
+        ))
     })
 }
 

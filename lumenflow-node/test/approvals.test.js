@@ -44,12 +44,25 @@ test('approval, budget and override vectors (spec/vectors/approvals.json)', (t) 
   let steps = 0;
   for (const sc of DOC.scenarios) {
     const s = scratch(t);
+    const pemFile = (name, text) => {
+      const p = path.join(path.dirname(s.evidence), name);
+      fs.writeFileSync(p, text, { mode: 0o600, flag: 'wx' });
+      return p;
+    };
+    let key = s.key;
+    let pub = s.pub;
+    if (sc.governor_key !== undefined) {
+      key = pemFile('governor.key', sc.governor_key);
+      pub = pemFile('governor.key.pub', sc.governor_public_key);
+    }
+    const signers = Object.fromEntries(Object.entries(sc.keys ?? {}).map(([n, pem]) => [n, pemFile(`${n}.key`, pem)]));
     const gov = new lf.Governor({
       policies: lf.PolicySet.fromYaml(sc.policies.map((text, i) => ({ text, origin: `${sc.name}#${i}` }))),
       evidence: s.evidence,
-      key: s.key,
+      key,
       durability: 'none',
       manualClock: DOC.start,
+      ...(sc.registry !== undefined ? { registry: pemFile('approvers.yaml', sc.registry) } : {}),
     });
     const names = new Map();
     sc.steps.forEach((step, i) => {
@@ -68,7 +81,16 @@ test('approval, budget and override vectors (spec/vectors/approvals.json)', (t) 
           }
           case 'approve':
           case 'reject':
-            result = gov[step.op](names.get(step.request), step.approver, step.reason);
+            if (step.sign !== undefined) {
+              const req = names.get(step.request);
+              const signature = lf.signVote(signers[step.sign], gov.approval(req), step.op, step.approver.id, step.reason);
+              result = gov.vote(req, step.approver, step.op, step.reason, { signature });
+            } else {
+              result = gov[step.op](names.get(step.request), step.approver, step.reason);
+            }
+            break;
+          case 'attest':
+            result = gov.attest(names.get(step.request), step.approver_id, step.verdict, step.reason, { method: step.method });
             break;
           case 'request':
             result = gov.approval(names.get(step.request));
@@ -117,7 +139,7 @@ test('approval, budget and override vectors (spec/vectors/approvals.json)', (t) 
       steps += 1;
     });
     gov.close();
-    const report = lf.verify(s.evidence, { keys: [s.pub] });
+    const report = lf.verify(s.evidence, { keys: [pub] });
     assert.equal(report.exit_code, 0, `${sc.name}: ${JSON.stringify(report)}`);
     const unpinned = lf.verify(s.evidence);
     assert.equal(unpinned.exit_code, 4, 'without pinned keys who signed is not proven');

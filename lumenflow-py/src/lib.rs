@@ -10,8 +10,8 @@
 //! panics and raises `lumenflow.Error` instead (`shield`).
 
 use lumenflow_core::{
-    canonical_json, export, replay_path, sign_vote as sign, verify_path, verify_records, Action,
-    Actor, Approver, Checkpoint, Choice, Clock, Context, Decision, Error as CoreError,
+    canonical_json, export, replay_path, sign_vote as sign, verify_records, Action, Actor,
+    Approver, Checkpoint, Choice, Clock, Context, Decision, Error as CoreError,
     EvidenceError as StoreError, ExportFormat, Governed, Governor, GovernorOptions, Integrity,
     KeyPair, Keyring, ManualClock, Outcome, Policy, PolicySet, Report, RuleRef, Status, TestSuite,
     VoteSignature,
@@ -674,7 +674,7 @@ impl PyGovernor {
 #[pymethods]
 impl PyGovernor {
     #[new]
-    #[pyo3(signature = (*, policy, evidence, key, context = None, durability = None, redact = None, host_approves = false, clock = None))]
+    #[pyo3(signature = (*, policy, evidence, key, context = None, durability = None, redact = None, host_approves = false, clock = None, trusted_keys = None, registry = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -686,6 +686,8 @@ impl PyGovernor {
         redact: Option<Vec<String>>,
         host_approves: bool,
         clock: Option<&Bound<'_, PyAny>>,
+        trusted_keys: Option<&Bound<'_, PyAny>>,
+        registry: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let policies = load_policies(policy)?;
         let dir = path_arg(evidence, "evidence")?;
@@ -707,7 +709,12 @@ impl PyGovernor {
                 .map_err(|_| not_a("clock must be a lumenflow.ManualClock", c))?;
             options.clock = c.get().clock.clone();
         }
+        options.trusted_keys = trusted_keys.map(keyring).transpose()?;
+        let registry = registry.map(|r| path_arg(r, "registry")).transpose()?;
         let inner = detached(py, || -> Result<_, CoreError> {
+            if let Some(r) = &registry {
+                options.registry = Some(Arc::new(lumenflow_core::Registry::load(r)?));
+            }
             let key = KeyPair::from_file(&key)?;
             Ok(Governor::open(&dir, policies, key, options)?)
         })?;
@@ -815,6 +822,29 @@ impl PyGovernor {
             gov.vote(&request, &who, choice, reason, sig.as_ref())
         })?;
         to_py(py, &r.view())
+    }
+
+    #[pyo3(signature = (request, approver, verdict, reason = "", *, method))]
+    fn attest<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+        approver: &str,
+        verdict: &str,
+        reason: &str,
+        method: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let gov = self.live()?;
+        let request = record_id(request, "request must be a Decision or an id (str)")?;
+        let choice: Choice = verdict.parse().map_err(Error::new_err)?;
+        let r = detached(py, || {
+            gov.attest(&request, approver, choice, reason, method)
+        })?;
+        to_py(py, &r.view())
+    }
+
+    fn rejected_records(&self) -> PyResult<Vec<String>> {
+        Ok(self.live()?.rejected_records())
     }
 
     fn approval<'py>(
@@ -1005,6 +1035,8 @@ struct PyReport {
     kinds: std::collections::BTreeMap<String, u64>,
     #[pyo3(get)]
     notes: Vec<String>,
+    #[pyo3(get)]
+    uncounted: Vec<String>,
     report: Report,
 }
 
@@ -1025,6 +1057,7 @@ impl From<Report> for PyReport {
             unknown_keys: report.unknown_keys.clone(),
             kinds: report.kinds.clone(),
             notes: report.notes.clone(),
+            uncounted: report.uncounted.clone(),
             report,
         }
     }
@@ -1081,17 +1114,31 @@ fn checkpoint_arg(obj: &Bound<'_, PyAny>) -> PyResult<Checkpoint> {
 }
 
 #[pyfunction]
-#[pyo3(signature = (path, *, keys = None, checkpoint = None))]
+#[pyo3(signature = (path, *, keys = None, checkpoint = None, registry = None))]
 fn verify(
     py: Python<'_>,
     path: &Bound<'_, PyAny>,
     keys: Option<&Bound<'_, PyAny>>,
     checkpoint: Option<&Bound<'_, PyAny>>,
+    registry: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyReport> {
     let path = path_arg(path, "path")?;
     let ring = keys.map(keyring).transpose()?;
     let cp = checkpoint.map(checkpoint_arg).transpose()?;
-    detached(py, || verify_path(&path, ring.as_ref(), cp, &|_| {})).map(PyReport::from)
+    let registry = registry.map(|r| path_arg(r, "registry")).transpose()?;
+    detached(py, || -> Result<Report, CoreError> {
+        let reg = registry
+            .map(|r| lumenflow_core::Registry::load(r).map(Arc::new))
+            .transpose()?;
+        Ok(lumenflow_core::verify_path_with(
+            &path,
+            ring.as_ref(),
+            cp,
+            reg.as_ref(),
+            &|_| {},
+        )?)
+    })
+    .map(PyReport::from)
 }
 
 #[pyfunction]

@@ -4,6 +4,7 @@ step by step through the Python Governor."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -49,12 +50,29 @@ def check_decision(ctx, d, e, names, outcome):
 
 @pytest.mark.parametrize("sc", DOC["scenarios"], ids=[s["name"] for s in DOC["scenarios"]])
 def test_scenario(sc, tmp_path):
+    def pem_file(path, text):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        return path
+
     key = tmp_path / "k.key"
-    lumenflow.generate_key(key)
+    if "governor_key" in sc:
+        pem_file(key, sc["governor_key"])
+        (tmp_path / "k.key.pub").write_text(sc["governor_public_key"])
+    else:
+        lumenflow.generate_key(key)
+    registry = None
+    if "registry" in sc:
+        registry = tmp_path / "approvers.yaml"
+        registry.write_text(sc["registry"])
+    signers = {n: pem_file(tmp_path / f"{n}.key", pem) for n, pem in sc.get("keys", {}).items()}
     clock = lumenflow.ManualClock(DOC["start"])
     ev = tmp_path / "ev"
     policies = lumenflow.PolicySet.from_yaml(*sc["policies"], origin=sc["name"])
-    gov = lumenflow.Governor(policy=policies, evidence=ev, key=key, durability="none", clock=clock)
+    gov = lumenflow.Governor(
+        policy=policies, evidence=ev, key=key, durability="none", clock=clock, registry=registry
+    )
     names: dict = {}
     for i, step in enumerate(sc["steps"]):
         ctx = f"{sc['name']}: step {i} {step['op']}"
@@ -75,8 +93,20 @@ def test_scenario(sc, tmp_path):
                     names[step["save"]] = d.id
                 return None
             if op in ("approve", "reject"):
+                req = names[step["request"]]
+                if "sign" in step:
+                    sig = lumenflow.sign_vote(
+                        signers[step["sign"]], gov.approval(req), op,
+                        step["approver"]["id"], step["reason"],
+                    )
+                    return gov.vote(req, step["approver"], op, step["reason"], signature=sig)
                 fn = gov.approve if op == "approve" else gov.reject
-                return fn(names[step["request"]], step["approver"], step["reason"])
+                return fn(req, step["approver"], step["reason"])
+            if op == "attest":
+                return gov.attest(
+                    names[step["request"]], step["approver_id"], step["verdict"],
+                    step["reason"], method=step["method"],
+                )
             if op == "request":
                 return gov.approval(names[step["request"]])
             if op == "advance":

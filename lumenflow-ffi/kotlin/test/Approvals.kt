@@ -68,9 +68,11 @@ class ApprovalVectorsTest {
             DynamicTest.dynamicTest(sc["name"].asString) {
                 val dir = File(tmp, "ev$n")
                 val clock = ManualClock(doc["start"].asString)
-                val key = KeyPair.generate()
+                val key = sc["governor_key"]?.let { KeyPair.fromPem(it.asString, "governor_key") } ?: KeyPair.generate()
+                val signers = sc.getAsJsonObject("keys")?.entrySet()?.associate { (n, pem) -> n to KeyPair.fromPem(pem.asString, n) } ?: emptyMap()
+                val registry = sc["registry"]?.let { File(tmp, "approvers$n.yaml").apply { writeText(it.asString) }.path }
                 val set = PolicySet(sc.getAsJsonArray("policies").map { Policy.fromYaml(it.asString, sc["name"].asString) })
-                val gov = Governor.open(dir.path, set, key, GovernorOptions(durability = Durability.NONE, clock = clock))
+                val gov = Governor.open(dir.path, set, key, GovernorOptions(durability = Durability.NONE, clock = clock, registryPath = registry))
                 val names = mutableMapOf<String, String>()
                 for ((i, step) in sc.getAsJsonArray("steps").map { it.asJsonObject }.withIndex()) {
                     val op = step["op"].asString
@@ -86,8 +88,20 @@ class ApprovalVectorsTest {
                             "approve", "reject" -> {
                                 val who = approver(step.getAsJsonObject("approver"))
                                 val req = names.getValue(step["request"].asString)
-                                val r = if (op == "approve") gov.approve(req, who, step["reason"].asString)
-                                else gov.reject(req, who, step["reason"].asString)
+                                val choice = if (op == "approve") Choice.APPROVE else Choice.REJECT
+                                val reason = step["reason"].asString
+                                val sig = step["sign"]?.let {
+                                    val q = gov.approval(req)
+                                    signVote(signers.getValue(it.asString), q.id, q.binding, choice, who.id, reason)
+                                }
+                                val r = gov.vote(req, who, choice, reason, sig)
+                                expect?.get("state")?.let { assertEquals(it.asString, r.state.spec(), ctx) }
+                                expect?.get("approvals")?.let { assertEquals(it.asInt.toUInt(), r.approvals, ctx) }
+                            }
+                            "attest" -> {
+                                val choice = if (step["verdict"].asString == "approve") Choice.APPROVE else Choice.REJECT
+                                val r = gov.attest(names.getValue(step["request"].asString), step["approver_id"].asString,
+                                    choice, step["reason"].asString, step["method"].asString)
                                 expect?.get("state")?.let { assertEquals(it.asString, r.state.spec(), ctx) }
                                 expect?.get("approvals")?.let { assertEquals(it.asInt.toUInt(), r.approvals, ctx) }
                             }
@@ -279,6 +293,56 @@ class AgentLoopApprovalsTest {
         assertEquals(aliceKey.id(), r.votes.single().keyId)
         assertEquals(Verdict.ALLOW, gov.decide(Action("""{"tool": "deploy", "args": {}, "actor": "agent-7"}""")).verdict)
         gov.shutdown()
+    }
+
+    @Test
+    fun `under an approver registry claims count for nothing and verify lists them`() {
+        val dir = File(tmp, "ev-registry")
+        val gov = KeyPair.generate()
+        val alice = KeyPair.generate()
+        val bob = KeyPair.generate()
+        val registry = File(tmp, "approvers.yaml")
+        registry.writeText(
+            "version: 1\napprovers:\n" +
+                "  - {id: alice, roles: [lead], keys: [\"${alice.id()}\"]}\n" +
+                "  - {id: bob, roles: [lead], keys: [\"${bob.id()}\"]}\n",
+        )
+        val policy = """
+            version: 1
+            name: ops
+            default: deny
+            rules:
+              - id: deploy
+                effect: require_approval
+                when: action.tool == "deploy"
+                approvers: ["role:lead"]
+                quorum: 2
+        """.trimIndent()
+        val set = PolicySet(listOf(Policy.fromYaml(policy, "ops.yaml")))
+        val deploy = """{"tool": "deploy", "args": {"v": 1}, "actor": "agent"}"""
+        // Without a registry (the agent opens the log with the governor's key): host word.
+        val host = Governor.open(dir.path, set, gov, GovernorOptions(durability = Durability.NONE))
+        val first = host.decide(Action(deploy)).request!!
+        host.approve(first, Approver("alice", listOf("lead")), "")
+        host.shutdown()
+        val pem = gov.publicPem()
+        assertEquals(0, verify(dir.path, listOf(pem), null, null).exitCode)
+        val judged = verify(dir.path, listOf(pem), null, registry.path)
+        assertEquals(5, judged.exitCode)
+        assertTrue(judged.uncounted.any { it.contains("attested (host)") }, judged.uncounted.toString())
+        // Under the registry: the claim is refused, signed votes count.
+        val g = Governor.open(dir.path, set, gov,
+            GovernorOptions(durability = Durability.NONE, registryPath = registry.path, trustedKeys = listOf(KeyPair.generate().publicPem())))
+        assertEquals(RequestState.PENDING, g.approval(first).state)
+        assertTrue(g.rejectedRecords().any { it.contains("attested (host)") })
+        assertThrows(LumenFlowException.Approval::class.java) { g.approve(first, Approver("alice", listOf("lead")), "") }
+        assertThrows(LumenFlowException.Approval::class.java) { g.attest(first, "alice", Choice.APPROVE, "", "password") }
+        val req = g.approval(first)
+        g.vote(req.id, Approver("alice"), Choice.APPROVE, "", signVote(alice, req.id, req.binding, Choice.APPROVE, "alice", ""))
+        val r = g.vote(req.id, Approver("bob"), Choice.APPROVE, "", signVote(bob, req.id, req.binding, Choice.APPROVE, "bob", ""))
+        assertEquals(RequestState.APPROVED, r.state)
+        assertEquals(Verdict.ALLOW, g.decide(Action(deploy)).verdict)
+        g.shutdown()
     }
 
     @Test

@@ -138,14 +138,17 @@ class Governor(_CoreGovernor):
     outcome. Safe to share across threads; ``decide`` and ``record`` release the GIL.
 
     ``Governor(policy=..., evidence=..., key=..., context=None, durability=None,
-    redact=None, host_approves=False, clock=None)``: ``policy`` is a path, a list of paths (layers)
+    redact=None, host_approves=False, clock=None, trusted_keys=None, registry=None)``: ``policy`` is a path, a list of paths (layers)
     or a :class:`PolicySet`; ``evidence`` a directory (created if missing); ``key`` the
     path of a private key made by :func:`generate_key` or ``lumenflow keygen``;
     ``context`` what rules see as ``context`` unless a call gives its own;
     ``durability`` "group" (default), "sync" or "none"; ``redact`` field names never
     recorded (besides secrets); ``host_approves`` leaves require_approval decisions open
     for a host that asks its user itself, instead of opening LumenFlow approval requests;
-    ``clock`` a :class:`ManualClock` for tests. Use it as a context manager, or call
+    ``clock`` a :class:`ManualClock` for tests; ``trusted_keys`` other writers' public
+    keys whose records count; ``registry`` an approver registry file (then a vote counts
+    only if signed by a registered key, or attested with :meth:`attest` by a declared
+    attester). Use it as a context manager, or call
     :meth:`close`, to close open decisions and checkpoint.
     """
 

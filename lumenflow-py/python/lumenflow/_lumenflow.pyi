@@ -167,8 +167,13 @@ class Governor:
         redact: Optional[Sequence[str]] = None,
         host_approves: bool = False,
         clock: Optional[ManualClock] = None,
+        trusted_keys: Optional[Union[_Path, Sequence[_Path]]] = None,
+        registry: Optional[_Path] = None,
     ) -> Governor:
-        """Opens (or creates) the evidence directory and loads the policy and key."""
+        """Opens (or creates) the evidence directory and loads the policy and key.
+        ``trusted_keys``: other writers' public keys (paths or PEM) whose records count;
+        ``registry``: the approver registry file (votes then count only if signed by a
+        registered key or attested by a declared attester)."""
     @property
     def evidence(self) -> os.PathLike[str]:
         """The evidence directory."""
@@ -224,6 +229,21 @@ class Governor:
     ) -> Dict[str, Any]:
         """Votes "approve" or "reject", optionally signed (``sign_vote``); returns the
         request as it stands."""
+    def attest(
+        self,
+        request: Union[Decision, str],
+        approver: str,
+        verdict: str,
+        reason: str = "",
+        *,
+        method: str,
+    ) -> Dict[str, Any]:
+        """Votes for a registered approver this program authenticated itself by
+        ``method``; counts only if the registry declares this governor's key an attester
+        for it."""
+    def rejected_records(self) -> List[str]:
+        """Records of the log that decided nothing (untrusted, or votes and overrides
+        that do not count), with why."""
     def approval(self, request: Union[Decision, str]) -> Dict[str, Any]:
         """One approval request as it stands now."""
     def approvals(self) -> List[Dict[str, Any]]:
@@ -273,6 +293,9 @@ class VerifyReport:
     def kinds(self) -> Dict[str, int]:
         """Records per kind."""
     @property
+    def uncounted(self) -> List[str]:
+        """Votes and overrides in the log that do not count, with why."""
+    @property
     def notes(self) -> List[str]:
         """Which keys and checkpoint were used."""
     def to_dict(self) -> Dict[str, Any]:
@@ -295,9 +318,12 @@ def verify(
     *,
     keys: Union[_Path, Sequence[_Path], None] = None,
     checkpoint: Union[Mapping[str, Any], str, _Path, None] = None,
+    registry: Optional[_Path] = None,
 ) -> VerifyReport:
     """Verifies an evidence directory or bundle, offline, with trusted ``keys`` (paths or
-    PEM text; else the log's own, which proves consistency, not who signed)."""
+    PEM text; else the log's own, which proves consistency, not who signed). Votes and
+    overrides that do not count (judged by ``registry`` if given) are listed in
+    ``uncounted`` (exit code 5)."""
 
 def verify_jsonl(
     path: _Path,
