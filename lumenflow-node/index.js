@@ -475,9 +475,10 @@ class Governor {
       expectString(request, 'request'),
       expectString(approverId, 'approverId'),
       expectString(verdict, 'verdict'),
-      expectString(reason, 'reason'),
+      reason,
       expectString(method, 'method'),
     ];
+    if (typeof reason !== 'string') throw new InvalidArgumentError(`reason: must be a string, not ${describe(reason)}`);
     return JSON.parse(call('attest', () => this._native.attest(...args)));
   }
 
@@ -634,8 +635,9 @@ function signVote(key, request, verdict, approver, reason = '') {
     toJson(expectObject(request, 'request'), 'request'),
     expectString(verdict, 'verdict'),
     expectString(approver, 'approver'),
-    expectString(reason, 'reason'),
+    reason,
   ];
+  if (typeof reason !== 'string') throw new InvalidArgumentError(`reason: must be a string, not ${describe(reason)}`);
   return JSON.parse(call('signVote', () => native.signVote(...args)));
 }
 
