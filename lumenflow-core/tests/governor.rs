@@ -174,9 +174,34 @@ fn secrets_never_reach_a_record() {
             .any(|r| r["pointer"] == "/action/args/password" && r["kind"] == "field"),
         "{red:?}"
     );
-    // The input is committed to by digest: the digest of the full action.
-    let full = lumenflow_core::canonical::digest(&serde_json::to_value(&a).unwrap()).unwrap();
-    assert_eq!(recs[0].body["input_digest"], full);
+    // The input is committed to by a digest keyed with the directory's digest key: a
+    // reader of the record (or of a bundle, which never carries the key) cannot confirm a
+    // guessed password against it, as it could against a plain digest.
+    let value = serde_json::to_value(&a).unwrap();
+    let plain = lumenflow_core::canonical::digest(&value).unwrap();
+    assert_ne!(recs[0].body["input_digest"], plain);
+    let key_hex = std::fs::read_to_string(dir.join("digest.key")).unwrap();
+    let key: [u8; 32] = lumenflow_core::keys::hex_decode(key_hex.trim())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    assert_eq!(
+        recs[0].body["input_digest"],
+        lumenflow_core::canonical::keyed_digest(&key, &value).unwrap()
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("digest.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "the digest key is private");
+    }
+    let bundle = dir.with_extension("lfb");
+    lumenflow_core::export::export(&dir, &bundle, lumenflow_core::ExportFormat::Bundle).unwrap();
+    assert!(!String::from_utf8_lossy(&std::fs::read(&bundle).unwrap()).contains(key_hex.trim()));
+    assert!(!text.contains(key_hex.trim()));
     assert!(recs[1].body["error"]
         .as_str()
         .unwrap()

@@ -119,6 +119,18 @@ pub fn digest<T: Serialize>(value: &T) -> Result<String, serde_json::Error> {
     Ok(sha256_digest(&to_vec(value)?))
 }
 
+/// A keyed digest of the canonical JSON of `value`: `hmac-sha256:` + lower-case hex of
+/// HMAC-SHA-256 under `key`. For digests that commit to unredacted values: without the
+/// key, a reader of a record cannot confirm a guessed value (spec/evidence.md).
+pub fn keyed_digest<T: Serialize>(key: &[u8; 32], value: &T) -> Result<String, serde_json::Error> {
+    use hmac::Mac;
+    let bytes = to_vec(value)?;
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(&bytes);
+    Ok(format!("hmac-sha256:{}", hex(&mac.finalize().into_bytes())))
+}
+
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

@@ -243,6 +243,8 @@ struct SyncState {
 pub struct DirStore {
     dir: PathBuf,
     stream: String,
+    /// The directory's digest key (`DIR/digest.key`), see [`DirStore::digest_key`].
+    secret: [u8; 32],
     options: StoreOptions,
     lock: File,
     tail: Mutex<Tail>,
@@ -279,14 +281,15 @@ impl DirStore {
             .write(true)
             .open(&lock_path)
             .map_err(io_err(&lock_path))?;
-        let stream = {
+        let (stream, secret) = {
             let _guard = LockGuard::take(&lock, &lock_path)?;
-            Self::stream_id(&dir)?
+            (Self::stream_id(&dir)?, Self::digest_secret(&dir)?)
         };
         let seg_no = Self::last_segment(&dir)?;
         Ok(DirStore {
             dir,
             stream,
+            secret,
             options,
             lock,
             tail: Mutex::new(Tail {
@@ -304,6 +307,54 @@ impl DirStore {
             }),
             synced: Condvar::new(),
         })
+    }
+
+    /// The key of the digests that commit to unredacted values (the input digest and the
+    /// approval binding): 32 random bytes in `DIR/digest.key` (mode 0600), made with the
+    /// directory and never exported, so that a reader of a bundle cannot confirm a guessed
+    /// secret against a digest, while every writer of the directory computes the same ones.
+    pub fn digest_key(&self) -> &[u8; 32] {
+        &self.secret
+    }
+
+    /// Reads, or (under the lock) creates, the digest key.
+    fn digest_secret(dir: &Path) -> Result<[u8; 32], EvidenceError> {
+        let path = dir.join("digest.key");
+        let parse = |s: &str| -> Result<[u8; 32], EvidenceError> {
+            crate::evidence::keys::hex_decode(s.trim())
+                .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+                .ok_or_else(|| EvidenceError::Corrupt {
+                    path: path.display().to_string(),
+                    line: 1,
+                    reason: "not a digest key (64 lower-case hex digits)".into(),
+                })
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(s) => parse(&s),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut key = [0u8; 32];
+                getrandom::fill(&mut key).map_err(|e| {
+                    EvidenceError::Invalid(format!("no randomness for a digest key: {e}"))
+                })?;
+                let tmp = dir.join("digest.key.tmp");
+                let _ = std::fs::remove_file(&tmp);
+                let mut o = OpenOptions::new();
+                o.write(true).create_new(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    o.mode(0o600);
+                }
+                let mut f = o.open(&tmp).map_err(io_err(&tmp))?;
+                f.write_all(format!("{}\n", crate::evidence::canonical::hex(&key)).as_bytes())
+                    .and_then(|()| f.sync_all())
+                    .map_err(io_err(&tmp))?;
+                std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
+                fsync_dir(dir)?;
+                Ok(key)
+            }
+            Err(e) => Err(io_err(&path)(e)),
+        }
     }
 
     /// Reads, or (under the lock) creates, the stream id.

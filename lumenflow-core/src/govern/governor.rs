@@ -614,8 +614,9 @@ impl Governor {
     fn decide_inner(&self, action: &Action, context: &Context) -> Result<Governed, Error> {
         let invalid = |e: serde_json::Error| Error::Invalid(e.to_string());
         let full = serde_json::to_value(action).map_err(invalid)?;
-        let input_digest = canonical::digest(&full).map_err(invalid)?;
-        let binding = state::binding(&full);
+        let input_digest =
+            canonical::keyed_digest(self.store.digest_key(), &full).map_err(invalid)?;
+        let binding = state::keyed_binding(self.store.digest_key(), &full);
         let ts = self.now();
         let (recs, decision) = self.commit(&ts, |st| {
             let mut d = state::evaluate(&self.policies, st, action, context, &binding, &ts);
@@ -674,7 +675,8 @@ impl Governor {
         d: &Decision,
     ) -> Result<Value, Error> {
         let invalid = |e: serde_json::Error| Error::Invalid(e.to_string());
-        let context_digest = canonical::digest(context).map_err(invalid)?;
+        let context_digest =
+            canonical::keyed_digest(self.store.digest_key(), context).map_err(invalid)?;
         let original_action = full.clone();
         let mut redacted_action = full;
         let mut redactions: Vec<Value> = self

@@ -79,11 +79,22 @@ pub(crate) fn micros(ts: &str) -> i64 {
 /// (tool, args, actor, session, run, cost, tokens), so that changing anything else
 /// (an argument, the amount) is a different action.
 pub fn binding(action: &Value) -> String {
+    crate::evidence::canonical::digest(&bound(action)).unwrap_or_default()
+}
+
+/// The approval binding as a governor records it: [`binding`]'s fields under the
+/// directory's digest key ([`crate::evidence::store::DirStore::digest_key`]), so that a
+/// reader without the key cannot confirm a guessed value of the unredacted action.
+pub fn keyed_binding(key: &[u8; 32], action: &Value) -> String {
+    crate::evidence::canonical::keyed_digest(key, &bound(action)).unwrap_or_default()
+}
+
+fn bound(action: &Value) -> serde_json::Map<String, Value> {
     let mut b = serde_json::Map::new();
     for k in ["tool", "args", "actor", "session", "run", "cost", "tokens"] {
         b.insert(k.into(), action.get(k).cloned().unwrap_or(Value::Null));
     }
-    crate::evidence::canonical::digest(&b).unwrap_or_default()
+    b
 }
 
 fn str_at<'a>(v: &'a Value, ptr: &str) -> &'a str {
