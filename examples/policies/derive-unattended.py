@@ -1,6 +1,8 @@
+#!/usr/bin/env python3
 # Derives unattended.yaml from software-delivery.yaml: every require_approval becomes deny.
-import re
-src=open('/work/wt-corpus/examples/policies/software-delivery.yaml').read()
+import os, re
+HERE = os.path.dirname(os.path.abspath(__file__))
+src=open(HERE + '/software-delivery.yaml').read()
 head, body = src.split('version: 1\n',1)
 header='''# A policy for an UNATTENDED coding agent (a scheduled job, a CI bot, a background task):
 # nobody is at hand to answer an approval request, so everything software-delivery.yaml
@@ -22,6 +24,12 @@ body=re.sub(r'\n    # Documentation sites are approved automatically[^\n]*\n    
 body=body.replace('on_exceed: require_approval','on_exceed: deny')
 body=re.sub(r'\n    approvers: \[[^\]]*\]','',body)
 # docs hosts: an allow rule instead of the automatic approval
+old = '''      !host.matches(url.host(action.args.url), has(context.allowed_hosts) ? context.allowed_hosts : ["*.github.com", "github.com"])
+    reason: request to a host not on the allow-list'''
+assert old in body
+body=body.replace(old, '''      !host.matches(url.host(action.args.url), has(context.allowed_hosts) ? context.allowed_hosts : ["*.github.com", "github.com"]) &&
+      !host.matches(url.host(action.args.url), ["docs.rs", "docs.python.org", "developer.mozilla.org"])
+    reason: request to a host not on the allow-list''')
 body=body.replace('''  # --- everywhere ---''','''  - id: http-documentation
     effect: allow
     when: >-
@@ -32,4 +40,4 @@ body=body.replace('''  # --- everywhere ---''','''  - id: http-documentation
   # --- everywhere ---''')
 body=body.replace('''    # Break-glass: a lead may take over another session's worktree, with a reason.
     overridable_by: ["role:lead"]''','''    overridable_by: ["role:lead"]''')
-open('/work/wt-corpus/examples/policies/unattended.yaml','w').write(header+body)
+open(HERE + '/unattended.yaml','w').write(header+body)
