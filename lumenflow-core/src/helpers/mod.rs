@@ -7,6 +7,7 @@
 //! its arguments.
 
 pub mod net;
+pub mod options;
 pub mod paths;
 pub mod secrets;
 pub mod shell;
