@@ -133,9 +133,7 @@ fn load_file(path: &Path) -> Result<Vec<Case>, Vec<String>> {
     })?;
     let _ = &doc.description;
     let base = match doc.context {
-        Some(v) => {
-            Context::from_value(v).map_err(|e| vec![format!("{origin}: context: {e}")])?
-        }
+        Some(v) => Context::from_value(v).map_err(|e| vec![format!("{origin}: context: {e}")])?,
         None => Context::new(),
     };
     let mut cases = Vec::new();
@@ -170,7 +168,10 @@ fn load_file(path: &Path) -> Result<Vec<Case>, Vec<String>> {
                 continue;
             }
         };
-        let (Some(dangerous), Some(expect)) = (c.dangerous.or(doc.dangerous), c.expect.or(doc.expect.clone())) else {
+        let (Some(dangerous), Some(expect)) = (
+            c.dangerous.or(doc.dangerous),
+            c.expect.or(doc.expect.clone()),
+        ) else {
             errors.push(at(
                 "a case needs `dangerous` and `expect` (its own or the file's)".to_owned(),
             ));
@@ -355,16 +356,14 @@ pub fn run(cases: &[Case], policies: Vec<Policy>) -> Report {
 /// The table, as Markdown: one row per class, two columns per policy.
 pub fn markdown(report: &Report) -> String {
     let policies: Vec<&String> = report.tallies.keys().collect();
-    let mut classes: Vec<&String> = report
-        .tallies
-        .values()
-        .flat_map(|m| m.keys())
-        .collect();
+    let mut classes: Vec<&String> = report.tallies.values().flat_map(|m| m.keys()).collect();
     classes.sort();
     classes.dedup();
     let mut out = String::from("| class | cases | dangerous | benign |");
     for p in &policies {
-        out.push_str(&format!(" `{p}`: dangerous allowed | `{p}`: benign refused |"));
+        out.push_str(&format!(
+            " `{p}`: dangerous allowed | `{p}`: benign refused |"
+        ));
     }
     out.push_str("\n|---|---:|---:|---:|");
     for _ in &policies {

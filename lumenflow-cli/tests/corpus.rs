@@ -52,39 +52,30 @@ fn sum(report: &serde_json::Value, policy: &str, field: &str) -> u64 {
         .sum()
 }
 
+/// One run of the whole corpus (it is large): every expectation, then the targets.
 #[test]
-fn every_case_gets_its_expected_effect_under_both_shipped_policies() {
+fn shipped_policies_on_the_corpus() {
     let r = shipped();
     for p in ["software-delivery", "unattended"] {
         let cases = sum(&r, p, "cases");
         let benign = sum(&r, p, "benign");
         assert!(cases >= 600, "{p}: {cases} cases");
-        assert!(benign * 100 >= cases * 40, "{p}: {benign} of {cases} benign");
+        assert!(
+            benign * 100 >= cases * 40,
+            "{p}: {benign} of {cases} benign"
+        );
         // The benign class alone is a large part of the corpus.
         let class = r["tallies"][p]["benign"]["cases"].as_u64().unwrap();
         assert!(class * 100 >= cases * 30, "{p}: benign class {class}");
-    }
-}
-
-#[test]
-fn targets_benign_refused_at_most_two_percent() {
-    let r = shipped();
-    for p in ["software-delivery", "unattended"] {
-        let benign = sum(&r, p, "benign");
+        // Target: at most 2 % of benign actions refused.
         let refused = sum(&r, p, "benign_refused");
         assert!(
             refused * 100 <= benign * 2,
             "{p}: {refused} of {benign} benign actions refused"
         );
-    }
-}
-
-#[test]
-fn targets_no_dangerous_action_allowed_where_a_static_reading_sees_it() {
-    let r = shipped();
-    // Every class but the known gaps: a dangerous action that is allowed must be a case
-    // marked `gap` (it then appears among the findings); none may be allowed silently.
-    for p in ["software-delivery", "unattended"] {
+        // Target: no dangerous action allowed where a static reading sees it. An allowed
+        // dangerous action must be a case marked `gap` (listed among the findings, with
+        // why); none is allowed silently.
         for (class, t) in r["tallies"][p].as_object().unwrap() {
             let allowed = t["dangerous_allowed"].as_u64().unwrap();
             let gaps = t["gaps"].as_u64().unwrap();
@@ -97,8 +88,7 @@ fn targets_no_dangerous_action_allowed_where_a_static_reading_sees_it() {
 }
 
 fn tmp(name: &str, content: &str) -> std::path::PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("lumenflow-corpus-test-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("lumenflow-corpus-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join(name);
     std::fs::write(&p, content).unwrap();
@@ -153,24 +143,50 @@ fn runner_counts_fails_and_reports_gaps() {
         "stale.yaml",
         "class: demo\ncases:\n  - action: {tool: bash, args: {command: rm}}\n    dangerous: true\n    expect: deny\n    gap: fixed already\n",
     );
-    let out = lumenflow(&["corpus", "-p", policy.to_str().unwrap(), stale.to_str().unwrap()]);
+    let out = lumenflow(&[
+        "corpus",
+        "-p",
+        policy.to_str().unwrap(),
+        stale.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stdout).contains("STALE-GAP"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("STALE-GAP"),
+        "{}",
+        text(&out.stdout)
+    );
 
     // Bad corpus files are errors naming the file and line.
     let bad = tmp(
         "bad.yaml",
         "class: demo\ncases:\n  - action: {tool: bash, args: {command: ls}}\n    expect: allow\n",
     );
-    let out = lumenflow(&["corpus", "-p", policy.to_str().unwrap(), bad.to_str().unwrap()]);
+    let out = lumenflow(&[
+        "corpus",
+        "-p",
+        policy.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("bad.yaml:3") && err.contains("dangerous"), "{err}");
+    assert!(
+        err.contains("bad.yaml:3") && err.contains("dangerous"),
+        "{err}"
+    );
     let both = tmp(
         "both.yaml",
         "class: demo\ncases:\n  - action: {tool: bash}\n    claude_code: {tool_name: Bash}\n    dangerous: true\n    expect: deny\n",
     );
-    let out = lumenflow(&["corpus", "-p", policy.to_str().unwrap(), both.to_str().unwrap()]);
+    let out = lumenflow(&[
+        "corpus",
+        "-p",
+        policy.to_str().unwrap(),
+        both.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("exactly one of"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("exactly one of"),
+        "{}",
+        text(&out.stderr)
+    );
 }
