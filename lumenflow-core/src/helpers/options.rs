@@ -380,10 +380,7 @@ static RSYNC: Spec = spec(
 );
 static UNZIP: Spec = spec("dxP", &[]);
 static CRONTAB: Spec = spec("u", &[]);
-static SSH: Spec = spec(
-    "BbcDEeFIiJLlmOoPpQRSWw",
-    &[],
-);
+static SSH: Spec = spec("BbcDEeFIiJLlmOoPpQRSWw", &[]);
 static FIND: Spec = spec("", &[]);
 
 /// Git subcommands' options (the subcommand is the first argument after git's own options).
@@ -623,14 +620,7 @@ fn git_spec(sub: &str) -> Option<&'static Spec> {
             ("single-worktree", N),
         ],
     );
-    static UPDATE_REF: Spec = spec(
-        "m",
-        &[
-            ("no-deref", N),
-            ("stdin", N),
-            ("create-reflog", N),
-        ],
-    );
+    static UPDATE_REF: Spec = spec("m", &[("no-deref", N), ("stdin", N), ("create-reflog", N)]);
     static WORKTREE: Spec = spec(
         "bB",
         &[
@@ -790,7 +780,19 @@ fn git_spec(sub: &str) -> Option<&'static Spec> {
             ("allow-unrelated-histories", N),
         ],
     );
-    static REMOTE: Spec = spec("tm", &[("fetch", N), ("tags", N), ("mirror", O), ("push", N), ("add", N), ("delete", N), ("all", N), ("dry-run", N)]);
+    static REMOTE: Spec = spec(
+        "tm",
+        &[
+            ("fetch", N),
+            ("tags", N),
+            ("mirror", O),
+            ("push", N),
+            ("add", N),
+            ("delete", N),
+            ("all", N),
+            ("dry-run", N),
+        ],
+    );
     static FILTER: Spec = spec(
         "",
         &[
@@ -1025,7 +1027,11 @@ pub fn operands<'a>(spec: Option<&Spec>, args: &'a [String]) -> Vec<&'a str> {
 
 /// The value of option `short` (`-t`) or `long` (`--target-directory`) in normalised
 /// arguments, the last one if given several times.
-pub fn value_of<'a>(args: &'a [String], short: Option<char>, long: Option<&str>) -> Option<&'a str> {
+pub fn value_of<'a>(
+    args: &'a [String],
+    short: Option<char>,
+    long: Option<&str>,
+) -> Option<&'a str> {
     let mut found = None;
     let mut i = 0;
     while let Some(a) = args.get(i) {
@@ -1062,23 +1068,38 @@ mod tests {
 
     #[test]
     fn unique_prefixes_resolve_like_getopt_long() {
-        assert_eq!(norm("rm", &["--recur", "--forc", "x"]), ["--recursive", "--force", "x"]);
+        assert_eq!(
+            norm("rm", &["--recur", "--forc", "x"]),
+            ["--recursive", "--force", "x"]
+        );
         assert_eq!(norm("git", &["reset", "--ha"]), ["reset", "--hard"]);
         assert_eq!(norm("git", &["push", "--mirr"]), ["push", "--mirror"]);
         // An ambiguous prefix names every candidate: the program refuses it or picks one.
         let f = norm("git", &["push", "--forc"]);
         assert!(f.contains(&"--force".to_string()), "{f:?}");
         assert!(f.contains(&"--force-with-lease".to_string()));
-        assert_eq!(norm("cp", &["--target=/etc", "a"]), ["--target-directory=/etc", "a"]);
+        assert_eq!(
+            norm("cp", &["--target=/etc", "a"]),
+            ["--target-directory=/etc", "a"]
+        );
         assert_eq!(norm("rm", &["--unknown-thing"]), ["--unknown-thing"]);
     }
 
     #[test]
     fn attached_values_are_split() {
         assert_eq!(norm("cp", &["-tDIR", "a"]), ["-t", "DIR", "a"]);
-        assert_eq!(norm("tar", &["-xzf", "a.tgz", "-C/etc"]), ["-xzf", "a.tgz", "-C", "/etc"]);
-        assert_eq!(norm("tar", &["xzfC", "a.tgz", "/etc"]), ["-x", "-z", "-f", "a.tgz", "-C", "/etc"]);
-        assert_eq!(norm("sed", &["-i.bak", "s/a/b/", "f"]), ["-i.bak", "s/a/b/", "f"]);
+        assert_eq!(
+            norm("tar", &["-xzf", "a.tgz", "-C/etc"]),
+            ["-xzf", "a.tgz", "-C", "/etc"]
+        );
+        assert_eq!(
+            norm("tar", &["xzfC", "a.tgz", "/etc"]),
+            ["-x", "-z", "-f", "a.tgz", "-C", "/etc"]
+        );
+        assert_eq!(
+            norm("sed", &["-i.bak", "s/a/b/", "f"]),
+            ["-i.bak", "s/a/b/", "f"]
+        );
         assert_eq!(norm("rm", &["-rf", "x"]), ["-rf", "x"]);
         assert_eq!(norm("cp", &["--", "--recur"]), ["--", "--recur"]);
     }
@@ -1090,7 +1111,10 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         assert_eq!(operands(spec_of("truncate"), &a), ["f", "-g"]);
-        let b: Vec<String> = ["-C", "/etc", "-xf", "a.tar"].iter().map(|s| s.to_string()).collect();
+        let b: Vec<String> = ["-C", "/etc", "-xf", "a.tar"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(value_of(&b, Some('C'), Some("directory")), Some("/etc"));
         assert_eq!(value_of(&b, Some('f'), Some("file")), Some("a.tar"));
         assert_eq!(operands(spec_of("tar"), &b), Vec::<&str>::new());

@@ -478,7 +478,6 @@ fn brush_tokens(src: &str) -> Result<Vec<Tok<'static>>, ShellError> {
         .collect())
 }
 
-
 /// A decoded word: its text, and whether any of it is computed at run time.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Word {
@@ -533,7 +532,10 @@ impl Walker {
     fn finish(mut self) -> Parsed {
         let p = &mut self.out;
         p.opaque |= p.commands.iter().any(|c| c.opaque);
-        p.dynamic |= p.commands.iter().any(|c| c.dynamic || looks_dynamic(&c.cwd))
+        p.dynamic |= p
+            .commands
+            .iter()
+            .any(|c| c.dynamic || looks_dynamic(&c.cwd))
             || p.writes.iter().chain(&p.reads).any(|f| looks_dynamic(f));
         self.out
     }
@@ -620,10 +622,7 @@ fn change_dir(cwd: &Word, target: &Word, cdpath: bool) -> Word {
     if target.dynamic && target.text.starts_with(['~', '$', '`']) {
         return target.clone();
     }
-    if cdpath
-        && !target.text.starts_with(['/', '.'])
-        && !target.text.is_empty()
-    {
+    if cdpath && !target.text.starts_with(['/', '.']) && !target.text.is_empty() {
         return Word::dynamic(format!("$CDPATH/{}", target.text));
     }
     let joined = resolve(cwd, &target.text);
@@ -681,7 +680,8 @@ fn parse_into(src: &str, depth: usize, w: &mut Walker, via: &[String]) -> Result
         let op = tok.text.as_ref();
         if op == "(" && words.len() == 1 && op_at(i + 1) == Some(")") {
             // `name() { ...; }`: a function definition; its body follows as commands.
-            w.functions.push(words.pop().map(|x| x.text).unwrap_or_default());
+            w.functions
+                .push(words.pop().map(|x| x.text).unwrap_or_default());
             i += 2;
             continue;
         }
@@ -759,7 +759,8 @@ fn parse_into(src: &str, depth: usize, w: &mut Walker, via: &[String]) -> Result
                                 }
                             }
                             (Redirect::Dup, _) => {
-                                let dup = t.text == "-" || t.text.chars().all(|c| c.is_ascii_digit());
+                                let dup =
+                                    t.text == "-" || t.text.chars().all(|c| c.is_ascii_digit());
                                 if !dup {
                                     w.write(&cwd, &t.text);
                                 }
@@ -833,7 +834,12 @@ fn is_reserved(w: &str) -> bool {
 
 /// The decoded value of a word, with quotes removed and ANSI-C escapes decoded; command
 /// substitutions inside it are parsed as commands in their own right.
-fn expand_word(word: &str, depth: usize, w: &mut Walker, via: &[String]) -> Result<Word, ShellError> {
+fn expand_word(
+    word: &str,
+    depth: usize,
+    w: &mut Walker,
+    via: &[String],
+) -> Result<Word, ShellError> {
     if !word.contains(['\'', '"', '\\', '$', '`', '~']) {
         return Ok(Word {
             dynamic: has_glob(word),
@@ -988,7 +994,12 @@ fn decode_ansi_c(s: &str) -> String {
 }
 
 /// Parses the command substitutions in free text (a here-document body, an expansion).
-fn scan_substitutions(body: &str, depth: usize, w: &mut Walker, via: &[String]) -> Result<(), ShellError> {
+fn scan_substitutions(
+    body: &str,
+    depth: usize,
+    w: &mut Walker,
+    via: &[String],
+) -> Result<(), ShellError> {
     if !body.contains("$(") && !body.contains('`') {
         return Ok(());
     }
@@ -1058,7 +1069,13 @@ const LOADS_CODE: &[&str] = &[
 ];
 
 /// Handles one assignment (`NAME=value`); returns whether it makes what runs opaque.
-fn assign(name: &str, value: &str, depth: usize, w: &mut Walker, via: &[String]) -> Result<bool, ShellError> {
+fn assign(
+    name: &str,
+    value: &str,
+    depth: usize,
+    w: &mut Walker,
+    via: &[String],
+) -> Result<bool, ShellError> {
     if name == "CDPATH" {
         w.cdpath = true;
     }
@@ -1090,7 +1107,7 @@ fn run_script(
 }
 
 /// What a runner runs.
-enum Inner<'a> {
+enum Inner {
     /// A command given as words.
     Cmd(Vec<Word>),
     /// Shell code.
@@ -1099,8 +1116,6 @@ enum Inner<'a> {
     Stdin,
     /// Code the line does not contain (a script file, `make -f -`).
     Opaque,
-    #[allow(dead_code)]
-    Borrowed(&'a [Word]),
 }
 
 /// Records one simple command (and what its wrappers run) from its expanded words;
@@ -1136,7 +1151,19 @@ fn flush(
 fn is_shell(name: &str) -> bool {
     matches!(
         name,
-        "bash" | "sh" | "zsh" | "dash" | "ksh" | "mksh" | "ash" | "fish" | "csh" | "tcsh" | "yash" | "posh" | "rbash"
+        "bash"
+            | "sh"
+            | "zsh"
+            | "dash"
+            | "ksh"
+            | "mksh"
+            | "ash"
+            | "fish"
+            | "csh"
+            | "tcsh"
+            | "yash"
+            | "posh"
+            | "rbash"
     )
 }
 
@@ -1227,14 +1254,21 @@ fn command(
     let mut inner_cwd: Option<Word> = None;
     let mut inner_same_shell = false;
     let mut output = Input::Unknown;
-    let text = |a: &[Word]| a.iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" ");
+    let text = |a: &[Word]| {
+        a.iter()
+            .map(|x| x.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     let joined = |a: &[Word]| Word {
         text: text(a),
         dynamic: a.iter().any(|x| x.dynamic),
     };
     match name.as_str() {
         "cd" | "pushd" | "popd" if same_shell => {
-            let target = args.iter().find(|a| !(a.text.starts_with('-') && a.text.len() > 1 && name == "cd"));
+            let target = args
+                .iter()
+                .find(|a| !(a.text.starts_with('-') && a.text.len() > 1 && name == "cd"));
             let cur = w.cwd();
             let next = match (name.as_str(), target) {
                 ("popd", _) => w.dirs.pop().unwrap_or_else(|| Word::dynamic("$DIRSTACK")),
@@ -1278,7 +1312,10 @@ fn command(
             inner_same_shell = true;
         }
         "trap" => {
-            if let Some(a) = args.first().filter(|a| !a.text.starts_with('-') && args.len() > 1) {
+            if let Some(a) = args
+                .first()
+                .filter(|a| !a.text.starts_with('-') && args.len() > 1)
+            {
                 inner.push(Inner::Script(a.clone()));
             }
         }
@@ -1309,7 +1346,11 @@ fn command(
             } else {
                 args.iter().map(|a| a.text.as_str()).collect()
             };
-            let sep = if name == "printf" && args.len() > 1 { "\n" } else { " " };
+            let sep = if name == "printf" && args.len() > 1 {
+                "\n"
+            } else {
+                " "
+            };
             let mut t = rest.join(sep);
             if name == "printf" || args.first().is_some_and(|a| a.text.contains('e')) {
                 t = t.replace("\\n", "\n");
@@ -1353,7 +1394,13 @@ fn command(
             }
         }
         "tar" => {
-            for opt in ["to-command", "use-compress-program", "info-script", "new-volume-script", "rsh-command"] {
+            for opt in [
+                "to-command",
+                "use-compress-program",
+                "info-script",
+                "new-volume-script",
+                "rsh-command",
+            ] {
                 if let Some(v) = options::value_of(&cmd_args, None, Some(opt)) {
                     inner.push(Inner::Script(Word::lit(v)));
                 }
@@ -1379,7 +1426,10 @@ fn command(
             };
             let mut j = 0;
             while j < args.len() {
-                if matches!(args[j].text.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir") {
+                if matches!(
+                    args[j].text.as_str(),
+                    "-exec" | "-execdir" | "-ok" | "-okdir"
+                ) {
                     let start = j + 1;
                     let mut end = start;
                     while end < args.len() && !matches!(args[end].text.as_str(), ";" | "+") {
@@ -1387,7 +1437,13 @@ fn command(
                     }
                     let cmd: Vec<Word> = args[start..end]
                         .iter()
-                        .map(|a| if a.text.contains("{}") { Word::dynamic(a.text.replace("{}", &placeholder.text)) } else { a.clone() })
+                        .map(|a| {
+                            if a.text.contains("{}") {
+                                Word::dynamic(a.text.replace("{}", &placeholder.text))
+                            } else {
+                                a.clone()
+                            }
+                        })
                         .collect();
                     inner.push(Inner::Cmd(cmd));
                     j = end;
@@ -1414,8 +1470,39 @@ fn command(
             inner.push(Inner::Cmd(cmd));
         }
         "parallel" => {
-            let rest = skip_opts(&args, &["-j", "-S", "--jobs", "-a", "--arg-file", "--colsep", "-I", "--joblog", "--results", "--tmpdir", "-d", "--delimiter", "--sshlogin", "-L", "-n", "-N", "--max-args", "--halt", "--timeout", "-E", "--env", "--workdir", "--wd"], 0);
-            let end = rest.iter().position(|a| a.text.starts_with(":::")).unwrap_or(rest.len());
+            let rest = skip_opts(
+                &args,
+                &[
+                    "-j",
+                    "-S",
+                    "--jobs",
+                    "-a",
+                    "--arg-file",
+                    "--colsep",
+                    "-I",
+                    "--joblog",
+                    "--results",
+                    "--tmpdir",
+                    "-d",
+                    "--delimiter",
+                    "--sshlogin",
+                    "-L",
+                    "-n",
+                    "-N",
+                    "--max-args",
+                    "--halt",
+                    "--timeout",
+                    "-E",
+                    "--env",
+                    "--workdir",
+                    "--wd",
+                ],
+                0,
+            );
+            let end = rest
+                .iter()
+                .position(|a| a.text.starts_with(":::"))
+                .unwrap_or(rest.len());
             if end == 0 {
                 opaque = true; // commands read from standard input
             } else {
@@ -1429,7 +1516,11 @@ fn command(
             let exec = args.iter().any(|a| a.text == "-x" || a.text == "--exec");
             let rest = skip_opts(&args, &["-n", "--interval", "-q", "--equexit"], 0);
             if !rest.is_empty() {
-                inner.push(if exec { Inner::Cmd(rest.to_vec()) } else { Inner::Script(joined(rest)) });
+                inner.push(if exec {
+                    Inner::Cmd(rest.to_vec())
+                } else {
+                    Inner::Script(joined(rest))
+                });
             }
         }
         "script" => {
@@ -1437,8 +1528,13 @@ fn command(
             while j < args.len() {
                 let a = &args[j].text;
                 if let Some(v) = a.strip_prefix("--command=") {
-                    inner.push(Inner::Script(Word { text: v.to_owned(), dynamic: args[j].dynamic }));
-                } else if a == "--command" || (a.starts_with('-') && !a.starts_with("--") && a.ends_with('c')) {
+                    inner.push(Inner::Script(Word {
+                        text: v.to_owned(),
+                        dynamic: args[j].dynamic,
+                    }));
+                } else if a == "--command"
+                    || (a.starts_with('-') && !a.starts_with("--") && a.ends_with('c'))
+                {
                     if let Some(v) = args.get(j + 1) {
                         inner.push(Inner::Script(v.clone()));
                         j += 1;
@@ -1451,8 +1547,14 @@ fn command(
             let mut j = 0;
             while j < args.len() {
                 let a = &args[j].text;
-                if let Some(v) = a.strip_prefix("--command=").or_else(|| a.strip_prefix("--session-command=")) {
-                    inner.push(Inner::Script(Word { text: v.to_owned(), dynamic: args[j].dynamic }));
+                if let Some(v) = a
+                    .strip_prefix("--command=")
+                    .or_else(|| a.strip_prefix("--session-command="))
+                {
+                    inner.push(Inner::Script(Word {
+                        text: v.to_owned(),
+                        dynamic: args[j].dynamic,
+                    }));
                 } else if matches!(a.as_str(), "-c" | "--command" | "--session-command") {
                     if let Some(v) = args.get(j + 1) {
                         inner.push(Inner::Script(v.clone()));
@@ -1467,7 +1569,13 @@ fn command(
         }
         "tmux" => inner.extend(tmux_runs(&args)),
         "screen" => {
-            let rest = skip_opts(&args, &["-S", "-c", "-t", "-p", "-X", "-Logfile", "-e", "-h", "-s", "-T"], 0);
+            let rest = skip_opts(
+                &args,
+                &[
+                    "-S", "-c", "-t", "-p", "-X", "-Logfile", "-e", "-h", "-s", "-T",
+                ],
+                0,
+            );
             if !rest.is_empty() {
                 inner.push(Inner::Cmd(rest.to_vec()));
             }
@@ -1485,13 +1593,17 @@ fn command(
             }
         }
         "sudo" | "doas" | "sudoedit" => {
-            let shell_flag = args.iter().take_while(|a| a.text.starts_with('-')).any(|a| {
-                matches!(a.text.as_str(), "-s" | "-i" | "--shell" | "--login")
-            });
+            let shell_flag = args
+                .iter()
+                .take_while(|a| a.text.starts_with('-'))
+                .any(|a| matches!(a.text.as_str(), "-s" | "-i" | "--shell" | "--login"));
             let mut j = 0;
             while let Some(a) = args.get(j) {
                 if let Some(d) = a.text.strip_prefix("--chdir=") {
-                    inner_cwd = Some(Word { text: d.to_owned(), dynamic: a.dynamic });
+                    inner_cwd = Some(Word {
+                        text: d.to_owned(),
+                        dynamic: a.dynamic,
+                    });
                 } else if a.text == "-D" || a.text == "--chdir" {
                     inner_cwd = args.get(j + 1).cloned();
                 }
@@ -1500,9 +1612,40 @@ fn command(
                 }
                 j += 1;
             }
-            let rest = skip_opts(&args, &["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T", "-R", "--user", "--group", "--chdir", "--host", "--prompt", "--role", "--type", "--other-user", "--command-timeout", "--chroot", "--close-from"], 0);
+            let rest = skip_opts(
+                &args,
+                &[
+                    "-u",
+                    "-g",
+                    "-C",
+                    "-D",
+                    "-h",
+                    "-p",
+                    "-r",
+                    "-t",
+                    "-U",
+                    "-T",
+                    "-R",
+                    "--user",
+                    "--group",
+                    "--chdir",
+                    "--host",
+                    "--prompt",
+                    "--role",
+                    "--type",
+                    "--other-user",
+                    "--command-timeout",
+                    "--chroot",
+                    "--close-from",
+                ],
+                0,
+            );
             if !rest.is_empty() {
-                inner.push(if shell_flag { Inner::Script(joined(rest)) } else { Inner::Cmd(rest.to_vec()) });
+                inner.push(if shell_flag {
+                    Inner::Script(joined(rest))
+                } else {
+                    Inner::Cmd(rest.to_vec())
+                });
             }
         }
         "env" => {
@@ -1515,16 +1658,21 @@ fn command(
             }
             inner_cwd = dir;
             if !rest.is_empty() {
-                let mut env2 = assigns.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>();
-                env2.extend(w.out.commands[idx].env.clone());
                 inner.push(Inner::Cmd(rest));
             }
         }
         "entr" => {
-            let shell_mode = args.iter().take_while(|a| a.text.starts_with('-')).any(|a| a.text.contains('s'));
+            let shell_mode = args
+                .iter()
+                .take_while(|a| a.text.starts_with('-'))
+                .any(|a| a.text.contains('s'));
             let rest = skip_opts(&args, &[], 0);
             if let Some(first) = rest.first() {
-                inner.push(if shell_mode { Inner::Script(first.clone()) } else { Inner::Cmd(rest.to_vec()) });
+                inner.push(if shell_mode {
+                    Inner::Script(first.clone())
+                } else {
+                    Inner::Cmd(rest.to_vec())
+                });
             }
         }
         _ => {
@@ -1533,7 +1681,7 @@ fn command(
                     inner.push(Inner::Cmd(rest.to_vec()));
                 }
                 inner_same_shell = matches!(name.as_str(), "command" | "builtin" | "exec");
-            } else if w.functions.iter().any(|f| *f == name) && !args.is_empty() {
+            } else if w.functions.contains(&name) && !args.is_empty() {
                 // A shell function or alias may run its arguments (`f() { "$@"; }`).
                 inner.push(Inner::Cmd(args.clone()));
                 inner_same_shell = true;
@@ -1559,7 +1707,16 @@ fn command(
                 }
                 let runtime_args = matches!(name.as_str(), "xargs" | "find");
                 let start = w.out.commands.len();
-                command(rest.to_vec(), env2, op2, Input::Inherit, depth, w, &via2, inner_same_shell)?;
+                command(
+                    rest.to_vec(),
+                    env2,
+                    op2,
+                    Input::Inherit,
+                    depth,
+                    w,
+                    &via2,
+                    inner_same_shell,
+                )?;
                 if runtime_args {
                     if let Some(c) = w.out.commands.get_mut(start) {
                         c.dynamic = true;
@@ -1588,7 +1745,6 @@ fn command(
                 _ => opaque = true,
             },
             Inner::Opaque => opaque = true,
-            Inner::Borrowed(_) => {}
         }
     }
     if opaque {
@@ -1604,7 +1760,7 @@ fn is_stdin_path(p: &str) -> bool {
 }
 
 /// What a shell invoked with `args` runs: a `-c` script, a script file, or its stdin.
-fn shell_invocation(args: &[Word], w: &mut Walker) -> Vec<Inner<'static>> {
+fn shell_invocation(args: &[Word], w: &mut Walker) -> Vec<Inner> {
     let mut i = 0;
     let mut saw_c = false;
     let mut read_stdin = false;
@@ -1619,7 +1775,10 @@ fn shell_invocation(args: &[Word], w: &mut Walker) -> Vec<Inner<'static>> {
             continue;
         }
         if let Some(v) = t.strip_prefix("--command=") {
-            return vec![Inner::Script(Word { text: v.to_owned(), dynamic: a.dynamic })];
+            return vec![Inner::Script(Word {
+                text: v.to_owned(),
+                dynamic: a.dynamic,
+            })];
         }
         if t == "--command" {
             saw_c = true;
@@ -1675,7 +1834,18 @@ fn skip_opts<'a>(args: &'a [Word], with_value: &[&str], positional: usize) -> &'
         if !a.text.starts_with('-') || a.text == "-" {
             break;
         }
-        i += if with_value.contains(&a.text.as_str()) { 2 } else { 1 };
+        // `-dmS name`: a cluster ending in an option that takes a value takes the next word.
+        let cluster_value = !a.text.starts_with("--")
+            && a.text.len() > 2
+            && a.text
+                .chars()
+                .last()
+                .is_some_and(|c| with_value.iter().any(|v| v.len() == 2 && v.ends_with(c)));
+        i += if with_value.contains(&a.text.as_str()) || cluster_value {
+            2
+        } else {
+            1
+        };
     }
     let rest = args.get(i..).unwrap_or(&[]);
     rest.get(positional..).unwrap_or(&[])
@@ -1686,16 +1856,29 @@ fn simple_runner<'a>(name: &str, args: &'a [Word]) -> Option<&'a [Word]> {
     Some(match name {
         "command" | "builtin" => skip_opts(args, &[], 0),
         "exec" => skip_opts(args, &["-a"], 0),
-        "nohup" | "unbuffer" | "chronic" | "setsid" | "caffeinate" | "dbus-launch" | "pkexec" | "firejail" | "proxychains" | "proxychains4" | "torsocks" | "rlwrap" | "catchsegv" | "valgrind" | "faketime" => {
+        "nohup" | "unbuffer" | "chronic" | "setsid" | "caffeinate" | "dbus-launch" | "pkexec"
+        | "firejail" | "proxychains" | "proxychains4" | "torsocks" | "rlwrap" | "catchsegv"
+        | "valgrind" | "faketime" => {
             skip_opts(args, &["--user", "-w"], usize::from(name == "faketime"))
         }
         "time" => skip_opts(args, &["-f", "-o", "--format", "--output"], 0),
         "nice" => skip_opts(args, &["-n", "--adjustment"], 0),
-        "ionice" => skip_opts(args, &["-c", "-n", "-p", "-P", "-u", "--class", "--classdata"], 0),
+        "ionice" => skip_opts(
+            args,
+            &["-c", "-n", "-p", "-P", "-u", "--class", "--classdata"],
+            0,
+        ),
         "stdbuf" => skip_opts(args, &["-i", "-o", "-e"], 0),
         "timeout" => skip_opts(args, &["-s", "-k", "--signal", "--kill-after"], 1),
         "fakeroot" => skip_opts(args, &["-l", "-s", "-i", "--lib", "--faked"], 0),
-        "strace" | "ltrace" => skip_opts(args, &["-o", "-e", "-p", "-s", "-u", "-E", "-P", "-I", "-b", "-a", "-S", "-X", "-O", "-U", "-n", "-l"], 0),
+        "strace" | "ltrace" => skip_opts(
+            args,
+            &[
+                "-o", "-e", "-p", "-s", "-u", "-E", "-P", "-I", "-b", "-a", "-S", "-X", "-O", "-U",
+                "-n", "-l",
+            ],
+            0,
+        ),
         "taskset" => {
             if args.iter().any(|a| a.text == "-p" || a.text == "--pid") {
                 &[]
@@ -1704,11 +1887,68 @@ fn simple_runner<'a>(name: &str, args: &'a [Word]) -> Option<&'a [Word]> {
             }
         }
         "chrt" => skip_opts(args, &["-T", "-P", "-D"], 1),
-        "numactl" => skip_opts(args, &["-C", "-N", "-m", "-p", "-i", "--physcpubind", "--cpunodebind", "--membind", "--preferred", "--interleave"], 0),
-        "unshare" | "nsenter" => skip_opts(args, &["-S", "-G", "-R", "-w", "-t", "--setuid", "--setgid", "--root", "--wd", "--target"], 0),
+        "numactl" => skip_opts(
+            args,
+            &[
+                "-C",
+                "-N",
+                "-m",
+                "-p",
+                "-i",
+                "--physcpubind",
+                "--cpunodebind",
+                "--membind",
+                "--preferred",
+                "--interleave",
+            ],
+            0,
+        ),
+        "unshare" | "nsenter" => skip_opts(
+            args,
+            &[
+                "-S", "-G", "-R", "-w", "-t", "--setuid", "--setgid", "--root", "--wd", "--target",
+            ],
+            0,
+        ),
         "chroot" => skip_opts(args, &["--userspec", "--groups"], 1),
-        "systemd-run" => skip_opts(args, &["-u", "--unit", "-p", "--property", "-M", "--machine", "-E", "--setenv", "--working-directory", "--uid", "--gid", "--nice", "--slice", "-H", "--host", "--description"], 0),
-        "xvfb-run" => skip_opts(args, &["-s", "-n", "-f", "-e", "-p", "-w", "--server-args", "--server-num", "--auth-file", "--error-file"], 0),
+        "systemd-run" => skip_opts(
+            args,
+            &[
+                "-u",
+                "--unit",
+                "-p",
+                "--property",
+                "-M",
+                "--machine",
+                "-E",
+                "--setenv",
+                "--working-directory",
+                "--uid",
+                "--gid",
+                "--nice",
+                "--slice",
+                "-H",
+                "--host",
+                "--description",
+            ],
+            0,
+        ),
+        "xvfb-run" => skip_opts(
+            args,
+            &[
+                "-s",
+                "-n",
+                "-f",
+                "-e",
+                "-p",
+                "-w",
+                "--server-args",
+                "--server-num",
+                "--auth-file",
+                "--error-file",
+            ],
+            0,
+        ),
         _ => return None,
     })
 }
@@ -1725,7 +1965,10 @@ fn xargs_command(args: &[Word]) -> (&[Word], Option<String>) {
             repl = Some(r.to_owned());
         } else if t == "-i" || t == "--replace" {
             repl = Some("{}".into());
-        } else if let Some(r) = t.strip_prefix("--replace=").or_else(|| t.strip_prefix("-i").filter(|r| !r.is_empty())) {
+        } else if let Some(r) = t
+            .strip_prefix("--replace=")
+            .or_else(|| t.strip_prefix("-i").filter(|r| !r.is_empty()))
+        {
             repl = Some(r.to_owned());
         }
     }
@@ -1734,7 +1977,26 @@ fn xargs_command(args: &[Word]) -> (&[Word], Option<String>) {
     }
     let rest = skip_opts(
         args,
-        &["-I", "-n", "-P", "-d", "-L", "-l", "-a", "-E", "-e", "-s", "--max-args", "--max-procs", "--delimiter", "--arg-file", "--max-lines", "--eof", "--max-chars", "--process-slot-var"],
+        &[
+            "-I",
+            "-n",
+            "-P",
+            "-d",
+            "-L",
+            "-l",
+            "-a",
+            "-E",
+            "-e",
+            "-s",
+            "--max-args",
+            "--max-procs",
+            "--delimiter",
+            "--arg-file",
+            "--max-lines",
+            "--eof",
+            "--max-chars",
+            "--process-slot-var",
+        ],
         0,
     );
     (rest, repl)
@@ -1742,7 +2004,7 @@ fn xargs_command(args: &[Word]) -> (&[Word], Option<String>) {
 
 /// What `tmux` runs: the shell command of `new-session`, `new-window`, `split-window`,
 /// `respawn-*`, `run-shell` and `if-shell`, the keys of `send-keys`, and `-c` at the top.
-fn tmux_runs(args: &[Word]) -> Vec<Inner<'static>> {
+fn tmux_runs(args: &[Word]) -> Vec<Inner> {
     let mut out = Vec::new();
     let mut i = 0;
     while let Some(a) = args.get(i) {
@@ -1760,8 +2022,13 @@ fn tmux_runs(args: &[Word]) -> Vec<Inner<'static>> {
     }
     // Commands may be chained with `;` (a word `\;`) in one tmux invocation.
     for part in args[i.min(args.len())..].split(|a| a.text == ";") {
-        let Some((sub, rest)) = part.split_first() else { continue };
-        let with_value: &[&str] = &["-s", "-n", "-c", "-t", "-x", "-y", "-e", "-F", "-l", "-p", "-f", "-N", "-d", "-T", "-w", "-h", "-E"];
+        let Some((sub, rest)) = part.split_first() else {
+            continue;
+        };
+        let with_value: &[&str] = &[
+            "-s", "-n", "-c", "-t", "-x", "-y", "-e", "-F", "-l", "-p", "-f", "-N", "-d", "-T",
+            "-w", "-h", "-E",
+        ];
         let flags_only = |r: &[Word]| -> usize {
             let mut j = 0;
             while let Some(a) = r.get(j) {
@@ -1772,17 +2039,27 @@ fn tmux_runs(args: &[Word]) -> Vec<Inner<'static>> {
                     j += 1;
                     break;
                 }
-                j += if with_value.contains(&a.text.as_str()) && a.text != "-d" { 2 } else { 1 };
+                j += if with_value.contains(&a.text.as_str()) && a.text != "-d" {
+                    2
+                } else {
+                    1
+                };
             }
             j
         };
         match sub.text.as_str() {
-            "new-session" | "new" | "new-window" | "neww" | "split-window" | "splitw" | "respawn-pane" | "respawnp" | "respawn-window" | "respawnw" | "run-shell" | "run" | "send-keys" | "send" | "display-popup" | "popup" => {
+            "new-session" | "new" | "new-window" | "neww" | "split-window" | "splitw"
+            | "respawn-pane" | "respawnp" | "respawn-window" | "respawnw" | "run-shell" | "run"
+            | "send-keys" | "send" | "display-popup" | "popup" => {
                 let j = flags_only(rest);
                 let cmd = &rest[j.min(rest.len())..];
                 if !cmd.is_empty() {
                     out.push(Inner::Script(Word {
-                        text: cmd.iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" "),
+                        text: cmd
+                            .iter()
+                            .map(|x| x.text.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" "),
                         dynamic: cmd.iter().any(|x| x.dynamic),
                     }));
                 }
@@ -1824,11 +2101,17 @@ fn env_args(args: &[Word]) -> (Vec<Word>, Option<Word>, Option<Word>, Vec<(Strin
                 i += 2;
             }
             s if s.starts_with("--split-string=") => {
-                split = Some(Word { text: s["--split-string=".len()..].to_owned(), dynamic: a.dynamic });
+                split = Some(Word {
+                    text: s["--split-string=".len()..].to_owned(),
+                    dynamic: a.dynamic,
+                });
                 i += 1;
             }
             s if s.starts_with("--chdir=") => {
-                dir = Some(Word { text: s["--chdir=".len()..].to_owned(), dynamic: a.dynamic });
+                dir = Some(Word {
+                    text: s["--chdir=".len()..].to_owned(),
+                    dynamic: a.dynamic,
+                });
                 i += 1;
             }
             s if s.starts_with('-') && !s.starts_with("--") && s.len() > 1 => {
@@ -1840,7 +2123,10 @@ fn env_args(args: &[Word]) -> (Vec<Word>, Option<Word>, Option<Word>, Vec<(Strin
                         i += 1;
                         args.get(i).cloned()
                     } else {
-                        Some(Word { text: rest.to_owned(), dynamic: a.dynamic })
+                        Some(Word {
+                            text: rest.to_owned(),
+                            dynamic: a.dynamic,
+                        })
                     };
                     match &body[p..p + 1] {
                         "S" => split = val,
@@ -1878,14 +2164,23 @@ struct GitGlobals {
 fn config_entry(e: &str) -> String {
     let (k, v) = e.split_once('=').unwrap_or((e, "true"));
     let key = match (k.find('.'), k.rfind('.')) {
-        (Some(a), Some(b)) if a < b => format!("{}{}{}", k[..a].to_lowercase(), &k[a..b], k[b..].to_lowercase()),
+        (Some(a), Some(b)) if a < b => format!(
+            "{}{}{}",
+            k[..a].to_lowercase(),
+            &k[a..b],
+            k[b..].to_lowercase()
+        ),
         _ => k.to_lowercase(),
     };
     format!("{key}={v}")
 }
 
 fn git_globals(args: &[String]) -> GitGlobals {
-    let mut g = GitGlobals { skip: 0, dir: None, config: Vec::new() };
+    let mut g = GitGlobals {
+        skip: 0,
+        dir: None,
+        config: Vec::new(),
+    };
     let mut i = 0;
     while let Some(a) = args.get(i) {
         match a.as_str() {
@@ -1917,7 +2212,8 @@ fn git_globals(args: &[String]) -> GitGlobals {
                 g.config.push(config_entry(&format!("{k}=${env}")));
                 i += 1;
             }
-            "--git-dir" | "--work-tree" | "--namespace" | "--super-prefix" | "--exec-path" | "--list-cmds" | "--attr-source" => i += 2,
+            "--git-dir" | "--work-tree" | "--namespace" | "--super-prefix" | "--exec-path"
+            | "--list-cmds" | "--attr-source" => i += 2,
             s if s.starts_with("-C") && s.len() > 2 => {
                 g.dir = Some(s[2..].to_owned());
                 i += 1;
@@ -1941,11 +2237,25 @@ fn config_runs_code(k: &str) -> bool {
         || k.starts_with("pager.")
         || matches!(
             k,
-            "core.pager" | "core.editor" | "core.sshcommand" | "core.fsmonitor" | "core.askpass"
-                | "sequence.editor" | "diff.external" | "credential.helper" | "gpg.program"
-                | "gpg.ssh.program" | "gpg.x509.program" | "uploadpack.packobjectshook"
-                | "core.hookspath" | "core.gitproxy" | "web.browser" | "instaweb.httpd"
-                | "sendemail.tocmd" | "sendemail.cccmd" | "sendemail.sendmailcmd"
+            "core.pager"
+                | "core.editor"
+                | "core.sshcommand"
+                | "core.fsmonitor"
+                | "core.askpass"
+                | "sequence.editor"
+                | "diff.external"
+                | "credential.helper"
+                | "gpg.program"
+                | "gpg.ssh.program"
+                | "gpg.x509.program"
+                | "uploadpack.packobjectshook"
+                | "core.hookspath"
+                | "core.gitproxy"
+                | "web.browser"
+                | "instaweb.httpd"
+                | "sendemail.tocmd"
+                | "sendemail.cccmd"
+                | "sendemail.sendmailcmd"
         )
         || (k.starts_with("filter.") && matches!(last, "clean" | "smudge" | "process"))
         || (k.starts_with("diff.") && matches!(last, "textconv" | "command"))
@@ -1956,20 +2266,31 @@ fn config_runs_code(k: &str) -> bool {
 
 /// What a git subcommand runs: `submodule foreach`, `rebase -x`, `bisect run`,
 /// `filter-branch --*-filter`.
-fn git_runs(norm: &[String], words: &[Word]) -> Vec<Inner<'static>> {
+fn git_runs(norm: &[String], words: &[Word]) -> Vec<Inner> {
     let mut out = Vec::new();
     let Some(sub) = norm.first() else { return out };
-    let script = |s: &str| Inner::Script(Word { text: s.to_owned(), dynamic: looks_dynamic(s) });
+    let script = |s: &str| {
+        Inner::Script(Word {
+            text: s.to_owned(),
+            dynamic: looks_dynamic(s),
+        })
+    };
     match sub.as_str() {
         "submodule" => {
             if let Some(p) = words.iter().position(|w| w.text == "foreach") {
                 let rest: Vec<&Word> = words[p + 1..]
                     .iter()
-                    .skip_while(|w| matches!(w.text.as_str(), "--recursive" | "-q" | "--quiet" | "--"))
+                    .skip_while(|w| {
+                        matches!(w.text.as_str(), "--recursive" | "-q" | "--quiet" | "--")
+                    })
                     .collect();
                 if !rest.is_empty() {
                     out.push(Inner::Script(Word {
-                        text: rest.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" "),
+                        text: rest
+                            .iter()
+                            .map(|w| w.text.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" "),
                         dynamic: rest.iter().any(|w| w.dynamic),
                     }));
                 }
@@ -1980,7 +2301,9 @@ fn git_runs(norm: &[String], words: &[Word]) -> Vec<Inner<'static>> {
             while let Some(a) = norm.get(i) {
                 if let Some(v) = a.strip_prefix("--exec=") {
                     out.push(script(v));
-                } else if a == "--exec" || (a.starts_with('-') && !a.starts_with("--") && a.ends_with('x')) {
+                } else if a == "--exec"
+                    || (a.starts_with('-') && !a.starts_with("--") && a.ends_with('x'))
+                {
                     if let Some(v) = norm.get(i + 1) {
                         out.push(script(v));
                         i += 1;
@@ -1989,10 +2312,8 @@ fn git_runs(norm: &[String], words: &[Word]) -> Vec<Inner<'static>> {
                 i += 1;
             }
         }
-        "bisect" => {
-            if norm.get(1).map(String::as_str) == Some("run") && words.len() > 2 {
-                out.push(Inner::Cmd(words[2..].to_vec()));
-            }
+        "bisect" if norm.get(1).map(String::as_str) == Some("run") && words.len() > 2 => {
+            out.push(Inner::Cmd(words[2..].to_vec()));
         }
         "filter-branch" => {
             let mut i = 1;
@@ -2024,12 +2345,18 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
     let name = cmd.name.as_str();
     let args = &cmd.args;
     let spec = options::spec_for(name, args);
-    let ops: Vec<String> = options::operands(spec, args).into_iter().map(str::to_owned).collect();
+    let ops: Vec<String> = options::operands(spec, args)
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     let has = |c: &Command, f: &str| c.has_option(f);
     let mut writes: Vec<String> = Vec::new();
     let mut reads: Vec<String> = Vec::new();
     match name {
-        "tee" | "rm" | "unlink" | "rmdir" | "shred" | "touch" | "mkdir" | "truncate" | "fallocate" | "gzip" | "gunzip" | "bzip2" | "bunzip2" | "xz" | "unxz" | "zstd" | "mkfifo" | "mknod" | "sponge" | "ed" | "red" | "ex" | "wipefs" | "mkswap" | "blkdiscard" | "sfdisk" | "fdisk" | "parted" | "srm" | "setfacl" => {
+        "tee" | "rm" | "unlink" | "rmdir" | "shred" | "touch" | "mkdir" | "truncate"
+        | "fallocate" | "gzip" | "gunzip" | "bzip2" | "bunzip2" | "xz" | "unxz" | "zstd"
+        | "mkfifo" | "mknod" | "sponge" | "ed" | "red" | "ex" | "wipefs" | "mkswap"
+        | "blkdiscard" | "sfdisk" | "fdisk" | "parted" | "srm" | "setfacl" => {
             writes.extend(ops.iter().cloned());
         }
         n if n.starts_with("mkfs") || n == "mke2fs" => writes.extend(ops.iter().cloned()),
@@ -2047,7 +2374,9 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
                         scripted = true;
                         it.next();
                     }
-                    s if s.starts_with("--expression=") || s.starts_with("--file=") => scripted = true,
+                    s if s.starts_with("--expression=") || s.starts_with("--file=") => {
+                        scripted = true
+                    }
                     s if s.starts_with('-') && s.len() > 1 => {
                         if name != "sed" && s[1..].contains(['e', 'E']) {
                             scripted = true;
@@ -2060,8 +2389,14 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
             writes.extend(operands.into_iter().skip(usize::from(!scripted)));
         }
         "awk" | "gawk" => {
-            let inplace = cmd.args.windows(2).any(|p| p[0] == "-i" && p[1] == "inplace")
-                || cmd.args.iter().any(|a| a == "-iinplace" || a == "--include=inplace");
+            let inplace = cmd
+                .args
+                .windows(2)
+                .any(|p| p[0] == "-i" && p[1] == "inplace")
+                || cmd
+                    .args
+                    .iter()
+                    .any(|a| a == "-iinplace" || a == "--include=inplace");
             let mut files_ = Vec::new();
             let mut scripted = false;
             let mut it = cmd.args.iter();
@@ -2078,7 +2413,11 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
                     s => files_.push(s.to_owned()),
                 }
             }
-            let f: Vec<String> = files_.into_iter().skip(usize::from(!scripted)).filter(|f| assignment(f).is_none()).collect();
+            let f: Vec<String> = files_
+                .into_iter()
+                .skip(usize::from(!scripted))
+                .filter(|f| assignment(f).is_none())
+                .collect();
             if inplace {
                 writes.extend(f.iter().cloned());
             }
@@ -2135,7 +2474,12 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
         }
         "tar" | "bsdtar" | "gtar" => {
             let extract = has(cmd, "-x") || has(cmd, "--extract") || has(cmd, "--get");
-            let create = has(cmd, "-c") || has(cmd, "--create") || has(cmd, "-r") || has(cmd, "--append") || has(cmd, "-u") || has(cmd, "--update");
+            let create = has(cmd, "-c")
+                || has(cmd, "--create")
+                || has(cmd, "-r")
+                || has(cmd, "--append")
+                || has(cmd, "-u")
+                || has(cmd, "--update");
             let file = options::value_of(args, Some('f'), Some("file"));
             let dir = options::value_of(args, Some('C'), Some("directory"));
             if extract {
@@ -2161,11 +2505,23 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
             }
         }
         "unzip" => {
-            writes.push(options::value_of(args, Some('d'), None).unwrap_or(".").to_owned());
+            writes.push(
+                options::value_of(args, Some('d'), None)
+                    .unwrap_or(".")
+                    .to_owned(),
+            );
             reads.extend(ops.first().cloned());
         }
         "curl" => {
-            for (s, l) in [(Some('o'), "output"), (Some('D'), "dump-header"), (Some('c'), "cookie-jar"), (None, "trace"), (None, "trace-ascii"), (None, "stderr"), (None, "output-dir")] {
+            for (s, l) in [
+                (Some('o'), "output"),
+                (Some('D'), "dump-header"),
+                (Some('c'), "cookie-jar"),
+                (None, "trace"),
+                (None, "trace-ascii"),
+                (None, "stderr"),
+                (None, "output-dir"),
+            ] {
                 if let Some(v) = options::value_of(args, s, Some(l)) {
                     writes.push(v.to_owned());
                 }
@@ -2173,21 +2529,41 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
             if has(cmd, "-O") || has(cmd, "--remote-name") || has(cmd, "--remote-name-all") {
                 writes.push(".".into());
             }
-            for (s, l) in [(Some('T'), "upload-file"), (Some('K'), "config"), (None, "netrc-file")] {
+            for (s, l) in [
+                (Some('T'), "upload-file"),
+                (Some('K'), "config"),
+                (None, "netrc-file"),
+            ] {
                 if let Some(v) = options::value_of(args, s, Some(l)) {
                     reads.push(v.to_owned());
                 }
             }
             let mut i = 0;
             while let Some(a) = args.get(i) {
-                let value = if let Some((n, v)) = a.strip_prefix("--").and_then(|r| r.split_once('=')) {
-                    (n.starts_with("data") || n.starts_with("form") || n == "json" || n == "variable").then_some(v)
-                } else if matches!(a.as_str(), "-d" | "-F" | "--data" | "--data-binary" | "--data-raw" | "--data-ascii" | "--data-urlencode" | "--form" | "--json" | "--variable") {
-                    i += 1;
-                    args.get(i).map(String::as_str)
-                } else {
-                    None
-                };
+                let value =
+                    if let Some((n, v)) = a.strip_prefix("--").and_then(|r| r.split_once('=')) {
+                        (n.starts_with("data")
+                            || n.starts_with("form")
+                            || n == "json"
+                            || n == "variable")
+                            .then_some(v)
+                    } else if matches!(
+                        a.as_str(),
+                        "-d" | "-F"
+                            | "--data"
+                            | "--data-binary"
+                            | "--data-raw"
+                            | "--data-ascii"
+                            | "--data-urlencode"
+                            | "--form"
+                            | "--json"
+                            | "--variable"
+                    ) {
+                        i += 1;
+                        args.get(i).map(String::as_str)
+                    } else {
+                        None
+                    };
                 if let Some(v) = value {
                     let v = v.rsplit_once(['=', '@']).map_or(v, |_| v);
                     if let Some(p) = v.find(['@', '<']) {
@@ -2201,12 +2577,22 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
             }
         }
         "wget" => {
-            for (s, l) in [('O', "output-document"), ('P', "directory-prefix"), ('o', "output-file"), ('a', "append-output")] {
+            for (s, l) in [
+                ('O', "output-document"),
+                ('P', "directory-prefix"),
+                ('o', "output-file"),
+                ('a', "append-output"),
+            ] {
                 if let Some(v) = options::value_of(args, Some(s), Some(l)) {
                     writes.push(v.to_owned());
                 }
             }
-            if !args.iter().any(|a| a == "-O" || a.starts_with("--output-document") || a == "-P" || a.starts_with("--directory-prefix")) {
+            if !args.iter().any(|a| {
+                a == "-O"
+                    || a.starts_with("--output-document")
+                    || a == "-P"
+                    || a.starts_with("--directory-prefix")
+            }) {
                 writes.push(".".into());
             }
             for l in ["post-file", "body-file", "input-file"] {
@@ -2225,8 +2611,17 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
         }
         "git" => git_files(cmd, &ops, &mut writes),
         "find" => {
-            let roots: Vec<String> = cmd.args.iter().take_while(|a| !a.starts_with('-') && *a != "(" && *a != "!").cloned().collect();
-            let roots = if roots.is_empty() { vec![".".to_owned()] } else { roots };
+            let roots: Vec<String> = cmd
+                .args
+                .iter()
+                .take_while(|a| !a.starts_with('-') && *a != "(" && *a != "!")
+                .cloned()
+                .collect();
+            let roots = if roots.is_empty() {
+                vec![".".to_owned()]
+            } else {
+                roots
+            };
             if cmd.args.iter().any(|a| a == "-delete") {
                 writes.extend(roots.iter().cloned());
             }
@@ -2236,11 +2631,24 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
                 }
             }
         }
-        "cat" | "tac" | "less" | "more" | "nl" | "od" | "xxd" | "hexdump" | "strings" | "base64" | "base32" | "basenc" | "wc" | "md5sum" | "sha1sum" | "sha224sum" | "sha256sum" | "sha384sum" | "sha512sum" | "b2sum" | "cksum" | "sum" | "bat" | "batcat" | "view" | "diff" | "cmp" | "comm" | "paste" | "join" | "cut" | "fold" | "fmt" | "pr" | "expand" | "column" | "rev" | "shuf" | "zcat" | "bzcat" | "xzcat" | "zless" | "gpg" | "iconv" | "dos2unix" | "openssl" | "file" | "xclip" | "pbcopy" | "nc" | "netcat" | "mail" | "head" | "tail" => {
+        "cat" | "tac" | "less" | "more" | "nl" | "od" | "xxd" | "hexdump" | "strings"
+        | "base64" | "base32" | "basenc" | "wc" | "md5sum" | "sha1sum" | "sha224sum"
+        | "sha256sum" | "sha384sum" | "sha512sum" | "b2sum" | "cksum" | "sum" | "bat"
+        | "batcat" | "view" | "diff" | "cmp" | "comm" | "paste" | "join" | "cut" | "fold"
+        | "fmt" | "pr" | "expand" | "column" | "rev" | "shuf" | "zcat" | "bzcat" | "xzcat"
+        | "zless" | "gpg" | "iconv" | "dos2unix" | "openssl" | "file" | "xclip" | "pbcopy"
+        | "nc" | "netcat" | "mail" | "head" | "tail" => {
             if name == "openssl" {
                 for (i, a) in cmd.args.iter().enumerate() {
-                    if matches!(a.as_str(), "-in" | "-inkey" | "-key" | "-cert" | "-kfile" | "-pass") {
-                        reads.extend(cmd.args.get(i + 1).map(|v| v.strip_prefix("file:").unwrap_or(v).to_owned()));
+                    if matches!(
+                        a.as_str(),
+                        "-in" | "-inkey" | "-key" | "-cert" | "-kfile" | "-pass"
+                    ) {
+                        reads.extend(
+                            cmd.args
+                                .get(i + 1)
+                                .map(|v| v.strip_prefix("file:").unwrap_or(v).to_owned()),
+                        );
                     }
                 }
             } else {
@@ -2248,7 +2656,11 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
             }
         }
         "grep" | "egrep" | "fgrep" | "rg" | "ag" | "ack" | "jq" | "yq" => {
-            let explicit = cmd.args.iter().any(|a| matches!(a.as_str(), "-e" | "-f" | "--regexp" | "--file") || a.starts_with("--regexp=") || a.starts_with("--file="));
+            let explicit = cmd.args.iter().any(|a| {
+                matches!(a.as_str(), "-e" | "-f" | "--regexp" | "--file")
+                    || a.starts_with("--regexp=")
+                    || a.starts_with("--file=")
+            });
             reads.extend(ops.iter().skip(usize::from(!explicit)).cloned());
             if let Some(f) = options::value_of(args, Some('f'), Some("file")) {
                 reads.push(f.to_owned());
@@ -2270,7 +2682,11 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
         }
     }
     if name == "sed" && !cmd.options().any(|o| in_place(o, name)) {
-        let explicit = cmd.args.iter().any(|a| matches!(a.as_str(), "-e" | "-f" | "--expression" | "--file") || a.starts_with("--expression=") || a.starts_with("--file="));
+        let explicit = cmd.args.iter().any(|a| {
+            matches!(a.as_str(), "-e" | "-f" | "--expression" | "--file")
+                || a.starts_with("--expression=")
+                || a.starts_with("--file=")
+        });
         reads.extend(ops.iter().skip(usize::from(!explicit)).cloned());
     }
     for f in writes {
@@ -2288,11 +2704,21 @@ fn git_files(cmd: &Command, ops: &[String], writes: &mut Vec<String>) {
     }
     let a = &cmd.args;
     let setting = ops.len() >= 3
-        || matches!(ops.get(1).map(String::as_str), Some("set" | "unset" | "rename-section" | "remove-section" | "edit"))
+        || matches!(
+            ops.get(1).map(String::as_str),
+            Some("set" | "unset" | "rename-section" | "remove-section" | "edit")
+        )
         || a.iter().any(|x| {
             matches!(
                 x.as_str(),
-                "--add" | "--unset" | "--unset-all" | "--replace-all" | "--rename-section" | "--remove-section" | "--edit" | "-e"
+                "--add"
+                    | "--unset"
+                    | "--unset-all"
+                    | "--replace-all"
+                    | "--rename-section"
+                    | "--remove-section"
+                    | "--edit"
+                    | "-e"
             )
         });
     if !setting {
