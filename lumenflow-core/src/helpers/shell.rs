@@ -1107,7 +1107,7 @@ fn run_script(
 }
 
 /// What a runner runs.
-enum Inner<'a> {
+enum Inner {
     /// A command given as words.
     Cmd(Vec<Word>),
     /// Shell code.
@@ -1116,8 +1116,6 @@ enum Inner<'a> {
     Stdin,
     /// Code the line does not contain (a script file, `make -f -`).
     Opaque,
-    #[allow(dead_code)]
-    Borrowed(&'a [Word]),
 }
 
 /// Records one simple command (and what its wrappers run) from its expanded words;
@@ -1660,11 +1658,6 @@ fn command(
             }
             inner_cwd = dir;
             if !rest.is_empty() {
-                let mut env2 = assigns
-                    .iter()
-                    .map(|(n, v)| format!("{n}={v}"))
-                    .collect::<Vec<_>>();
-                env2.extend(w.out.commands[idx].env.clone());
                 inner.push(Inner::Cmd(rest));
             }
         }
@@ -1688,7 +1681,7 @@ fn command(
                     inner.push(Inner::Cmd(rest.to_vec()));
                 }
                 inner_same_shell = matches!(name.as_str(), "command" | "builtin" | "exec");
-            } else if w.functions.iter().any(|f| *f == name) && !args.is_empty() {
+            } else if w.functions.contains(&name) && !args.is_empty() {
                 // A shell function or alias may run its arguments (`f() { "$@"; }`).
                 inner.push(Inner::Cmd(args.clone()));
                 inner_same_shell = true;
@@ -1752,7 +1745,6 @@ fn command(
                 _ => opaque = true,
             },
             Inner::Opaque => opaque = true,
-            Inner::Borrowed(_) => {}
         }
     }
     if opaque {
@@ -1768,7 +1760,7 @@ fn is_stdin_path(p: &str) -> bool {
 }
 
 /// What a shell invoked with `args` runs: a `-c` script, a script file, or its stdin.
-fn shell_invocation(args: &[Word], w: &mut Walker) -> Vec<Inner<'static>> {
+fn shell_invocation(args: &[Word], w: &mut Walker) -> Vec<Inner> {
     let mut i = 0;
     let mut saw_c = false;
     let mut read_stdin = false;
@@ -1842,7 +1834,14 @@ fn skip_opts<'a>(args: &'a [Word], with_value: &[&str], positional: usize) -> &'
         if !a.text.starts_with('-') || a.text == "-" {
             break;
         }
-        i += if with_value.contains(&a.text.as_str()) {
+        // `-dmS name`: a cluster ending in an option that takes a value takes the next word.
+        let cluster_value = !a.text.starts_with("--")
+            && a.text.len() > 2
+            && a.text
+                .chars()
+                .last()
+                .is_some_and(|c| with_value.iter().any(|v| v.len() == 2 && v.ends_with(c)));
+        i += if with_value.contains(&a.text.as_str()) || cluster_value {
             2
         } else {
             1
@@ -2005,7 +2004,7 @@ fn xargs_command(args: &[Word]) -> (&[Word], Option<String>) {
 
 /// What `tmux` runs: the shell command of `new-session`, `new-window`, `split-window`,
 /// `respawn-*`, `run-shell` and `if-shell`, the keys of `send-keys`, and `-c` at the top.
-fn tmux_runs(args: &[Word]) -> Vec<Inner<'static>> {
+fn tmux_runs(args: &[Word]) -> Vec<Inner> {
     let mut out = Vec::new();
     let mut i = 0;
     while let Some(a) = args.get(i) {
@@ -2267,7 +2266,7 @@ fn config_runs_code(k: &str) -> bool {
 
 /// What a git subcommand runs: `submodule foreach`, `rebase -x`, `bisect run`,
 /// `filter-branch --*-filter`.
-fn git_runs(norm: &[String], words: &[Word]) -> Vec<Inner<'static>> {
+fn git_runs(norm: &[String], words: &[Word]) -> Vec<Inner> {
     let mut out = Vec::new();
     let Some(sub) = norm.first() else { return out };
     let script = |s: &str| {
@@ -2313,10 +2312,8 @@ fn git_runs(norm: &[String], words: &[Word]) -> Vec<Inner<'static>> {
                 i += 1;
             }
         }
-        "bisect" => {
-            if norm.get(1).map(String::as_str) == Some("run") && words.len() > 2 {
-                out.push(Inner::Cmd(words[2..].to_vec()));
-            }
+        "bisect" if norm.get(1).map(String::as_str) == Some("run") && words.len() > 2 => {
+            out.push(Inner::Cmd(words[2..].to_vec()));
         }
         "filter-branch" => {
             let mut i = 1;
