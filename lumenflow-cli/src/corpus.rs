@@ -275,6 +275,9 @@ pub struct Report {
     pub tallies: BTreeMap<String, BTreeMap<String, Tally>>,
     /// Failures and gaps.
     pub findings: Vec<Finding>,
+    /// Per policy name, the median and 99th-percentile evaluation time of its decisions,
+    /// in nanoseconds (`Decision::eval_ns`; a debug build is much slower than a release one).
+    pub eval_ns: BTreeMap<String, (u64, u64)>,
 }
 
 impl Report {
@@ -288,6 +291,7 @@ impl Report {
 pub fn run(cases: &[Case], policies: Vec<Policy>) -> Report {
     let mut tallies: BTreeMap<String, BTreeMap<String, Tally>> = BTreeMap::new();
     let mut findings = Vec::new();
+    let mut times: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let sets: Vec<(String, PolicySet)> = policies
         .into_iter()
         .map(|p| (p.name().to_owned(), PolicySet::single(p)))
@@ -297,6 +301,7 @@ pub fn run(cases: &[Case], policies: Vec<Policy>) -> Report {
         let mut all_as_expected = true;
         for (name, set) in &sets {
             let d = set.decide(&case.action, &case.context);
+            times.entry(name.clone()).or_default().push(d.eval_ns);
             let t = tallies
                 .entry(name.clone())
                 .or_default()
@@ -350,7 +355,22 @@ pub fn run(cases: &[Case], policies: Vec<Policy>) -> Report {
             }
         }
     }
-    Report { tallies, findings }
+    let eval_ns = times
+        .into_iter()
+        .map(|(p, mut t)| {
+            t.sort_unstable();
+            let at = |q: usize| t.get((t.len() * q / 100).min(t.len().saturating_sub(1)));
+            (
+                p,
+                (at(50).copied().unwrap_or(0), at(99).copied().unwrap_or(0)),
+            )
+        })
+        .collect();
+    Report {
+        tallies,
+        findings,
+        eval_ns,
+    }
 }
 
 /// The table, as Markdown: one row per class, two columns per policy.

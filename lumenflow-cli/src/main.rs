@@ -618,6 +618,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     cases.len(),
                     count
                 );
+                for (p, (median, p99)) in &report.eval_ns {
+                    outln!("{p}: decide median {median} ns, p99 {p99} ns");
+                }
             }
             Ok(if report.ok() {
                 ExitCode::SUCCESS
