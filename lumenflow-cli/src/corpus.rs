@@ -278,6 +278,9 @@ pub struct Report {
     /// Per policy name, the median and 99th-percentile evaluation time of its decisions,
     /// in nanoseconds (`Decision::eval_ns`; a debug build is much slower than a release one).
     pub eval_ns: BTreeMap<String, (u64, u64)>,
+    /// Per policy name, the rules whose condition runs in the `cel` interpreter rather than
+    /// the native evaluator (slower; spec/cel.md).
+    pub interpreted: BTreeMap<String, Vec<String>>,
 }
 
 impl Report {
@@ -292,6 +295,17 @@ pub fn run(cases: &[Case], policies: Vec<Policy>) -> Report {
     let mut tallies: BTreeMap<String, BTreeMap<String, Tally>> = BTreeMap::new();
     let mut findings = Vec::new();
     let mut times: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let interpreted = policies
+        .iter()
+        .map(|p| {
+            let ids = p
+                .rules()
+                .iter()
+                .filter(|r| !r.is_native())
+                .map(|r| r.id().to_owned());
+            (p.name().to_owned(), ids.collect())
+        })
+        .collect();
     let sets: Vec<(String, PolicySet)> = policies
         .into_iter()
         .map(|p| (p.name().to_owned(), PolicySet::single(p)))
@@ -370,6 +384,7 @@ pub fn run(cases: &[Case], policies: Vec<Policy>) -> Report {
         tallies,
         findings,
         eval_ns,
+        interpreted,
     }
 }
 

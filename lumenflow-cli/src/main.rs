@@ -619,7 +619,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     count
                 );
                 for (p, (median, p99)) in &report.eval_ns {
-                    outln!("{p}: decide median {median} ns, p99 {p99} ns");
+                    let slow = &report.interpreted[p];
+                    outln!(
+                        "{p}: decide median {median} ns, p99 {p99} ns; rules in the CEL interpreter: {}",
+                        if slow.is_empty() { "none".to_owned() } else { slow.join(", ") }
+                    );
                 }
             }
             Ok(if report.ok() {
