@@ -216,8 +216,14 @@ fn claude_code_action(
     if let Some(cwd) = obj.get("cwd").cloned() {
         *context = context.clone().with("cwd", cwd);
     }
-    let e = hooks::claude_code_event(&event.to_string()).map_err(|e| e.to_string())?;
-    Ok(e.action)
+    let e = hooks::claude_code::event(&event.to_string()).map_err(|e| e.to_string())?;
+    match <[Action; 1]>::try_from(e.actions) {
+        Ok([a]) => Ok(a),
+        Err(v) => Err(format!(
+            "the event maps to {} actions; a case needs exactly one",
+            v.len()
+        )),
+    }
 }
 
 fn describe(a: &Action) -> String {

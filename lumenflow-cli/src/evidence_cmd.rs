@@ -1,13 +1,12 @@
-//! The evidence commands: keygen, record, verify, export, log, checkpoint, and the
-//! hook modes of decide and record. Each parses its input, calls the core, and prints.
+//! The evidence commands: keygen, record, verify, export, log, checkpoint (the hook
+//! modes of decide and record are in `hook_cmd`). Each parses its input, calls the core, and prints.
 
-use crate::{load_set, read_context, read_text, ExportFormat, StatusArg};
-use lumenflow_core::hooks;
+use crate::{load_set, ExportFormat, StatusArg};
 use lumenflow_core::{
-    canonical_json, csv_row, export as export_log, export_signed, filter_records, public_path,
-    read_records, terminal_text, timestamp, verify_path, write_checkpoint, Checkpoint,
-    Completeness, Context, ExportFormat as Format, Governor, GovernorOptions, Integrity, KeyPair,
-    Keyring, LogFilter, Outcome, PolicySet, Report, Status,
+    csv_row, export as export_log, export_signed, filter_records, public_path, read_records,
+    terminal_text, timestamp, verify_path, write_checkpoint, Checkpoint, Completeness, Context,
+    ExportFormat as Format, Governor, GovernorOptions, Integrity, KeyPair, Keyring, LogFilter,
+    Outcome, PolicySet, Report, Status,
 };
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -41,46 +40,6 @@ fn status(s: StatusArg) -> Status {
     }
 }
 
-/// `decide --hook claude-code`: always answers the hook, denying when anything fails.
-pub fn decide_hook(
-    policies: &[PathBuf],
-    context: Option<&Path>,
-    evidence: Option<&Path>,
-    key: Option<&Path>,
-) -> ExitCode {
-    let answer = (|| -> Result<serde_json::Value, String> {
-        let input = read_text("-")?;
-        let event = hooks::claude_code_event(&input).map_err(|e| e.to_string())?;
-        let set = load_set(policies)?;
-        let mut ctx = match context {
-            Some(p) => read_context(p)?,
-            None => Context::new(),
-        };
-        if let Some(cwd) = &event.cwd {
-            if !ctx.values().contains_key("worktree") {
-                ctx = ctx.with("worktree", cwd.clone());
-            }
-            ctx = ctx.with("cwd", cwd.clone());
-        }
-        let decision = match (evidence, key) {
-            (Some(dir), Some(key)) => {
-                let g = governor(dir, key, set, ctx, true)?;
-                g.decide(&event.action)
-                    .map_err(|e| format!("evidence could not be written: {e}"))?
-                    .decision
-            }
-            _ => set.decide(&event.action, &ctx),
-        };
-        Ok(hooks::claude_code_answer(&decision))
-    })()
-    .unwrap_or_else(|e| {
-        eprintln!("lumenflow: {e}");
-        hooks::claude_code_failure(&e)
-    });
-    outln!("{answer}");
-    ExitCode::SUCCESS
-}
-
 #[allow(clippy::too_many_arguments)]
 pub fn record(
     dir: &Path,
@@ -91,7 +50,6 @@ pub fn record(
     error: Option<String>,
     duration_ms: Option<u64>,
     (cost, tokens, policies): (Option<f64>, Option<i64>, &[PathBuf]),
-    hook: bool,
 ) -> Result<ExitCode, String> {
     let set = if policies.is_empty() {
         PolicySet::new(vec![])
@@ -99,31 +57,8 @@ pub fn record(
         load_set(policies)?
     };
     let g = governor(dir, key, set, Context::new(), false)?;
-    let (id, mut outcome) = if hook {
-        let event = hooks::claude_code_event(&read_text("-")?).map_err(|e| e.to_string())?;
-        let tool_use_id = event
-            .tool_use_id
-            .clone()
-            .ok_or("the PostToolUse event has no tool_use_id")?;
-        let id = open_decision_for_tool_use(dir, &tool_use_id)?;
-        let response = event
-            .tool_response
-            .clone()
-            .unwrap_or(serde_json::Value::Null);
-        let mut o = if hooks::claude_code_failed(&response) {
-            Outcome::failure("the tool reported a failure")
-        } else {
-            Outcome::success()
-        };
-        let bytes = canonical_json(&response)
-            .map_err(|e| e.to_string())?
-            .into_bytes();
-        o = o.with_output(&bytes);
-        (id, o)
-    } else {
-        let id = decision.ok_or("--decision is required")?;
-        (id, Outcome::new(status(st.ok_or("--status is required")?)))
-    };
+    let id = decision.ok_or("--decision is required")?;
+    let mut outcome = Outcome::new(status(st.ok_or("--status is required")?));
     if let Some(p) = output {
         let bytes = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
         outcome = outcome.with_output(&bytes);
@@ -137,29 +72,8 @@ pub fn record(
     outcome.cost = cost.or(outcome.cost);
     outcome.tokens = tokens.or(outcome.tokens);
     let rec = g.record(&id, outcome).map_err(|e| e.to_string())?;
-    if !hook {
-        outln!("recorded outcome {} for decision {id}", rec.id());
-    }
+    outln!("recorded outcome {} for decision {id}", rec.id());
     Ok(ExitCode::SUCCESS)
-}
-
-/// The open decision recorded for a Claude Code tool call.
-fn open_decision_for_tool_use(dir: &Path, tool_use_id: &str) -> Result<String, String> {
-    let records = read_records(dir).map_err(|e| e.to_string())?;
-    let mut found = None;
-    for r in &records {
-        if r.kind == "decision" && r.body["action"]["metadata"]["tool_use_id"] == tool_use_id {
-            found = Some(r.id());
-        } else if r.kind == "outcome" && found.as_deref() == r.body["decision"].as_str() {
-            found = None;
-        }
-    }
-    found.ok_or_else(|| {
-        format!(
-            "no open decision for tool call {tool_use_id} in {}",
-            dir.display()
-        )
-    })
 }
 
 pub fn keygen(out: &Path) -> Result<ExitCode, String> {

@@ -83,9 +83,9 @@ enum Command {
     ///
     /// With --evidence and --key, the decision is recorded as a signed evidence record
     /// first and its id printed (close it later with `lumenflow record`). With
-    /// --hook claude-code, the action is read from a Claude Code PreToolUse event on
-    /// standard input and the answer is that hook's JSON (allow, deny or ask); any failure
-    /// answers deny. Exits 0 whatever the effect; 1 if a policy, the action or the context
+    /// --hook CLIENT, the event is read from standard input and answered in that
+    /// client's protocol, as `lumenflow hook --client CLIENT` does (any failure blocks;
+    /// spec/hooks.md). Exits 0 whatever the effect; 1 if a policy, the action or the context
     /// is invalid or the evidence cannot be written.
     Decide {
         /// A policy file; repeat for layers, most general first.
@@ -117,8 +117,9 @@ enum Command {
     },
     /// Record the outcome of a decided action (closing its decision record).
     ///
-    /// With --hook claude-code, reads a Claude Code PostToolUse event on standard input and
-    /// closes the decision recorded for the same tool call.
+    /// With --hook CLIENT, reads that client's after-event (e.g. Claude Code's PostToolUse
+    /// or PostToolUseFailure) on standard input and closes the decisions recorded for the
+    /// same call, as `lumenflow hook --client CLIENT` does.
     Record {
         /// The evidence directory.
         dir: PathBuf,
@@ -152,6 +153,81 @@ enum Command {
         /// Read a coding agent's post-tool-use hook event on standard input.
         #[arg(long, value_enum, conflicts_with_all = ["decision", "status"])]
         hook: Option<Hook>,
+    },
+    /// Answer a coding agent's hook event (standard input) in that client's protocol.
+    ///
+    /// A before-event (PreToolUse, beforeShellExecution, BeforeTool, preToolUse, ...) is
+    /// decided and answered allow, deny or ask in the client's JSON; an after-event
+    /// (PostToolUse, PostToolUseFailure, AfterTool, afterShellExecution, postToolUse, ...)
+    /// closes the decisions of the same call. Anything that fails answers the client's
+    /// blocking form, and is recorded when --evidence and --key are given. The worktree is
+    /// --project-dir, else the context's, else the client's project directory (e.g.
+    /// CLAUDE_PROJECT_DIR), never a cwd that follows the agent's `cd`. See spec/hooks.md.
+    Hook {
+        /// The client whose protocol the event is in.
+        #[arg(long, value_enum)]
+        client: Hook,
+        /// A policy file; repeat for layers, most general first (needed to decide).
+        #[arg(long = "policy", short = 'p', value_name = "FILE")]
+        policies: Vec<PathBuf>,
+        /// The context as a JSON file (an object).
+        #[arg(long, value_name = "FILE")]
+        context: Option<PathBuf>,
+        /// The evidence directory (decisions, outcomes and the call index).
+        #[arg(long, value_name = "DIR", requires = "key")]
+        evidence: Option<PathBuf>,
+        /// The private key that signs evidence.
+        #[arg(long, value_name = "FILE", requires = "evidence")]
+        key: Option<PathBuf>,
+        /// The project directory (context.worktree) when the context does not give one.
+        #[arg(long, value_name = "DIR")]
+        project_dir: Option<PathBuf>,
+    },
+    /// Run as a git hook: decide a commit (pre-commit) or each ref a push updates
+    /// (pre-push) against the policy, recorded like any action (tool "git"). Exits 0 to
+    /// let git go on, 1 to stop it (deny, approval required, or any failure).
+    GitHook {
+        /// Which hook.
+        #[arg(value_enum)]
+        hook: GitHookName,
+        /// The arguments git gives the hook (pre-push: remote name and URL).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+        /// A policy file; repeat for layers, most general first.
+        #[arg(long = "policy", short = 'p', value_name = "FILE", required = true)]
+        policies: Vec<PathBuf>,
+        /// The context as a JSON file (worktree defaults to the repository's top level).
+        #[arg(long, value_name = "FILE")]
+        context: Option<PathBuf>,
+        /// The evidence directory.
+        #[arg(long, value_name = "DIR", requires = "key")]
+        evidence: Option<PathBuf>,
+        /// The private key that signs evidence.
+        #[arg(long, value_name = "FILE", requires = "evidence")]
+        key: Option<PathBuf>,
+    },
+    /// Install LumenFlow's pre-commit and pre-push hooks in a repository (its hooks
+    /// directory, honouring core.hooksPath). Refuses to replace a hook LumenFlow did not
+    /// write unless --force (which keeps the old one as <hook>.lumenflow-backup).
+    InstallGitHooks {
+        /// The repository (default: the current directory's).
+        #[arg(long, value_name = "DIR")]
+        repo: Option<PathBuf>,
+        /// A policy file the hooks use; repeat for layers.
+        #[arg(long = "policy", short = 'p', value_name = "FILE", required = true)]
+        policies: Vec<PathBuf>,
+        /// The evidence directory the hooks record in.
+        #[arg(long, value_name = "DIR", requires = "key")]
+        evidence: Option<PathBuf>,
+        /// The private key the hooks sign with.
+        #[arg(long, value_name = "FILE", requires = "evidence")]
+        key: Option<PathBuf>,
+        /// A context file the hooks use.
+        #[arg(long, value_name = "FILE")]
+        context: Option<PathBuf>,
+        /// Replace hooks LumenFlow did not write (keeping a backup).
+        #[arg(long)]
+        force: bool,
     },
     /// Make a signing key: writes FILE (private, mode 0600) and FILE.pub (public).
     Keygen {
@@ -365,11 +441,41 @@ struct VoteArgs {
     sign_key: Option<PathBuf>,
 }
 
-/// Agent runtimes whose hook protocol `--hook` speaks.
+/// Agent clients whose hook protocol `--hook` / `hook --client` speaks (spec/hooks.md).
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 enum Hook {
-    /// Claude Code's PreToolUse / PostToolUse command hooks.
+    /// Claude Code: PreToolUse, PostToolUse, PostToolUseFailure, PermissionDenied.
     ClaudeCode,
+    /// OpenAI Codex CLI: PreToolUse, PostToolUse (apply_patch read into the files it writes).
+    Codex,
+    /// Cursor: beforeShellExecution, beforeMCPExecution, beforeReadFile, preToolUse and the after-events.
+    Cursor,
+    /// Gemini CLI: BeforeTool, AfterTool.
+    Gemini,
+    /// GitHub Copilot CLI: preToolUse, postToolUse.
+    Copilot,
+}
+
+impl Hook {
+    fn client(self) -> lumenflow_core::hooks::Client {
+        use lumenflow_core::hooks::Client;
+        match self {
+            Hook::ClaudeCode => Client::ClaudeCode,
+            Hook::Codex => Client::Codex,
+            Hook::Cursor => Client::Cursor,
+            Hook::Gemini => Client::Gemini,
+            Hook::Copilot => Client::Copilot,
+        }
+    }
+}
+
+/// The git hooks `git-hook` runs as.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum GitHookName {
+    /// Before a commit is made: decides the staged change.
+    PreCommit,
+    /// Before a push: decides each ref it updates.
+    PrePush,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -389,6 +495,8 @@ enum ExportFormat {
 
 mod corpus;
 mod evidence_cmd;
+mod git_cmd;
+mod hook_cmd;
 mod state_cmd;
 
 fn main() -> ExitCode {
@@ -431,13 +539,15 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             evidence,
             key,
         } => {
-            if hook.is_some() {
-                return Ok(evidence_cmd::decide_hook(
-                    &policies,
-                    context.as_deref(),
-                    evidence.as_deref(),
-                    key.as_deref(),
-                ));
+            if let Some(h) = hook {
+                let opts = hook_cmd::HookOptions {
+                    policies,
+                    context,
+                    evidence,
+                    key,
+                    project_dir: None,
+                };
+                return Ok(hook_cmd::run(h.client(), &opts));
             }
             let set = load_set(&policies)?;
             let action = read_action(action.as_deref().unwrap_or("-"))?;
@@ -486,16 +596,78 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             tokens,
             policies,
             hook,
-        } => evidence_cmd::record(
-            &dir,
-            &key,
-            decision,
-            status,
-            output,
-            error,
-            duration_ms,
-            (cost, tokens, &policies),
-            hook.is_some(),
+        } => match hook {
+            Some(h) => {
+                let opts = hook_cmd::HookOptions {
+                    policies,
+                    context: None,
+                    evidence: Some(dir),
+                    key: Some(key),
+                    project_dir: None,
+                };
+                Ok(hook_cmd::run(h.client(), &opts))
+            }
+            None => evidence_cmd::record(
+                &dir,
+                &key,
+                decision,
+                status,
+                output,
+                error,
+                duration_ms,
+                (cost, tokens, &policies),
+            ),
+        },
+        Command::Hook {
+            client,
+            policies,
+            context,
+            evidence,
+            key,
+            project_dir,
+        } => {
+            let opts = hook_cmd::HookOptions {
+                policies,
+                context,
+                evidence,
+                key,
+                project_dir,
+            };
+            Ok(hook_cmd::run(client.client(), &opts))
+        }
+        Command::GitHook {
+            hook,
+            args,
+            policies,
+            context,
+            evidence,
+            key,
+        } => Ok(git_cmd::git_hook(
+            matches!(hook, GitHookName::PrePush),
+            &args,
+            &git_cmd::GitOptions {
+                policies,
+                context,
+                evidence,
+                key,
+            },
+        )),
+        Command::InstallGitHooks {
+            repo,
+            policies,
+            evidence,
+            key,
+            context,
+            force,
+        } => git_cmd::install(
+            repo.as_deref(),
+            &git_cmd::GitOptions {
+                policies,
+                context,
+                evidence,
+                key,
+            },
+            force,
         ),
         Command::Keygen { out } => evidence_cmd::keygen(&out),
         Command::Verify {

@@ -246,7 +246,9 @@ fn governed_session_from_the_shell() {
         None,
     );
     assert_eq!(again.status.code(), Some(1), "a decision is closed once");
-    // The Claude Code hook: deny, allow, and closing the allowed call.
+    // The Claude Code hook: deny, allow, and closing the allowed call. The worktree is
+    // the project directory (CLAUDE_PROJECT_DIR, or the context's), never the cwd.
+    let hook_ctx = tmp("hook-context.json", r#"{"worktree": "/work/repo"}"#);
     let pre = |cmd: &str, id: &str| {
         format!(
             r#"{{"session_id":"s-2","cwd":"/work/repo","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{{"command":{}}},"tool_use_id":"{id}"}}"#,
@@ -260,6 +262,8 @@ fn governed_session_from_the_shell() {
             EXAMPLE,
             "--hook",
             "claude-code",
+            "--context",
+            hook_ctx.to_str().unwrap(),
             "--evidence",
             ev.to_str().unwrap(),
             "--key",
@@ -276,6 +280,8 @@ fn governed_session_from_the_shell() {
             EXAMPLE,
             "--hook",
             "claude-code",
+            "--context",
+            hook_ctx.to_str().unwrap(),
             "--evidence",
             ev.to_str().unwrap(),
             "--key",
@@ -292,6 +298,8 @@ fn governed_session_from_the_shell() {
             EXAMPLE,
             "--hook",
             "claude-code",
+            "--context",
+            hook_ctx.to_str().unwrap(),
             "--evidence",
             ev.to_str().unwrap(),
             "--key",
