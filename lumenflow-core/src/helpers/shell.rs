@@ -1566,6 +1566,10 @@ fn command(
                 }
                 j += 1;
             }
+            if inner.is_empty() {
+                // No command: a login shell reading its standard input.
+                inner.push(Inner::Stdin);
+            }
         }
         "tmux" => inner.extend(tmux_runs(&args)),
         "screen" => {
@@ -1646,6 +1650,9 @@ fn command(
                 } else {
                     Inner::Cmd(rest.to_vec())
                 });
+            } else if shell_flag {
+                // `sudo -i` alone: a root shell reading its standard input.
+                inner.push(Inner::Stdin);
             }
         }
         "env" => {
