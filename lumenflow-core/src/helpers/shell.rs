@@ -518,7 +518,12 @@ struct Walker {
     cwd: Option<Word>,
     oldpwd: Option<Word>,
     dirs: Vec<Word>,
-    subshells: Vec<Word>,
+    subshells: Vec<(Word, Vec<Word>)>,
+    /// Other directories the shell may be in: a `cd` that might not have run (after `&&`
+    /// or `||`, inside `if`/`while`/`for`/`case`) leaves the directory before it possible.
+    alts: Vec<Word>,
+    /// Whether the command being recorded might not run (see `alts`).
+    conditional: bool,
     functions: Vec<String>,
     cdpath: bool,
     git_env: Vec<(String, String)>,
@@ -541,28 +546,72 @@ impl Walker {
     }
 
     /// Saves the working directory state, for a child process or subshell.
-    fn save(&self) -> (Option<Word>, Option<Word>, Vec<Word>) {
-        (self.cwd.clone(), self.oldpwd.clone(), self.dirs.clone())
+    fn save(&self) -> Saved {
+        (
+            self.cwd.clone(),
+            self.oldpwd.clone(),
+            self.dirs.clone(),
+            self.alts.clone(),
+        )
     }
 
-    fn restore(&mut self, s: (Option<Word>, Option<Word>, Vec<Word>)) {
-        (self.cwd, self.oldpwd, self.dirs) = s;
+    fn restore(&mut self, s: Saved) {
+        (self.cwd, self.oldpwd, self.dirs, self.alts) = s;
+    }
+
+    /// `path` resolved against `cwd` and, when `cwd` is the shell's own directory, against
+    /// each other directory the shell may be in.
+    fn resolved(&self, cwd: &Word, path: &str) -> Vec<String> {
+        let mut out = vec![resolve(cwd, path)];
+        if *cwd == self.cwd() {
+            for a in &self.alts {
+                let r = resolve(a, path);
+                if !out.contains(&r) {
+                    out.push(r);
+                }
+            }
+        }
+        out
     }
 
     fn write(&mut self, cwd: &Word, path: &str) {
         if !is_sink(path) {
-            let p = resolve(cwd, path);
-            push_with_dot_globs(&mut self.out.writes, p);
+            for p in self.resolved(cwd, path) {
+                push_with_dot_globs(&mut self.out.writes, p);
+            }
         }
     }
 
     fn read(&mut self, cwd: &Word, path: &str) {
         if !is_sink(path) && path != "-" {
-            let p = resolve(cwd, path);
-            push_with_dot_globs(&mut self.out.reads, p);
+            for p in self.resolved(cwd, path) {
+                push_with_dot_globs(&mut self.out.reads, p);
+            }
         }
     }
+
+    /// Moves the shell to `next` (what `step` gives from its directory); when the move
+    /// might not happen, the directories before it stay possible.
+    fn move_to(&mut self, next: Word, step: impl Fn(&Word) -> Word) {
+        let cur = self.cwd();
+        let mut alts: Vec<Word> = self.alts.iter().map(&step).collect();
+        if self.conditional {
+            alts.push(cur);
+            alts.extend(self.alts.iter().cloned());
+        }
+        alts.retain(|a| *a != next);
+        alts.dedup();
+        if alts.len() > 8 {
+            alts.truncate(8);
+            alts.push(Word::dynamic("$PWD"));
+        }
+        self.alts = alts;
+        self.cwd = Some(next);
+    }
 }
+
+/// A saved working-directory state: directory, `OLDPWD`, directory stack, alternatives.
+type Saved = (Option<Word>, Option<Word>, Vec<Word>, Vec<Word>);
 
 /// Pushes `p`, and for a glob component that could match `..` (`.*`, `.?`, `.[.]`) the
 /// path with `..` in its place.
@@ -643,6 +692,14 @@ fn parse_into(src: &str, depth: usize, w: &mut Walker, via: &[String]) -> Result
     let mut words: Vec<Word> = Vec::new();
     let mut input = Input::Inherit;
     let mut pipe: Option<Input> = None;
+    // Whether the next command might not run: inside a compound command's body, after
+    // `&&`/`||`, or in a function body (run only when called).
+    let base_cond = w.conditional;
+    let mut cond_depth = 0usize;
+    let mut after_andor = false;
+    let mut braces = 0usize;
+    let mut fn_braces: Vec<usize> = Vec::new();
+    let mut pending_fn = false;
     let mut i = 0;
     while i < tokens.len() {
         let tok = &tokens[i];
@@ -650,7 +707,25 @@ fn parse_into(src: &str, depth: usize, w: &mut Walker, via: &[String]) -> Result
             let wd = expand_word(&tok.text, depth, w, via)?;
             if words.is_empty() && !wd.dynamic && is_reserved(&wd.text) {
                 match wd.text.as_str() {
+                    "if" | "while" | "until" => cond_depth += 1,
+                    "fi" | "done" | "esac" => cond_depth = cond_depth.saturating_sub(1),
+                    "{" => {
+                        braces += 1;
+                        if std::mem::take(&mut pending_fn) {
+                            fn_braces.push(braces);
+                        }
+                    }
+                    "}" => {
+                        if fn_braces.last() == Some(&braces) {
+                            fn_braces.pop();
+                        }
+                        braces = braces.saturating_sub(1);
+                    }
+                    _ => {}
+                }
+                match wd.text.as_str() {
                     "for" | "select" | "case" => {
+                        cond_depth += 1;
                         // Skip the loop header up to its separator; its words were expanded above.
                         i += 1;
                         while let Some(x) = word(i) {
@@ -661,6 +736,7 @@ fn parse_into(src: &str, depth: usize, w: &mut Walker, via: &[String]) -> Result
                     }
                     "function" => {
                         if let Some(name) = word(i + 1) {
+                            pending_fn = true;
                             w.functions.push(name.to_owned());
                             i += 2;
                             if op_at(i) == Some("(") && op_at(i + 1) == Some(")") {
@@ -682,19 +758,27 @@ fn parse_into(src: &str, depth: usize, w: &mut Walker, via: &[String]) -> Result
             // `name() { ...; }`: a function definition; its body follows as commands.
             w.functions
                 .push(words.pop().map(|x| x.text).unwrap_or_default());
+            pending_fn = true;
             i += 2;
             continue;
         }
+        w.conditional = base_cond || cond_depth > 0 || after_andor || !fn_braces.is_empty();
         let Some(kind) = redirect_kind(op) else {
             let this_pipe = pipe.take();
             let output = flush(std::mem::take(&mut words), input, this_pipe, depth, w, via)?;
             input = Input::Inherit;
             match op {
+                "&&" | "||" => after_andor = true,
+                "|" | "|&" | "(" | ")" => {}
+                _ => after_andor = false,
+            }
+            match op {
                 "|" | "|&" => pipe = Some(output),
-                "(" => w.subshells.push(w.cwd()),
+                "(" => w.subshells.push((w.cwd(), w.alts.clone())),
                 ")" => {
-                    if let Some(c) = w.subshells.pop() {
+                    if let Some((c, a)) = w.subshells.pop() {
                         w.cwd = Some(c);
+                        w.alts = a;
                     }
                 }
                 _ => {}
@@ -775,7 +859,9 @@ fn parse_into(src: &str, depth: usize, w: &mut Walker, via: &[String]) -> Result
         }
     }
     let this_pipe = pipe.take();
+    w.conditional = base_cond || cond_depth > 0 || after_andor || !fn_braces.is_empty();
     flush(words, input, this_pipe, depth, w, via)?;
+    w.conditional = base_cond;
     Ok(())
 }
 
@@ -1289,8 +1375,17 @@ fn command(
             if name == "pushd" && target.is_some_and(|t| !t.text.starts_with(['+', '-'])) {
                 w.dirs.push(cur.clone());
             }
+            let step = match (name.as_str(), target) {
+                ("cd" | "pushd", Some(t)) if !t.text.starts_with(['+', '-']) => Some(t.clone()),
+                _ => None,
+            };
+            let cdpath = w.cdpath;
             w.oldpwd = Some(cur);
-            w.cwd = Some(next);
+            let n2 = next.clone();
+            w.move_to(next, |a| match &step {
+                Some(t) => change_dir(a, t, cdpath),
+                None => n2.clone(),
+            });
         }
         "export" | "declare" | "typeset" | "local" | "readonly" => {
             for a in &args {
