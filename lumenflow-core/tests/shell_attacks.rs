@@ -495,3 +495,23 @@ fn a_cd_that_might_not_run_leaves_both_directories() {
         ["web/out.log", "out.log"]
     );
 }
+
+#[test]
+fn commands_other_programs_run_through_a_shell() {
+    let rm = "rm -r -f";
+    for src in [
+        "rsync -e 'rm -rf x' a b:",
+        "rsync --rsh='rm -rf x' a b:",
+        "ssh -o ProxyCommand='rm -rf x' host",
+        "ssh -oLocalCommand='rm -rf x' -o PermitLocalCommand=yes host",
+        "scp -S 'rm -rf x' a b:",
+        "man -P 'rm -rf x' ls",
+    ] {
+        assert!(invokes(src, rm), "{src:?}: {:?}", p(src).commands);
+    }
+    assert!(
+        p("ssh -o ProxyCommand='nc %h %p' host").opaque
+            || p("ssh -o ProxyCommand='nc %h %p' host").invokes(&Pattern::new("nc").unwrap())
+    );
+    assert!(p("git -c core.sshCommand=\"$X\" fetch").opaque);
+}

@@ -1469,16 +1469,41 @@ fn command(
                 if let Some((k, v)) = c.split_once('=') {
                     if config_runs_code(k) {
                         let v = v.strip_prefix('!').unwrap_or(v);
-                        // A value that does not parse is code this reading cannot see.
-                        let saved = w.save();
-                        let n = w.out.commands.len();
-                        if parse_into(v, depth + 1, w, &via2).is_err() {
-                            w.out.commands.truncate(n);
-                            opaque = true;
-                        }
-                        w.restore(saved);
+                        opaque |= foreign_script(v, depth, w, &via2);
                     }
                 }
+            }
+        }
+        "rsync" => {
+            if let Some(v) = options::value_of(&cmd_args, Some('e'), Some("rsh")) {
+                opaque |= foreign_script(v, depth, w, &via2);
+            }
+        }
+        "ssh" | "scp" | "sftp" => {
+            for (i, a) in cmd_args.iter().enumerate() {
+                let opt = if a == "-o" {
+                    cmd_args.get(i + 1).map(String::as_str)
+                } else {
+                    a.strip_prefix("-o").filter(|_| !a.starts_with("--"))
+                };
+                if let Some((k, v)) = opt.and_then(|o| o.split_once(['=', ' '])) {
+                    if matches!(
+                        k.to_ascii_lowercase().as_str(),
+                        "proxycommand" | "localcommand" | "knownhostscommand"
+                    ) {
+                        opaque |= foreign_script(v, depth, w, &via2);
+                    }
+                }
+            }
+            if name == "scp" {
+                if let Some(v) = options::value_of(&cmd_args, Some('S'), None) {
+                    opaque |= foreign_script(v, depth, w, &via2);
+                }
+            }
+        }
+        "man" => {
+            if let Some(v) = options::value_of(&cmd_args, Some('P'), Some("pager")) {
+                opaque |= foreign_script(v, depth, w, &via2);
             }
         }
         "make" | "gmake" => {
@@ -1855,6 +1880,20 @@ fn command(
         }
     }
     Ok(output)
+}
+
+/// Parses a command another program runs through a shell (a git alias, an ssh
+/// `ProxyCommand`, rsync's `-e`); returns whether it is opaque: a value that does not
+/// parse (`%h` tokens, a quote the program adds) is code this reading cannot see.
+fn foreign_script(v: &str, depth: usize, w: &mut Walker, via: &[String]) -> bool {
+    let saved = w.save();
+    let n = w.out.commands.len();
+    let failed = parse_into(v, depth + 1, w, via).is_err();
+    if failed {
+        w.out.commands.truncate(n);
+    }
+    w.restore(saved);
+    failed || looks_dynamic(v)
 }
 
 fn is_stdin_path(p: &str) -> bool {
