@@ -404,6 +404,9 @@ fn nesting_and_size_stay_bounded() {
         s = format!("xargs {s}");
     }
     assert!(parse(&s).is_ok());
+    // Runners inside runners are bounded too (each would be a level of recursion).
+    assert!(parse(&format!("{}ls", "nice ".repeat(10_000))).is_err());
+    assert!(parse(&format!("{}ls", "nice ".repeat(20))).is_ok());
     let many = "x; ".repeat(5000);
     assert!(parse(&many).is_err());
     assert!(parse("bash -c \"$(printf 'a%.0s' {1..3})\"").is_ok());

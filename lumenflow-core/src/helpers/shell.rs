@@ -36,6 +36,10 @@ pub const MAX_NESTING: usize = 8;
 pub const MAX_PAREN_DEPTH: usize = 8;
 /// The longest command string accepted, in bytes.
 pub const MAX_COMMAND_BYTES: usize = 64 * 1024;
+/// The most words all recorded commands may hold together.
+pub const MAX_WORDS: usize = 65_536;
+/// How many wrappers and runners (`sudo nice timeout 5 ...`) may lead to one command.
+pub const MAX_RUNNERS: usize = 32;
 /// The most simple commands one command line may expand to (scripts in scripts, runners).
 pub const MAX_COMMANDS: usize = 4096;
 
@@ -207,8 +211,9 @@ pub enum ShellError {
     /// than [`MAX_PAREN_DEPTH`].
     #[error("shell command nests deeper than {MAX_NESTING} substitutions or {MAX_PAREN_DEPTH} parentheses")]
     TooDeep,
-    /// The command line expands to more than [`MAX_COMMANDS`] simple commands.
-    #[error("shell command runs more than {MAX_COMMANDS} simple commands")]
+    /// The command line expands to more than [`MAX_COMMANDS`] simple commands or
+    /// [`MAX_WORDS`] words.
+    #[error("shell command runs more than {MAX_COMMANDS} simple commands or {MAX_WORDS} words")]
     TooMany,
     /// The command is longer than [`MAX_COMMAND_BYTES`].
     #[error("shell command is {0} bytes, longer than the limit of {MAX_COMMAND_BYTES}")]
@@ -527,6 +532,7 @@ struct Walker {
     functions: Vec<String>,
     cdpath: bool,
     git_env: Vec<(String, String)>,
+    words_stored: usize,
 }
 
 impl Walker {
@@ -1265,6 +1271,15 @@ fn command(
     same_shell: bool,
 ) -> Result<Input, ShellError> {
     if w.out.commands.len() >= MAX_COMMANDS {
+        return Err(ShellError::TooMany);
+    }
+    if via.len() > MAX_RUNNERS {
+        return Err(ShellError::TooDeep);
+    }
+    // Each runner level stores its command's words again: bound the total, so that
+    // `nice nice ... nice` cannot make the walk quadratic in the input.
+    w.words_stored += words.len();
+    if w.words_stored > MAX_WORDS {
         return Err(ShellError::TooMany);
     }
     let Some((program, args)) = words.split_first() else {
