@@ -72,6 +72,8 @@ fn code_that_is_not_in_the_line_is_opaque() {
         "eval \"$PAYLOAD\"",
         "bash -c \"$X\"",
         "make -f - all",
+        "curl -s x | make -f -",
+        "make -f - <<< 'all:; $(X)'",
         "PATH=/tmp/evil:$PATH git status",
         "LD_PRELOAD=/tmp/x.so ls",
         "cat x | parallel",
@@ -538,4 +540,14 @@ fn process_substitutions() {
     // The words after a process substitution stay with their command.
     let d = p("diff <(sort a) <(sort b) -u");
     assert_eq!(find(&d, "diff").args, ["/dev/fd/63", "/dev/fd/63", "-u"]);
+}
+
+#[test]
+fn a_makefile_on_stdin_is_read() {
+    assert!(invokes("make -f - <<< 'all:; rm -rf x'", "rm -r -f"));
+    assert!(invokes(
+        "make -f - <<EOF\nall:\n\t@rm -rf x\nEOF",
+        "rm -r -f"
+    ));
+    assert!(!p("make -f - <<< 'all:; ls'").opaque);
 }

@@ -1588,7 +1588,27 @@ fn command(
             if options::value_of(&cmd_args, Some('f'), Some("file")).is_some_and(is_stdin_path)
                 || options::value_of(&cmd_args, None, Some("makefile")).is_some_and(is_stdin_path)
             {
-                opaque = true;
+                // A makefile on standard input: its recipes (tab-indented lines, and what
+                // follows `;` on a rule line) are shell commands when the line shows them.
+                match &input {
+                    Input::Text(t) => {
+                        opaque |= t.contains('$');
+                        for line in t.lines() {
+                            let recipe = match line.strip_prefix('\t') {
+                                Some(r) => Some(r),
+                                None => line
+                                    .split_once(':')
+                                    .and_then(|(_, r)| r.split_once(';'))
+                                    .map(|(_, r)| r),
+                            };
+                            if let Some(r) = recipe {
+                                let r = r.trim_start_matches(['@', '-', '+']);
+                                opaque |= foreign_script(r, depth, w, &via2);
+                            }
+                        }
+                    }
+                    _ => opaque = true,
+                }
             }
         }
         "tar" => {
