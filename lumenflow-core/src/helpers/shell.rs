@@ -2589,10 +2589,7 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
     let name = cmd.name.as_str();
     let args = &cmd.args;
     let spec = options::spec_for(name, args);
-    let ops: Vec<String> = options::operands(spec, args)
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+    let ops: Vec<&str> = options::operands(spec, args);
     let has = |c: &Command, f: &str| c.has_option(f);
     let mut writes: Vec<String> = Vec::new();
     let mut reads: Vec<String> = Vec::new();
@@ -2601,12 +2598,14 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
         | "fallocate" | "gzip" | "gunzip" | "bzip2" | "bunzip2" | "xz" | "unxz" | "zstd"
         | "mkfifo" | "mknod" | "sponge" | "ed" | "red" | "ex" | "wipefs" | "mkswap"
         | "blkdiscard" | "sfdisk" | "fdisk" | "parted" | "srm" | "setfacl" => {
-            writes.extend(ops.iter().cloned());
+            writes.extend(ops.iter().map(|s| s.to_string()));
         }
-        n if n.starts_with("mkfs") || n == "mke2fs" => writes.extend(ops.iter().cloned()),
+        n if n.starts_with("mkfs") || n == "mke2fs" => {
+            writes.extend(ops.iter().map(|s| s.to_string()))
+        }
         "chmod" | "chown" | "chgrp" | "chattr" => {
             let skip = usize::from(!cmd.args.iter().any(|a| a.starts_with("--reference")));
-            writes.extend(ops.iter().skip(skip).cloned());
+            writes.extend(ops.iter().skip(skip).map(|s| s.to_string()));
         }
         "sed" | "perl" | "ruby" if cmd.options().any(|o| in_place(o, name)) => {
             let mut scripted = false;
@@ -2671,19 +2670,19 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
             if let Some(o) = options::value_of(args, Some('o'), Some("output")) {
                 writes.push(o.to_owned());
             }
-            reads.extend(ops.iter().cloned());
+            reads.extend(ops.iter().map(|s| s.to_string()));
         }
         "uniq" => {
             if let Some(o) = ops.get(1) {
-                writes.push(o.clone());
+                writes.push(o.to_string());
             }
-            reads.extend(ops.first().cloned());
+            reads.extend(ops.first().map(|s| s.to_string()));
         }
         "crontab" => {
             if !has(cmd, "-l") {
                 writes.push("/var/spool/cron/crontabs".into());
             }
-            reads.extend(ops.iter().cloned());
+            reads.extend(ops.iter().map(|s| s.to_string()));
         }
         "dd" => {
             for a in args {
@@ -2698,21 +2697,21 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
         "cp" | "mv" | "install" | "ln" | "rsync" | "scp" => {
             let target = options::value_of(args, Some('t'), Some("target-directory"));
             if name == "install" && has(cmd, "-d") {
-                writes.extend(ops.iter().cloned());
+                writes.extend(ops.iter().map(|s| s.to_string()));
             } else if let Some(t) = target {
                 writes.push(t.to_owned());
-                reads.extend(ops.iter().cloned());
+                reads.extend(ops.iter().map(|s| s.to_string()));
                 if name == "mv" {
-                    writes.extend(ops.iter().cloned());
+                    writes.extend(ops.iter().map(|s| s.to_string()));
                 }
             } else if ops.len() >= 2 {
                 let (last, sources) = ops.split_last().unwrap_or((&ops[0], &[]));
-                writes.push(last.clone());
+                writes.push(last.to_string());
                 if name != "ln" {
-                    reads.extend(sources.iter().cloned());
+                    reads.extend(sources.iter().map(|s| s.to_string()));
                 }
                 if name == "mv" {
-                    writes.extend(sources.iter().cloned());
+                    writes.extend(sources.iter().map(|s| s.to_string()));
                 }
             }
         }
@@ -2741,7 +2740,7 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
                 for o in &ops {
                     reads.push(match &base {
                         Some(b) => resolve(b, o),
-                        None => o.clone(),
+                        None => o.to_string(),
                     });
                 }
             } else {
@@ -2754,7 +2753,7 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
                     .unwrap_or(".")
                     .to_owned(),
             );
-            reads.extend(ops.first().cloned());
+            reads.extend(ops.first().map(|s| s.to_string()));
         }
         "curl" => {
             for (s, l) in [
@@ -2896,7 +2895,7 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
                     }
                 }
             } else {
-                reads.extend(ops.iter().cloned());
+                reads.extend(ops.iter().map(|s| s.to_string()));
             }
         }
         "grep" | "egrep" | "fgrep" | "rg" | "ag" | "ack" | "jq" | "yq" => {
@@ -2905,7 +2904,11 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
                     || a.starts_with("--regexp=")
                     || a.starts_with("--file=")
             });
-            reads.extend(ops.iter().skip(usize::from(!explicit)).cloned());
+            reads.extend(
+                ops.iter()
+                    .skip(usize::from(!explicit))
+                    .map(|s| s.to_string()),
+            );
             if let Some(f) = options::value_of(args, Some('f'), Some("file")) {
                 reads.push(f.to_owned());
             }
@@ -2931,7 +2934,11 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
                 || a.starts_with("--expression=")
                 || a.starts_with("--file=")
         });
-        reads.extend(ops.iter().skip(usize::from(!explicit)).cloned());
+        reads.extend(
+            ops.iter()
+                .skip(usize::from(!explicit))
+                .map(|s| s.to_string()),
+        );
     }
     for f in writes {
         w.write(cwd, &f);
@@ -2942,14 +2949,14 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
 }
 
 /// Files git writes outside the working tree's tracked content: configuration files.
-fn git_files(cmd: &Command, ops: &[String], writes: &mut Vec<String>) {
+fn git_files(cmd: &Command, ops: &[&str], writes: &mut Vec<String>) {
     if cmd.args.first().map(String::as_str) != Some("config") {
         return;
     }
     let a = &cmd.args;
     let setting = ops.len() >= 3
         || matches!(
-            ops.get(1).map(String::as_str),
+            ops.get(1).copied(),
             Some("set" | "unset" | "rename-section" | "remove-section" | "edit")
         )
         || a.iter().any(|x| {
