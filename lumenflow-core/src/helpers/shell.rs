@@ -36,6 +36,10 @@ pub const MAX_NESTING: usize = 8;
 pub const MAX_PAREN_DEPTH: usize = 8;
 /// The longest command string accepted, in bytes.
 pub const MAX_COMMAND_BYTES: usize = 64 * 1024;
+/// The most words all recorded commands may hold together.
+pub const MAX_WORDS: usize = 65_536;
+/// How many wrappers and runners (`sudo nice timeout 5 ...`) may lead to one command.
+pub const MAX_RUNNERS: usize = 32;
 /// The most simple commands one command line may expand to (scripts in scripts, runners).
 pub const MAX_COMMANDS: usize = 4096;
 
@@ -207,8 +211,9 @@ pub enum ShellError {
     /// than [`MAX_PAREN_DEPTH`].
     #[error("shell command nests deeper than {MAX_NESTING} substitutions or {MAX_PAREN_DEPTH} parentheses")]
     TooDeep,
-    /// The command line expands to more than [`MAX_COMMANDS`] simple commands.
-    #[error("shell command runs more than {MAX_COMMANDS} simple commands")]
+    /// The command line expands to more than [`MAX_COMMANDS`] simple commands or
+    /// [`MAX_WORDS`] words.
+    #[error("shell command runs more than {MAX_COMMANDS} simple commands or {MAX_WORDS} words")]
     TooMany,
     /// The command is longer than [`MAX_COMMAND_BYTES`].
     #[error("shell command is {0} bytes, longer than the limit of {MAX_COMMAND_BYTES}")]
@@ -518,11 +523,22 @@ struct Walker {
     cwd: Option<Word>,
     oldpwd: Option<Word>,
     dirs: Vec<Word>,
-    subshells: Vec<Word>,
+    subshells: Vec<(Word, Vec<Word>)>,
+    /// Other directories the shell may be in: a `cd` that might not have run (after `&&`
+    /// or `||`, inside `if`/`while`/`for`/`case`) leaves the directory before it possible.
+    alts: Vec<Word>,
+    /// Whether the command being recorded might not run (see `alts`).
+    conditional: bool,
     functions: Vec<String>,
     cdpath: bool,
     git_env: Vec<(String, String)>,
+    words_stored: usize,
+    /// The text of the last `<(...)` whose output the line shows.
+    procsub: Option<String>,
 }
+
+/// The path a process substitution becomes.
+const PROCSUB: &str = "/dev/fd/63";
 
 impl Walker {
     fn cwd(&self) -> Word {
@@ -541,28 +557,72 @@ impl Walker {
     }
 
     /// Saves the working directory state, for a child process or subshell.
-    fn save(&self) -> (Option<Word>, Option<Word>, Vec<Word>) {
-        (self.cwd.clone(), self.oldpwd.clone(), self.dirs.clone())
+    fn save(&self) -> Saved {
+        (
+            self.cwd.clone(),
+            self.oldpwd.clone(),
+            self.dirs.clone(),
+            self.alts.clone(),
+        )
     }
 
-    fn restore(&mut self, s: (Option<Word>, Option<Word>, Vec<Word>)) {
-        (self.cwd, self.oldpwd, self.dirs) = s;
+    fn restore(&mut self, s: Saved) {
+        (self.cwd, self.oldpwd, self.dirs, self.alts) = s;
+    }
+
+    /// `path` resolved against `cwd` and, when `cwd` is the shell's own directory, against
+    /// each other directory the shell may be in.
+    fn resolved(&self, cwd: &Word, path: &str) -> Vec<String> {
+        let mut out = vec![resolve(cwd, path)];
+        if *cwd == self.cwd() {
+            for a in &self.alts {
+                let r = resolve(a, path);
+                if !out.contains(&r) {
+                    out.push(r);
+                }
+            }
+        }
+        out
     }
 
     fn write(&mut self, cwd: &Word, path: &str) {
         if !is_sink(path) {
-            let p = resolve(cwd, path);
-            push_with_dot_globs(&mut self.out.writes, p);
+            for p in self.resolved(cwd, path) {
+                push_with_dot_globs(&mut self.out.writes, p);
+            }
         }
     }
 
     fn read(&mut self, cwd: &Word, path: &str) {
         if !is_sink(path) && path != "-" {
-            let p = resolve(cwd, path);
-            push_with_dot_globs(&mut self.out.reads, p);
+            for p in self.resolved(cwd, path) {
+                push_with_dot_globs(&mut self.out.reads, p);
+            }
         }
     }
+
+    /// Moves the shell to `next` (what `step` gives from its directory); when the move
+    /// might not happen, the directories before it stay possible.
+    fn move_to(&mut self, next: Word, step: impl Fn(&Word) -> Word) {
+        let cur = self.cwd();
+        let mut alts: Vec<Word> = self.alts.iter().map(&step).collect();
+        if self.conditional {
+            alts.push(cur);
+            alts.extend(self.alts.iter().cloned());
+        }
+        alts.retain(|a| *a != next);
+        alts.dedup();
+        if alts.len() > 8 {
+            alts.truncate(8);
+            alts.push(Word::dynamic("$PWD"));
+        }
+        self.alts = alts;
+        self.cwd = Some(next);
+    }
 }
+
+/// A saved working-directory state: directory, `OLDPWD`, directory stack, alternatives.
+type Saved = (Option<Word>, Option<Word>, Vec<Word>, Vec<Word>);
 
 /// Pushes `p`, and for a glob component that could match `..` (`.*`, `.?`, `.[.]`) the
 /// path with `..` in its place.
@@ -633,7 +693,14 @@ fn change_dir(cwd: &Word, target: &Word, cdpath: bool) -> Word {
     }
 }
 
-fn parse_into(src: &str, depth: usize, w: &mut Walker, via: &[String]) -> Result<(), ShellError> {
+/// Walks `src`, recording into `w`; returns what its last command writes on standard
+/// output when the line shows it.
+fn parse_into(
+    src: &str,
+    depth: usize,
+    w: &mut Walker,
+    via: &[String],
+) -> Result<Input, ShellError> {
     if depth > MAX_NESTING {
         return Err(ShellError::TooDeep);
     }
@@ -643,6 +710,14 @@ fn parse_into(src: &str, depth: usize, w: &mut Walker, via: &[String]) -> Result
     let mut words: Vec<Word> = Vec::new();
     let mut input = Input::Inherit;
     let mut pipe: Option<Input> = None;
+    // Whether the next command might not run: inside a compound command's body, after
+    // `&&`/`||`, or in a function body (run only when called).
+    let base_cond = w.conditional;
+    let mut cond_depth = 0usize;
+    let mut after_andor = false;
+    let mut braces = 0usize;
+    let mut fn_braces: Vec<usize> = Vec::new();
+    let mut pending_fn = false;
     let mut i = 0;
     while i < tokens.len() {
         let tok = &tokens[i];
@@ -650,7 +725,25 @@ fn parse_into(src: &str, depth: usize, w: &mut Walker, via: &[String]) -> Result
             let wd = expand_word(&tok.text, depth, w, via)?;
             if words.is_empty() && !wd.dynamic && is_reserved(&wd.text) {
                 match wd.text.as_str() {
+                    "if" | "while" | "until" => cond_depth += 1,
+                    "fi" | "done" | "esac" => cond_depth = cond_depth.saturating_sub(1),
+                    "{" => {
+                        braces += 1;
+                        if std::mem::take(&mut pending_fn) {
+                            fn_braces.push(braces);
+                        }
+                    }
+                    "}" => {
+                        if fn_braces.last() == Some(&braces) {
+                            fn_braces.pop();
+                        }
+                        braces = braces.saturating_sub(1);
+                    }
+                    _ => {}
+                }
+                match wd.text.as_str() {
                     "for" | "select" | "case" => {
+                        cond_depth += 1;
                         // Skip the loop header up to its separator; its words were expanded above.
                         i += 1;
                         while let Some(x) = word(i) {
@@ -661,6 +754,7 @@ fn parse_into(src: &str, depth: usize, w: &mut Walker, via: &[String]) -> Result
                     }
                     "function" => {
                         if let Some(name) = word(i + 1) {
+                            pending_fn = true;
                             w.functions.push(name.to_owned());
                             i += 2;
                             if op_at(i) == Some("(") && op_at(i + 1) == Some(")") {
@@ -682,7 +776,56 @@ fn parse_into(src: &str, depth: usize, w: &mut Walker, via: &[String]) -> Result
             // `name() { ...; }`: a function definition; its body follows as commands.
             w.functions
                 .push(words.pop().map(|x| x.text).unwrap_or_default());
+            pending_fn = true;
             i += 2;
+            continue;
+        }
+        w.conditional = base_cond || cond_depth > 0 || after_andor || !fn_braces.is_empty();
+        if matches!(op, "<" | ">")
+            && op_at(i + 1) == Some("(")
+            && tokens.get(i + 1).is_some_and(|n| n.start == tok.end)
+        {
+            // Process substitution `<(...)` / `>(...)`: its commands run in a subshell; a
+            // `<(...)` whose output the line shows (`<(echo 'x')`) gives that text to
+            // whatever reads the `/dev/fd/N` it becomes.
+            let mut level = 0usize;
+            let mut close = None;
+            for (j, t) in tokens.iter().enumerate().skip(i + 1) {
+                match (t.op, t.text.as_ref()) {
+                    (true, "(") => level += 1,
+                    (true, ")") => {
+                        level -= 1;
+                        if level == 0 {
+                            close = Some(j);
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let Some(close) = close else {
+                return Err(ShellError::Syntax("unclosed process substitution".into()));
+            };
+            let sub = src
+                .get(tokens[i + 1].end..tokens[close].start)
+                .unwrap_or_default();
+            let saved = w.save();
+            let output = parse_into(sub, depth + 1, w, via)?;
+            w.restore(saved);
+            let is_stdin = i
+                .checked_sub(1)
+                .and_then(|j| tokens.get(j))
+                .is_some_and(|p| p.op && p.text == "<");
+            if op == "<" && is_stdin {
+                input = output;
+            } else {
+                w.procsub = match (op, output) {
+                    ("<", Input::Text(t)) => Some(t),
+                    _ => None,
+                };
+                words.push(Word::dynamic(PROCSUB));
+            }
+            i = close + 1;
             continue;
         }
         let Some(kind) = redirect_kind(op) else {
@@ -690,11 +833,17 @@ fn parse_into(src: &str, depth: usize, w: &mut Walker, via: &[String]) -> Result
             let output = flush(std::mem::take(&mut words), input, this_pipe, depth, w, via)?;
             input = Input::Inherit;
             match op {
+                "&&" | "||" => after_andor = true,
+                "|" | "|&" | "(" | ")" => {}
+                _ => after_andor = false,
+            }
+            match op {
                 "|" | "|&" => pipe = Some(output),
-                "(" => w.subshells.push(w.cwd()),
+                "(" => w.subshells.push((w.cwd(), w.alts.clone())),
                 ")" => {
-                    if let Some(c) = w.subshells.pop() {
+                    if let Some((c, a)) = w.subshells.pop() {
                         w.cwd = Some(c);
+                        w.alts = a;
                     }
                 }
                 _ => {}
@@ -769,14 +918,16 @@ fn parse_into(src: &str, depth: usize, w: &mut Walker, via: &[String]) -> Result
                         }
                         i += 2;
                     }
-                    None => i += 1, // `<(...)`: the substitution follows as a subshell.
+                    None => i += 1, // `< <(...)`: the substitution follows.
                 }
             }
         }
     }
     let this_pipe = pipe.take();
-    flush(words, input, this_pipe, depth, w, via)?;
-    Ok(())
+    w.conditional = base_cond || cond_depth > 0 || after_andor || !fn_braces.is_empty();
+    let out = flush(words, input, this_pipe, depth, w, via)?;
+    w.conditional = base_cond;
+    Ok(out)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -1181,6 +1332,15 @@ fn command(
     if w.out.commands.len() >= MAX_COMMANDS {
         return Err(ShellError::TooMany);
     }
+    if via.len() > MAX_RUNNERS {
+        return Err(ShellError::TooDeep);
+    }
+    // Each runner level stores its command's words again: bound the total, so that
+    // `nice nice ... nice` cannot make the walk quadratic in the input.
+    w.words_stored += words.len();
+    if w.words_stored > MAX_WORDS {
+        return Err(ShellError::TooMany);
+    }
     let Some((program, args)) = words.split_first() else {
         return Ok(Input::Unknown);
     };
@@ -1289,8 +1449,17 @@ fn command(
             if name == "pushd" && target.is_some_and(|t| !t.text.starts_with(['+', '-'])) {
                 w.dirs.push(cur.clone());
             }
+            let step = match (name.as_str(), target) {
+                ("cd" | "pushd", Some(t)) if !t.text.starts_with(['+', '-']) => Some(t.clone()),
+                _ => None,
+            };
+            let cdpath = w.cdpath;
             w.oldpwd = Some(cur);
-            w.cwd = Some(next);
+            let n2 = next.clone();
+            w.move_to(next, |a| match &step {
+                Some(t) => change_dir(a, t, cdpath),
+                None => n2.clone(),
+            });
         }
         "export" | "declare" | "typeset" | "local" | "readonly" => {
             for a in &args {
@@ -1326,6 +1495,10 @@ fn command(
         "source" | "." => {
             match args.iter().find(|a| a.text != "--") {
                 Some(f) if is_stdin_path(&f.text) => inner.push(Inner::Stdin),
+                Some(f) if f.text == PROCSUB => inner.push(match w.procsub.take() {
+                    Some(t) => Inner::Script(Word::lit(t)),
+                    None => Inner::Opaque,
+                }),
                 Some(f) => {
                     let c = w.cwd();
                     w.read(&c, &f.text);
@@ -1374,23 +1547,68 @@ fn command(
                 if let Some((k, v)) = c.split_once('=') {
                     if config_runs_code(k) {
                         let v = v.strip_prefix('!').unwrap_or(v);
-                        // A value that does not parse is code this reading cannot see.
-                        let saved = w.save();
-                        let n = w.out.commands.len();
-                        if parse_into(v, depth + 1, w, &via2).is_err() {
-                            w.out.commands.truncate(n);
-                            opaque = true;
-                        }
-                        w.restore(saved);
+                        opaque |= foreign_script(v, depth, w, &via2);
                     }
                 }
+            }
+        }
+        "rsync" => {
+            if let Some(v) = options::value_of(&cmd_args, Some('e'), Some("rsh")) {
+                opaque |= foreign_script(v, depth, w, &via2);
+            }
+        }
+        "ssh" | "scp" | "sftp" => {
+            for (i, a) in cmd_args.iter().enumerate() {
+                let opt = if a == "-o" {
+                    cmd_args.get(i + 1).map(String::as_str)
+                } else {
+                    a.strip_prefix("-o").filter(|_| !a.starts_with("--"))
+                };
+                if let Some((k, v)) = opt.and_then(|o| o.split_once(['=', ' '])) {
+                    if matches!(
+                        k.to_ascii_lowercase().as_str(),
+                        "proxycommand" | "localcommand" | "knownhostscommand"
+                    ) {
+                        opaque |= foreign_script(v, depth, w, &via2);
+                    }
+                }
+            }
+            if name == "scp" {
+                if let Some(v) = options::value_of(&cmd_args, Some('S'), None) {
+                    opaque |= foreign_script(v, depth, w, &via2);
+                }
+            }
+        }
+        "man" => {
+            if let Some(v) = options::value_of(&cmd_args, Some('P'), Some("pager")) {
+                opaque |= foreign_script(v, depth, w, &via2);
             }
         }
         "make" | "gmake" => {
             if options::value_of(&cmd_args, Some('f'), Some("file")).is_some_and(is_stdin_path)
                 || options::value_of(&cmd_args, None, Some("makefile")).is_some_and(is_stdin_path)
             {
-                opaque = true;
+                // A makefile on standard input: its recipes (tab-indented lines, and what
+                // follows `;` on a rule line) are shell commands when the line shows them.
+                match &input {
+                    Input::Text(t) => {
+                        opaque |= t.contains('$');
+                        for line in t.lines() {
+                            let recipe = match line.strip_prefix('\t') {
+                                Some(r) => Some(r),
+                                None => line
+                                    .split_once(':')
+                                    .and_then(|(_, r)| r.split_once(';'))
+                                    .map(|(_, r)| r),
+                            };
+                            if let Some(r) = recipe {
+                                let r = r.trim_start_matches(['@', '-', '+']);
+                                opaque |= foreign_script(r, depth, w, &via2);
+                            }
+                        }
+                    }
+                    _ => opaque = true,
+                }
             }
         }
         "tar" => {
@@ -1566,6 +1784,10 @@ fn command(
                 }
                 j += 1;
             }
+            if inner.is_empty() {
+                // No command: a login shell reading its standard input.
+                inner.push(Inner::Stdin);
+            }
         }
         "tmux" => inner.extend(tmux_runs(&args)),
         "screen" => {
@@ -1646,6 +1868,9 @@ fn command(
                 } else {
                     Inner::Cmd(rest.to_vec())
                 });
+            } else if shell_flag {
+                // `sudo -i` alone: a root shell reading its standard input.
+                inner.push(Inner::Stdin);
             }
         }
         "env" => {
@@ -1755,6 +1980,20 @@ fn command(
     Ok(output)
 }
 
+/// Parses a command another program runs through a shell (a git alias, an ssh
+/// `ProxyCommand`, rsync's `-e`); returns whether it is opaque: a value that does not
+/// parse (`%h` tokens, a quote the program adds) is code this reading cannot see.
+fn foreign_script(v: &str, depth: usize, w: &mut Walker, via: &[String]) -> bool {
+    let saved = w.save();
+    let n = w.out.commands.len();
+    let failed = parse_into(v, depth + 1, w, via).is_err();
+    if failed {
+        w.out.commands.truncate(n);
+    }
+    w.restore(saved);
+    failed || looks_dynamic(v)
+}
+
 fn is_stdin_path(p: &str) -> bool {
     matches!(p, "-" | "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0")
 }
@@ -1812,6 +2051,11 @@ fn shell_invocation(args: &[Word], w: &mut Walker) -> Vec<Inner> {
         Some(f) if !read_stdin => {
             if is_stdin_path(&f.text) {
                 vec![Inner::Stdin]
+            } else if f.text == PROCSUB {
+                vec![match w.procsub.take() {
+                    Some(t) => Inner::Script(Word::lit(t)),
+                    None => Inner::Opaque,
+                }]
             } else {
                 let c = w.cwd();
                 w.read(&c, &f.text);
@@ -2345,10 +2589,7 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
     let name = cmd.name.as_str();
     let args = &cmd.args;
     let spec = options::spec_for(name, args);
-    let ops: Vec<String> = options::operands(spec, args)
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+    let ops: Vec<&str> = options::operands(spec, args);
     let has = |c: &Command, f: &str| c.has_option(f);
     let mut writes: Vec<String> = Vec::new();
     let mut reads: Vec<String> = Vec::new();
@@ -2357,12 +2598,14 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
         | "fallocate" | "gzip" | "gunzip" | "bzip2" | "bunzip2" | "xz" | "unxz" | "zstd"
         | "mkfifo" | "mknod" | "sponge" | "ed" | "red" | "ex" | "wipefs" | "mkswap"
         | "blkdiscard" | "sfdisk" | "fdisk" | "parted" | "srm" | "setfacl" => {
-            writes.extend(ops.iter().cloned());
+            writes.extend(ops.iter().map(|s| s.to_string()));
         }
-        n if n.starts_with("mkfs") || n == "mke2fs" => writes.extend(ops.iter().cloned()),
+        n if n.starts_with("mkfs") || n == "mke2fs" => {
+            writes.extend(ops.iter().map(|s| s.to_string()))
+        }
         "chmod" | "chown" | "chgrp" | "chattr" => {
             let skip = usize::from(!cmd.args.iter().any(|a| a.starts_with("--reference")));
-            writes.extend(ops.iter().skip(skip).cloned());
+            writes.extend(ops.iter().skip(skip).map(|s| s.to_string()));
         }
         "sed" | "perl" | "ruby" if cmd.options().any(|o| in_place(o, name)) => {
             let mut scripted = false;
@@ -2427,19 +2670,19 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
             if let Some(o) = options::value_of(args, Some('o'), Some("output")) {
                 writes.push(o.to_owned());
             }
-            reads.extend(ops.iter().cloned());
+            reads.extend(ops.iter().map(|s| s.to_string()));
         }
         "uniq" => {
             if let Some(o) = ops.get(1) {
-                writes.push(o.clone());
+                writes.push(o.to_string());
             }
-            reads.extend(ops.first().cloned());
+            reads.extend(ops.first().map(|s| s.to_string()));
         }
         "crontab" => {
             if !has(cmd, "-l") {
                 writes.push("/var/spool/cron/crontabs".into());
             }
-            reads.extend(ops.iter().cloned());
+            reads.extend(ops.iter().map(|s| s.to_string()));
         }
         "dd" => {
             for a in args {
@@ -2454,21 +2697,21 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
         "cp" | "mv" | "install" | "ln" | "rsync" | "scp" => {
             let target = options::value_of(args, Some('t'), Some("target-directory"));
             if name == "install" && has(cmd, "-d") {
-                writes.extend(ops.iter().cloned());
+                writes.extend(ops.iter().map(|s| s.to_string()));
             } else if let Some(t) = target {
                 writes.push(t.to_owned());
-                reads.extend(ops.iter().cloned());
+                reads.extend(ops.iter().map(|s| s.to_string()));
                 if name == "mv" {
-                    writes.extend(ops.iter().cloned());
+                    writes.extend(ops.iter().map(|s| s.to_string()));
                 }
             } else if ops.len() >= 2 {
                 let (last, sources) = ops.split_last().unwrap_or((&ops[0], &[]));
-                writes.push(last.clone());
+                writes.push(last.to_string());
                 if name != "ln" {
-                    reads.extend(sources.iter().cloned());
+                    reads.extend(sources.iter().map(|s| s.to_string()));
                 }
                 if name == "mv" {
-                    writes.extend(sources.iter().cloned());
+                    writes.extend(sources.iter().map(|s| s.to_string()));
                 }
             }
         }
@@ -2497,7 +2740,7 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
                 for o in &ops {
                     reads.push(match &base {
                         Some(b) => resolve(b, o),
-                        None => o.clone(),
+                        None => o.to_string(),
                     });
                 }
             } else {
@@ -2510,7 +2753,7 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
                     .unwrap_or(".")
                     .to_owned(),
             );
-            reads.extend(ops.first().cloned());
+            reads.extend(ops.first().map(|s| s.to_string()));
         }
         "curl" => {
             for (s, l) in [
@@ -2652,7 +2895,7 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
                     }
                 }
             } else {
-                reads.extend(ops.iter().cloned());
+                reads.extend(ops.iter().map(|s| s.to_string()));
             }
         }
         "grep" | "egrep" | "fgrep" | "rg" | "ag" | "ack" | "jq" | "yq" => {
@@ -2661,7 +2904,11 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
                     || a.starts_with("--regexp=")
                     || a.starts_with("--file=")
             });
-            reads.extend(ops.iter().skip(usize::from(!explicit)).cloned());
+            reads.extend(
+                ops.iter()
+                    .skip(usize::from(!explicit))
+                    .map(|s| s.to_string()),
+            );
             if let Some(f) = options::value_of(args, Some('f'), Some("file")) {
                 reads.push(f.to_owned());
             }
@@ -2687,7 +2934,11 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
                 || a.starts_with("--expression=")
                 || a.starts_with("--file=")
         });
-        reads.extend(ops.iter().skip(usize::from(!explicit)).cloned());
+        reads.extend(
+            ops.iter()
+                .skip(usize::from(!explicit))
+                .map(|s| s.to_string()),
+        );
     }
     for f in writes {
         w.write(cwd, &f);
@@ -2698,14 +2949,14 @@ fn files(idx: usize, cwd: &Word, w: &mut Walker) {
 }
 
 /// Files git writes outside the working tree's tracked content: configuration files.
-fn git_files(cmd: &Command, ops: &[String], writes: &mut Vec<String>) {
+fn git_files(cmd: &Command, ops: &[&str], writes: &mut Vec<String>) {
     if cmd.args.first().map(String::as_str) != Some("config") {
         return;
     }
     let a = &cmd.args;
     let setting = ops.len() >= 3
         || matches!(
-            ops.get(1).map(String::as_str),
+            ops.get(1).copied(),
             Some("set" | "unset" | "rename-section" | "remove-section" | "edit")
         )
         || a.iter().any(|x| {
