@@ -413,6 +413,25 @@ enum Command {
         #[arg(value_name = "TESTS.yaml")]
         tests: PathBuf,
     },
+    /// Run an adversarial corpus against policies, each judged alone: every case's
+    /// effect must be the one expected for that policy (known gaps aside).
+    ///
+    /// Prints failures and gaps, then a table per class of dangerous actions allowed and
+    /// benign ones refused; exits 1 on any failure or stale gap.
+    Corpus {
+        /// A policy file; repeat to judge several (each alone, not as layers).
+        #[arg(long = "policy", short = 'p', value_name = "FILE", required = true)]
+        policies: Vec<PathBuf>,
+        /// Corpus files, or directories of them (spec/policy-tests.md, Corpus files).
+        #[arg(value_name = "CORPUS", required = true)]
+        paths: Vec<PathBuf>,
+        /// Print the report as JSON (tallies per policy and class, findings).
+        #[arg(long)]
+        json: bool,
+        /// List known gaps too.
+        #[arg(long)]
+        gaps: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -503,6 +522,7 @@ enum ExportFormat {
     Csv,
 }
 
+mod corpus;
 mod evidence_cmd;
 mod git_cmd;
 mod hook_cmd;
@@ -765,6 +785,60 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             json,
             all,
         } => state_cmd::replay(&path, &policies, json, all),
+        Command::Corpus {
+            policies,
+            paths,
+            json,
+            gaps,
+        } => {
+            let mut loaded = Vec::new();
+            for p in &policies {
+                loaded.push(Policy::from_file(p).map_err(|e| e.to_string())?);
+            }
+            let cases = corpus::load(&paths)?;
+            let count = loaded.len();
+            let report = corpus::run(&cases, loaded);
+            if json {
+                outln!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+                );
+            } else {
+                for f in &report.findings {
+                    if f.kind != "GAP" || gaps {
+                        outln!(
+                            "{:<9} {} [{}] {}: {} {}",
+                            f.kind,
+                            f.at,
+                            f.class,
+                            f.policy,
+                            f.name,
+                            f.message
+                        );
+                    }
+                }
+                outln!("{}", corpus::markdown(&report));
+                let failed = report.findings.iter().filter(|f| f.kind != "GAP").count();
+                let gapped = report.findings.len() - failed;
+                outln!(
+                    "{} cases x {} policies: {failed} failed, {gapped} known gaps",
+                    cases.len(),
+                    count
+                );
+                for (p, (median, p99)) in &report.eval_ns {
+                    let slow = &report.interpreted[p];
+                    outln!(
+                        "{p}: decide median {median} ns, p99 {p99} ns; rules in the CEL interpreter: {}",
+                        if slow.is_empty() { "none".to_owned() } else { slow.join(", ") }
+                    );
+                }
+            }
+            Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
         Command::Test { policies, tests } => {
             let set = load_set(&policies)?;
             let suite = TestSuite::from_file(&tests).map_err(|e| e.to_string())?;

@@ -129,8 +129,10 @@ impl Action {
         })
     }
 
-    /// Parses an action from JSON text, naming the line and column of a problem.
+    /// Parses an action from JSON text, naming the line and column of a problem. An object
+    /// that gives a key twice anywhere is refused (see [`refuse_duplicate_keys`]).
     pub fn from_json(text: &str) -> Result<Action, ActionError> {
+        refuse_duplicate_keys(text)?;
         serde_json::from_str(text).map_err(|e| ActionError::Invalid(e.to_string()))
     }
 
@@ -185,6 +187,69 @@ impl Action {
         }
         Ok(())
     }
+}
+
+/// Refuses JSON text in which an object gives the same key twice, anywhere, naming the
+/// key and where its second occurrence ends. JSON parsers disagree about such objects
+/// (most keep the last value, some the first), so the action a policy judged could differ
+/// from the one a tool runs; the policy loader refuses them for the same reason.
+pub fn refuse_duplicate_keys(text: &str) -> Result<(), ActionError> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    struct Walk;
+    impl<'de> DeserializeSeed<'de> for Walk {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(Walk)
+        }
+    }
+    impl<'de> Visitor<'de> for Walk {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i128<E>(self, _: i128) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u128<E>(self, _: u128) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
+            while a.next_element_seed(Walk)?.is_some() {}
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<(), A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+                if !seen.insert(k.clone().into_owned()) {
+                    return Err(serde::de::Error::custom(format!("duplicate key `{k}`")));
+                }
+                m.next_value_seed(Walk)?;
+            }
+            Ok(())
+        }
+    }
+    let mut d = serde_json::Deserializer::from_str(text);
+    Walk.deserialize(&mut d)
+        .and_then(|()| d.end())
+        .map_err(|e| ActionError::Invalid(e.to_string()))
 }
 
 fn json_type(v: &Value) -> &'static str {
@@ -351,6 +416,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(a.actor.kind, ActorKind::Human);
+        // The same key twice, at the top or nested, is refused, naming the key and line.
+        for dup in [
+            "{\"tool\":\"read\",\"tool\":\"bash\"}",
+            "{\"tool\":\"bash\",\"args\":{\"command\":\"ls\",\n\"command\":\"rm -rf /\"}}",
+            "{\"tool\":\"bash\",\"args\":{\"x\":[{\"a\":1,\"a\":2}]}}",
+            "{\"tool\":\"bash\",\"args\":{\"c\\u006fmmand\":\"x\",\"command\":\"y\"}}",
+        ] {
+            let e = Action::from_json(dup).unwrap_err().to_string();
+            assert!(e.contains("duplicate key"), "{dup}: {e}");
+            assert!(e.contains("line"), "{e}");
+        }
+        assert!(Action::from_json(
+            "{\"tool\":\"bash\",\"args\":{\"a\":{\"k\":1},\"b\":{\"k\":1}}}"
+        )
+        .is_ok());
         let e = Action::from_json(r#"{"tool":"bash","argz":{}}"#).unwrap_err();
         assert!(e.to_string().contains("argz"), "{e}");
         let e = Action::from_json("{\"tool\":\"bash\",\n\"args\": 3}").unwrap_err();

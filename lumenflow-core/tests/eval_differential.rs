@@ -91,6 +91,13 @@ fn expr() -> impl Strategy<Value = String> {
                 "shell.commands({a}).exists(c, c.name == 'ls' && size(c.args) > 0)"
             )),
             inner.clone().prop_map(|a| format!("shell.writes({a})")),
+            inner.clone().prop_map(|a| format!("shell.reads({a})")),
+            inner.clone().prop_map(|a| format!("shell.dynamic({a})")),
+            inner.clone().prop_map(|a| format!("shell.opaque({a})")),
+            inner.clone().prop_map(|a| format!(
+                "shell.commands({a}).exists(c, c.opaque || c.dynamic || c.cwd != '.' || size(c.via) > 0 || c.git_config.exists(g, g.startsWith('core.')) || 'env' in c)"
+            )),
+            inner.clone().prop_map(|a| format!("path.fold({a})")),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("path.within({a}, {b})")),
             inner
                 .clone()
@@ -116,6 +123,7 @@ fn action() -> impl Strategy<Value = Action> {
             "echo hi > /etc/x",
             "echo 'open",
             "ls; rm -rf /",
+            "cd /tmp && git -c core.pager=x log < ~/.k | sh",
         ]),
         prop::option::of(-2i64..3),
         prop::sample::select(vec![
@@ -123,6 +131,7 @@ fn action() -> impl Strategy<Value = Action> {
             "../x",
             "/repo/b",
             "https://api.github.com/x",
+            "/repo/.GIT./config",
         ]),
         prop::option::of(0.0f64..3.0),
     )

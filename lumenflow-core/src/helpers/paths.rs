@@ -31,9 +31,120 @@ pub fn resolve(base: &str, path: &str) -> String {
     }
 }
 
+/// Why a path was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    /// The path holds a NUL byte (which ends a path at the operating system's boundary,
+    /// so what is checked is not what is opened).
+    #[error("path `{0}` contains a NUL byte")]
+    Nul(String),
+    /// The glob pattern is invalid.
+    #[error(transparent)]
+    Glob(#[from] GlobError),
+}
+
+/// Code points that file systems ignore or that render as nothing: zero-width space,
+/// joiners and marks, bidirectional controls, word joiner and invisible operators, soft
+/// hyphen, byte-order mark, and the other code points HFS+ ignores in names.
+fn is_ignorable(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// Whether [`fold`] would change the normalised path `n` (only lower-case ASCII names
+/// without `:`, trailing dots or spaces are left as they are).
+fn needs_fold(n: &str) -> bool {
+    !n.is_ascii()
+        || n.bytes()
+            .any(|b| b.is_ascii_uppercase() || b == b':' || b == b'\\')
+        || n.split('/')
+            .any(|c| c != "." && c != ".." && c.ends_with(['.', ' ']))
+}
+
+/// The form of `path` that case-insensitive and Windows/macOS file systems see: the path
+/// normalised, then in each component ignorable code points removed, an NTFS stream
+/// suffix (`::$INDEX_ALLOCATION`, `:$DATA`, any `:` suffix) removed, trailing dots and
+/// spaces removed (`.git.` is `.git`), and letters lower-cased; then normalised again.
+/// `\` separates components as `/` does. A NUL byte is an error.
+pub fn fold(path: &str) -> Result<String, PathError> {
+    if path.contains('\0') {
+        return Err(PathError::Nul(path.replace('\0', "\\0")));
+    }
+    let n = normalized(path);
+    if !needs_fold(&n) {
+        return Ok(n.into_owned());
+    }
+    let n = n.replace('\\', "/");
+    let mut out = String::with_capacity(n.len());
+    for (i, comp) in n.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        let clean: String = comp.chars().filter(|c| !is_ignorable(*c)).collect();
+        let clean = match clean.find(':') {
+            // `C:` at the front of an absolute Windows path is a drive, not a stream.
+            Some(p) if !(i == 0 && p == 1 && clean.len() == 2) => clean[..p].to_owned(),
+            _ => clean,
+        };
+        let trimmed = clean.trim_end_matches([' ', '.']);
+        let comp = if clean.is_empty() {
+            "" // the root of an absolute path
+        } else if trimmed.is_empty() {
+            let t = clean.trim_end_matches(' ');
+            if t == ".." {
+                ".."
+            } else {
+                "."
+            }
+        } else {
+            trimmed
+        };
+        out.push_str(&comp.to_lowercase());
+    }
+    Ok(normalize(&out))
+}
+
+/// Whether `p` spells a shell value not known statically: it begins with `~`, or holds a
+/// backtick or a `$` that starts an expansion (`$X`, `${X}`, `$(...)`, `$1`, `$@`).
+pub fn is_shell_value(p: &str) -> bool {
+    if p.starts_with('~') || p.contains('`') {
+        return true;
+    }
+    let b = p.as_bytes();
+    b.iter().enumerate().any(|(i, c)| {
+        *c == b'$'
+            && b.get(i + 1)
+                .is_some_and(|n| n.is_ascii_alphanumeric() || b"_{(@*#?$!-".contains(n))
+    })
+}
+
 /// Whether `path` (relative paths taken from `base`) lies at or below `base`.
-/// `a/../../etc` is not within `a`; `/repo2` is not within `/repo`.
+/// `a/../../etc` is not within `a`; `/repo2` is not within `/repo`. A path holding a NUL
+/// byte or a shell value ([`is_shell_value`]) is never within; and the path must be within
+/// both as written and in its folded form ([`fold`]), so that `.. ` or `..\u{200b}` cannot
+/// climb on a file system that ignores them.
 pub fn within(path: &str, base: &str) -> bool {
+    if path.contains('\0') || base.contains('\0') || is_shell_value(path) {
+        return false;
+    }
+    if !within_exact(path, base) {
+        return false;
+    }
+    let (np, nb) = (normalized(path), normalized(base));
+    if !needs_fold(&np) && !needs_fold(&nb) {
+        return true;
+    }
+    match (fold(path), fold(base)) {
+        (Ok(p), Ok(b)) => within_exact(&p, &b),
+        _ => false,
+    }
+}
+
+fn within_exact(path: &str, base: &str) -> bool {
     let mut base_parts = Stack::new();
     components(base, &mut base_parts);
     let absolute_base = base.starts_with('/');
@@ -152,9 +263,60 @@ pub fn glob(pattern: &str) -> Result<Arc<GlobMatcher>, GlobError> {
     Ok(matcher)
 }
 
-/// Whether the normalised `path` matches the glob `pattern`.
-pub fn matches(path: &str, pattern: &str) -> Result<bool, GlobError> {
-    Ok(glob(pattern)?.is_match(normalized(path).as_ref()))
+/// Compiles a glob as [`glob`] does, matching letters case-insensitively.
+pub fn glob_ci(pattern: &str) -> Result<Arc<GlobMatcher>, GlobError> {
+    let key = format!("\0ci\0{pattern}");
+    if let Some(m) = glob_cache().read().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(m);
+    }
+    let matcher = Arc::new(glob_ci_of(pattern)?.compile_matcher());
+    if let Ok(mut c) = glob_cache().write() {
+        if c.len() >= GLOB_CACHE_LIMIT {
+            c.clear();
+        }
+        c.insert(key, matcher.clone());
+    }
+    Ok(matcher)
+}
+
+/// Parses a glob with LumenFlow's options, case-insensitive.
+pub(crate) fn glob_ci_of(pattern: &str) -> Result<globset::Glob, GlobError> {
+    GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .empty_alternates(true)
+        .case_insensitive(true)
+        .build()
+        .map_err(|e| GlobError {
+            pattern: pattern.to_owned(),
+            message: e.kind().to_string(),
+        })
+}
+
+/// Whether `path` matches: its normalised form by `exact`, or its folded form ([`fold`])
+/// by `folded` (a case-insensitive matcher). A NUL byte is an error.
+pub fn matches_with(
+    path: &str,
+    exact: impl Fn(&str) -> bool,
+    folded: impl Fn(&str) -> bool,
+) -> Result<bool, PathError> {
+    if path.contains('\0') {
+        return Err(PathError::Nul(path.replace('\0', "\\0")));
+    }
+    let n = normalized(path);
+    if exact(n.as_ref()) {
+        return Ok(true);
+    }
+    Ok(folded(&fold(path)?))
+}
+
+/// Whether the normalised `path` matches the glob `pattern`, as written or folded
+/// ([`fold`], matched case-insensitively): `.ENV` and `.git./config` match `.env` and
+/// `.git/**`. A NUL byte in `path` is an error.
+pub fn matches(path: &str, pattern: &str) -> Result<bool, PathError> {
+    let g = glob(pattern)?;
+    let ci = glob_ci(pattern)?;
+    matches_with(path, |p| g.is_match(p), |p| ci.is_match(p))
 }
 
 /// `path` normalised, borrowed when it already is.
@@ -222,7 +384,58 @@ mod tests {
         assert_eq!(base_name("/a/b/"), "b");
     }
 
+    #[test]
+    fn folds_what_other_file_systems_ignore() {
+        let f = |p: &str| fold(p).unwrap();
+        assert_eq!(f("A/.Git::$INDEX_ALLOCATION/Config"), "a/.git/config");
+        assert_eq!(f(".git./config"), ".git/config");
+        assert_eq!(f(".git. . /config"), ".git/config");
+        assert_eq!(f(".e\u{200b}nv"), ".env");
+        assert_eq!(f(".\u{FEFF}ENV"), ".env");
+        assert_eq!(f("x:$DATA"), "x");
+        assert_eq!(f("C:/Users/X"), "c:/users/x");
+        assert_eq!(f(".git\\config"), ".git/config");
+        assert_eq!(f("a/.. /b"), "b");
+        assert_eq!(f("src/main.rs"), "src/main.rs");
+        assert!(matches!(fold("a\0b"), Err(PathError::Nul(_))));
+        for (p, g) in [
+            (".ENV", "**/.env"),
+            ("x/.Env.Local", "**/.env*"),
+            (".GIT/config", ".git/**"),
+            (".git./config", ".git/**"),
+            (".git::$INDEX_ALLOCATION/config", ".git/**"),
+        ] {
+            assert!(matches(p, g).unwrap(), "{p} {g}");
+        }
+        assert!(!matches("src/envy.rs", "**/.env").unwrap());
+        assert!(matches("a\0", "**").is_err());
+    }
+
+    #[test]
+    fn within_refuses_shell_values_and_folded_escapes() {
+        for p in [
+            "~/x", "$HOME/x", "${X}/y", "a/$(pwd)", "`pwd`/x", "$1", "a/$@",
+        ] {
+            assert!(!within(p, "/repo"), "{p}");
+        }
+        assert!(
+            within("a/price$/x", "/repo"),
+            "a `$` that starts no expansion is literal"
+        );
+        assert!(!within("a\0/x", "/repo"));
+        // `.. ` is a literal name where spaces count and `..` where they are dropped.
+        assert!(!within("/repo/x/.. /.. /etc", "/repo"));
+        assert!(!within("/REPO/x", "/repo"));
+        assert!(within("/repo/Src/X.rs", "/repo"));
+    }
+
     proptest! {
+        #[test]
+        fn fold_is_idempotent(p in "[a-zA-Z./: \u{200b}\\\\]{0,16}") {
+            let once = fold(&p).unwrap();
+            prop_assert_eq!(fold(&once).unwrap(), once.clone(), "{:?}", p);
+        }
+
         // Walking the segments from the base (the names never spell the base's own name, so
         // a path that leaves the base cannot come back): within iff the walk never leaves.
         #[test]

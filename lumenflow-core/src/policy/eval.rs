@@ -90,9 +90,13 @@ enum Func {
     ShellPrograms,
     ShellInvokes(Option<Vec<shell::Pattern>>),
     ShellWrites,
+    ShellReads,
+    ShellDynamic,
+    ShellOpaque,
+    PathFold,
     PathNormalize,
     PathWithin,
-    PathMatches(Option<globset::GlobSet>),
+    PathMatches(Option<(globset::GlobSet, globset::GlobSet)>),
     PathBase,
     PathExt,
     UrlHost,
@@ -415,6 +419,10 @@ impl Compiler {
             ("shell", "commands", 1) => Func::ShellCommands,
             ("shell", "programs", 1) => Func::ShellPrograms,
             ("shell", "writes", 1) => Func::ShellWrites,
+            ("shell", "reads", 1) => Func::ShellReads,
+            ("shell", "dynamic", 1) => Func::ShellDynamic,
+            ("shell", "opaque", 1) => Func::ShellOpaque,
+            ("path", "fold", 1) => Func::PathFold,
             ("shell", "invokes", 2) => Func::ShellInvokes(match string_list(&nodes[1]) {
                 // An invalid literal pattern is left to fail at evaluation, like any other.
                 Some(p) => p
@@ -428,10 +436,12 @@ impl Compiler {
             ("path", "within", 2) => Func::PathWithin,
             ("path", "matches", 2) => Func::PathMatches(string_list(&nodes[1]).and_then(|globs| {
                 let mut set = globset::GlobSetBuilder::new();
+                let mut ci = globset::GlobSetBuilder::new();
                 for g in &globs {
                     set.add(paths::glob_of(g).ok()?);
+                    ci.add(paths::glob_ci_of(g).ok()?);
                 }
-                set.build().ok()
+                Some((set.build().ok()?, ci.build().ok()?))
             })),
             ("path", "base", 1) => Func::PathBase,
             ("path", "ext", 1) => Func::PathExt,
@@ -571,7 +581,7 @@ impl<'a> V<'a> {
             V::Cmds(l) | V::CmdNames(l) => l.len(),
             V::List(l) => l.len(),
             V::JMap(m) | V::CtxMap(m) => m.len(),
-            V::Cmd(_) => 3,
+            V::Cmd(_) => shell::COMMAND_FIELDS.len(),
             _ => return None,
         })
     }
@@ -999,7 +1009,7 @@ fn eval<'a>(n: &'a Node, s: &Scope<'a>, locals: &mut Locals<'a>) -> R<'a> {
         }
         Node::Has(x, f) => match eval(x, s, locals)? {
             V::JMap(m) | V::CtxMap(m) => Ok(V::Bool(m.contains_key(&**f))),
-            V::Cmd(_) => Ok(V::Bool(matches!(&**f, "name" | "program" | "args"))),
+            V::Cmd(_) => Ok(V::Bool(shell::COMMAND_FIELDS.contains(&&**f))),
             other => err(format!("has() on a {}", other.type_name())),
         },
         Node::Index(x, i) => {
@@ -1081,7 +1091,7 @@ fn eval<'a>(n: &'a Node, s: &Scope<'a>, locals: &mut Locals<'a>) -> R<'a> {
                     Ok(V::Bool(key(&x)?.is_some_and(|k| m.contains_key(k))))
                 }
                 V::Cmd(_) => Ok(V::Bool(
-                    key(&x)?.is_some_and(|k| matches!(k, "name" | "program" | "args")),
+                    key(&x)?.is_some_and(|k| shell::COMMAND_FIELDS.contains(&k)),
                 )),
                 _ if y.is_list() => Ok(V::Bool(
                     (0..y.len().unwrap_or(0)).any(|i| y.item(i).is_some_and(|e| equal(&x, &e))),
@@ -1109,10 +1119,7 @@ fn eval<'a>(n: &'a Node, s: &Scope<'a>, locals: &mut Locals<'a>) -> R<'a> {
                     keys.len()
                 }
                 V::Cmd(_) => {
-                    keys = ["name", "program", "args"]
-                        .into_iter()
-                        .map(V::Str)
-                        .collect();
+                    keys = shell::COMMAND_FIELDS.iter().copied().map(V::Str).collect();
                     keys.len()
                 }
                 _ if range.is_list() => {
@@ -1150,10 +1157,7 @@ fn quantify<'a>(q: &'a Quantifier, s: &Scope<'a>, locals: &mut Locals<'a>) -> R<
     let range = eval(&q.range, s, locals)?;
     let keys: Vec<V<'a>> = match &range {
         V::JMap(m) | V::CtxMap(m) => m.keys().map(|k| V::Str(k.as_str())).collect(),
-        V::Cmd(_) => ["name", "program", "args"]
-            .into_iter()
-            .map(V::Str)
-            .collect(),
+        V::Cmd(_) => shell::COMMAND_FIELDS.iter().copied().map(V::Str).collect(),
         _ if range.is_list() => Vec::new(),
         other => return err(format!("cannot iterate over a {}", other.type_name())),
     };
@@ -1230,11 +1234,11 @@ fn select<'a>(v: V<'a>, f: &str) -> R<'a> {
             Some((k, v)) => Ok(context_value(k, v)),
             None => err(format!("no such key: {f}")),
         },
-        V::Cmd(c) => Ok(match f {
-            "name" => V::Str(&c.name),
-            "program" => V::Str(&c.program),
-            "args" => V::Strs(&c.args),
-            _ => return err(format!("no such key: {f}")),
+        V::Cmd(c) => Ok(match c.field(f) {
+            Some(shell::Field::Str(x)) => V::Str(x),
+            Some(shell::Field::Strs(x)) => V::Strs(x),
+            Some(shell::Field::Bool(b)) => V::Bool(b),
+            None => return err(format!("no such key: {f}")),
         }),
         other => err(format!("cannot select `{f}` from a {}", other.type_name())),
     }
@@ -1330,7 +1334,7 @@ fn json_of(v: &V<'_>) -> Option<Json> {
         V::Str(s) => Json::String((*s).to_owned()),
         V::Owned(s) => Json::String(s.to_string()),
         V::JMap(m) | V::CtxMap(m) => Json::Object((*m).clone()),
-        V::Cmd(c) => serde_json::json!({"name": c.name, "program": c.program, "args": c.args}),
+        V::Cmd(c) => c.to_json(),
         V::Ts(t) => Json::String(t.to_rfc3339()),
         _ if v.is_list() => Json::Array(
             (0..v.len().unwrap_or(0))
@@ -1419,6 +1423,9 @@ fn call<'a>(f: &'a Func, args: &'a [Node], s: &Scope<'a>, locals: &mut Locals<'a
             &parse_shell(s, "shell.programs", &vals[0])?.commands,
         )),
         Func::ShellWrites => Ok(V::Strs(&parse_shell(s, "shell.writes", &vals[0])?.writes)),
+        Func::ShellReads => Ok(V::Strs(&parse_shell(s, "shell.reads", &vals[0])?.reads)),
+        Func::ShellDynamic => Ok(V::Bool(parse_shell(s, "shell.dynamic", &vals[0])?.dynamic)),
+        Func::ShellOpaque => Ok(V::Bool(parse_shell(s, "shell.opaque", &vals[0])?.opaque)),
         Func::ShellInvokes(pats) => {
             let parsed = parse_shell(s, "shell.invokes", &vals[0])?;
             match pats {
@@ -1442,15 +1449,15 @@ fn call<'a>(f: &'a Func, args: &'a [Node], s: &Scope<'a>, locals: &mut Locals<'a
             str_arg("path.within", &vals[1], 1)?,
         ))),
         Func::PathMatches(set) => {
-            let p = paths::normalized(str_arg("path.matches", &vals[0], 0)?);
+            let p = str_arg("path.matches", &vals[0], 0)?;
+            let e = |e: paths::PathError| EvalError(e.to_string().into());
             match set {
-                Some(set) => Ok(V::Bool(set.is_match(p.as_ref()))),
+                Some((set, ci)) => Ok(V::Bool(
+                    paths::matches_with(p, |x| set.is_match(x), |x| ci.is_match(x)).map_err(e)?,
+                )),
                 None => {
                     for g in strings("path.matches", &vals[1])? {
-                        if paths::glob(&g)
-                            .map_err(|e| EvalError(e.to_string().into()))?
-                            .is_match(p.as_ref())
-                        {
+                        if paths::matches(p, &g).map_err(e)? {
                             return Ok(V::Bool(true));
                         }
                     }
@@ -1458,6 +1465,11 @@ fn call<'a>(f: &'a Func, args: &'a [Node], s: &Scope<'a>, locals: &mut Locals<'a
                 }
             }
         }
+        Func::PathFold => Ok(V::Owned(
+            paths::fold(str_arg("path.fold", &vals[0], 0)?)
+                .map_err(|e| EvalError(e.to_string().into()))?
+                .into(),
+        )),
         Func::PathBase => Ok(V::Owned(
             paths::base_name(str_arg("path.base", &vals[0], 0)?).into(),
         )),

@@ -20,7 +20,11 @@ pub const FUNCTIONS: &[&str] = &[
     "shell.programs",
     "shell.invokes",
     "shell.writes",
+    "shell.reads",
+    "shell.dynamic",
+    "shell.opaque",
     "path.normalize",
+    "path.fold",
     "path.within",
     "path.matches",
     "path.base",
@@ -57,6 +61,23 @@ pub(crate) fn root_context_with(env: Arc<cel::Env>) -> cel::Context<'static, 'st
     add(&mut ctx, "shell.programs", shell_programs);
     add(&mut ctx, "shell.invokes", shell_invokes);
     add(&mut ctx, "shell.writes", shell_writes);
+    add(&mut ctx, "shell.reads", |f| {
+        arity(f, 1)?;
+        let p = parsed(f)?;
+        Ok(strs(&p.reads))
+    });
+    add(&mut ctx, "shell.dynamic", |f| {
+        arity(f, 1)?;
+        Ok(Value::Bool(parsed(f)?.dynamic))
+    });
+    add(&mut ctx, "shell.opaque", |f| {
+        arity(f, 1)?;
+        Ok(Value::Bool(parsed(f)?.opaque))
+    });
+    add(&mut ctx, "path.fold", |f| {
+        arity(f, 1)?;
+        Ok(string(paths::fold(str_arg(f, 0)?).map_err(|e| f.error(e))?))
+    });
     add(&mut ctx, "path.normalize", |f| {
         arity(f, 1)?;
         Ok(string(paths::normalize(str_arg(f, 0)?)))
@@ -213,14 +234,17 @@ fn shell_commands(f: &FunctionContext) -> Res {
         p.commands
             .iter()
             .map(|c| {
-                map(vec![
-                    ("name", string(c.name.clone())),
-                    ("program", string(c.program.clone())),
-                    (
-                        "args",
-                        Value::List(Arc::new(c.args.iter().map(|a| string(a.clone())).collect())),
-                    ),
-                ])
+                map(shell::COMMAND_FIELDS
+                    .iter()
+                    .filter_map(|k| {
+                        let v = match c.field(k)? {
+                            shell::Field::Str(s) => string(s),
+                            shell::Field::Strs(l) => strs(l),
+                            shell::Field::Bool(b) => Value::Bool(b),
+                        };
+                        Some((*k, v))
+                    })
+                    .collect())
             })
             .collect(),
     )))
@@ -250,9 +274,11 @@ fn shell_invokes(f: &FunctionContext) -> Res {
 fn shell_writes(f: &FunctionContext) -> Res {
     arity(f, 1)?;
     let p = parsed(f)?;
-    Ok(Value::List(Arc::new(
-        p.writes.iter().map(|w| string(w.clone())).collect(),
-    )))
+    Ok(strs(&p.writes))
+}
+
+fn strs(l: &[String]) -> Value {
+    Value::List(Arc::new(l.iter().map(|w| string(w.clone())).collect()))
 }
 
 fn secret_kinds(f: &FunctionContext) -> Result<Vec<&'static str>, ExecutionError> {
