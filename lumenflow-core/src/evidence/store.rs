@@ -954,7 +954,7 @@ impl DirStore {
             // A checkpoint below the head must sign the record at its seq.
             let differs = cp.stream == self.stream
                 && head.as_ref().is_some_and(|h| h.seq > cp.seq)
-                && !self.record_hash_at(cp.seq)?.is_some_and(|h| h == cp.head);
+                && self.record_hash_at(cp.seq)?.is_none_or(|h| h != cp.head);
             if !reaches || differs {
                 let name = format!("checkpoint-{}-{stamp}.json", cp.seq);
                 let from = self.dir.join("checkpoint.json");
@@ -1354,49 +1354,6 @@ pub fn split_lines(segment: &str, data: &[u8], out: &mut Vec<RawLine>) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn end_of(content: &[u8]) -> SegmentEnd {
-        let p =
-            std::env::temp_dir().join(format!("lf-seg-{}-{}", std::process::id(), content.len()));
-        std::fs::write(&p, content).unwrap();
-        let f = File::open(&p).unwrap();
-        let e = last_line(&f, content.len() as u64, &p).unwrap();
-        let _ = std::fs::remove_file(&p);
-        e
-    }
-
-    #[test]
-    fn finds_the_last_line_from_the_end() {
-        let big = vec![b'x'; 200 * 1024]; // longer than the first chunk
-        let mut c = b"first\n".to_vec();
-        c.extend_from_slice(&big);
-        c.push(b'\n');
-        let e = end_of(&c);
-        assert_eq!(e.last, Some((6, big.clone())));
-        assert!(e.torn.is_none());
-        c.extend_from_slice(b"{\"part");
-        let e = end_of(&c);
-        assert_eq!(e.last, Some((6, big.clone())));
-        assert_eq!(e.torn, Some((c.len() as u64 - 6, b"{\"part".to_vec())));
-        let e = end_of(b"only\n");
-        assert_eq!(e.last, Some((0, b"only".to_vec())));
-        let e = end_of(b"no newline at all");
-        assert_eq!(
-            (e.last, e.torn),
-            (None, Some((0, b"no newline at all".to_vec())))
-        );
-        let e = end_of(&[big.as_slice(), b"\nshort\n"].concat());
-        assert_eq!(e.last, Some((big.len() as u64 + 1, b"short".to_vec())));
-        assert_eq!(
-            line_number(&std::env::temp_dir().join("lf-no-such-file"), 10),
-            0
-        );
-    }
-}
-
 /// Seals records with one key, trusting it and `trusted` for the heads it chains to.
 struct KeySealer<'a> {
     key: &'a crate::evidence::keys::KeyPair,
@@ -1438,4 +1395,47 @@ pub fn repair_dir(
         trusted: ring,
     };
     store.repair(&sealer, reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn end_of(content: &[u8]) -> SegmentEnd {
+        let p =
+            std::env::temp_dir().join(format!("lf-seg-{}-{}", std::process::id(), content.len()));
+        std::fs::write(&p, content).unwrap();
+        let f = File::open(&p).unwrap();
+        let e = last_line(&f, content.len() as u64, &p).unwrap();
+        let _ = std::fs::remove_file(&p);
+        e
+    }
+
+    #[test]
+    fn finds_the_last_line_from_the_end() {
+        let big = vec![b'x'; 200 * 1024]; // longer than the first chunk
+        let mut c = b"first\n".to_vec();
+        c.extend_from_slice(&big);
+        c.push(b'\n');
+        let e = end_of(&c);
+        assert_eq!(e.last, Some((6, big.clone())));
+        assert!(e.torn.is_none());
+        c.extend_from_slice(b"{\"part");
+        let e = end_of(&c);
+        assert_eq!(e.last, Some((6, big.clone())));
+        assert_eq!(e.torn, Some((c.len() as u64 - 6, b"{\"part".to_vec())));
+        let e = end_of(b"only\n");
+        assert_eq!(e.last, Some((0, b"only".to_vec())));
+        let e = end_of(b"no newline at all");
+        assert_eq!(
+            (e.last, e.torn),
+            (None, Some((0, b"no newline at all".to_vec())))
+        );
+        let e = end_of(&[big.as_slice(), b"\nshort\n"].concat());
+        assert_eq!(e.last, Some((big.len() as u64 + 1, b"short".to_vec())));
+        assert_eq!(
+            line_number(&std::env::temp_dir().join("lf-no-such-file"), 10),
+            0
+        );
+    }
 }
