@@ -77,6 +77,18 @@ fn session(dir: &Path, n: usize) {
     g.close().unwrap();
 }
 
+/// The byte offset where each line of `data` starts.
+fn line_starts(data: &[u8]) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(
+            data.iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
+        .collect()
+}
+
 fn damaged(e: &EvidenceError) -> bool {
     matches!(e, EvidenceError::Damaged { .. })
 }
@@ -95,14 +107,7 @@ fn cutting_inside_a_record_is_refused_not_recovered() {
     let seg = segment(&dir);
     let data = std::fs::read(&seg).unwrap();
     // Cut in the middle of the fourth record: it and everything after it are gone.
-    let starts: Vec<usize> = std::iter::once(0)
-        .chain(
-            data.iter()
-                .enumerate()
-                .filter(|(_, b)| **b == b'\n')
-                .map(|(i, _)| i + 1),
-        )
-        .collect();
+    let starts = line_starts(&data);
     let cut = starts[3] + 10;
     std::fs::write(&seg, &data[..cut]).unwrap();
     let e = next_append(&dir).unwrap_err();
@@ -401,14 +406,7 @@ fn repair_is_recorded_keeps_what_it_moves_and_lets_the_log_go_on() {
     let external = std::fs::read_to_string(dir.join("checkpoint.json")).unwrap();
     let seg = segment(&dir);
     let data = std::fs::read(&seg).unwrap();
-    let starts: Vec<usize> = std::iter::once(0)
-        .chain(
-            data.iter()
-                .enumerate()
-                .filter(|(_, b)| **b == b'\n')
-                .map(|(i, _)| i + 1),
-        )
-        .collect();
+    let starts = line_starts(&data);
     // The attacker cuts inside the fourth record: the writer refuses.
     let cut = starts[3] + 10;
     std::fs::write(&seg, &data[..cut]).unwrap();

@@ -837,19 +837,7 @@ impl DirStore {
         }
         // Segments in order, with each line's byte offset.
         let segs_dir = self.dir.join("segments");
-        let mut segs: Vec<(u64, PathBuf)> = Vec::new();
-        for e in std::fs::read_dir(&segs_dir).map_err(io_err(&segs_dir))? {
-            let e = e.map_err(io_err(&segs_dir))?;
-            if let Some(n) = e
-                .file_name()
-                .to_str()
-                .and_then(|n| n.strip_suffix(".jsonl"))
-                .and_then(|n| n.parse::<u64>().ok())
-            {
-                segs.push((n, e.path()));
-            }
-        }
-        segs.sort();
+        let segs = segment_files(&segs_dir)?;
         let mut verifier =
             crate::evidence::verify::Verifier::new(&ring).expect_stream(&self.stream);
         // (segment index, byte offset, seq expected there, what is wrong) of the cut.
@@ -857,6 +845,10 @@ impl DirStore {
         let mut last_known: Option<(usize, u64)> = None; // end of the last known-key record
         let mut head: Option<Head> = None;
         let mut head_known: Option<Head> = None;
+        // The hash of the record at the checkpoint's seq, found on the way (a checkpoint
+        // below the remaining head must sign that record).
+        let checkpoint = read_checkpoint(&self.dir)?;
+        let mut hash_at_checkpoint: Option<String> = None;
         'segs: for (i, (_, path)) in segs.iter().enumerate() {
             let data = std::fs::read(path).map_err(io_err(path))?;
             let name = path
@@ -877,6 +869,9 @@ impl DirStore {
                     break 'segs;
                 }
                 let rec = Record::parse(&l.bytes)?;
+                if checkpoint.as_ref().is_some_and(|c| c.seq == rec.seq) {
+                    hash_at_checkpoint = Some(rec.hash.clone());
+                }
                 head = Some(rec.head());
                 offset += l.bytes.len() as u64 + 1;
                 if rec.check_signature(&ring).is_ok() {
@@ -946,7 +941,7 @@ impl DirStore {
         }
         // A checkpoint the remaining log does not reach, or that signs another record.
         let mut superseded = Value::Null;
-        if let Some(cp) = read_checkpoint(&self.dir)? {
+        if let Some(cp) = checkpoint {
             let reaches = cp.stream != self.stream
                 || head
                     .as_ref()
@@ -954,7 +949,7 @@ impl DirStore {
             // A checkpoint below the head must sign the record at its seq.
             let differs = cp.stream == self.stream
                 && head.as_ref().is_some_and(|h| h.seq > cp.seq)
-                && self.record_hash_at(cp.seq)?.is_none_or(|h| h != cp.head);
+                && hash_at_checkpoint.is_none_or(|h| h != cp.head);
             if !reaches || differs {
                 let name = format!("checkpoint-{}-{stamp}.json", cp.seq);
                 let from = self.dir.join("checkpoint.json");
@@ -1017,18 +1012,6 @@ impl DirStore {
         tail.seen = Some(rec.seq);
         tail.known = true;
         Ok(rec)
-    }
-
-    /// The hash of the record at `seq`, if the log has one there.
-    fn record_hash_at(&self, seq: u64) -> Result<Option<String>, EvidenceError> {
-        for l in read_segments(&self.dir.join("segments"))? {
-            if let Ok(r) = Record::parse(&l.bytes) {
-                if r.seq == seq {
-                    return Ok(Some(r.hash));
-                }
-            }
-        }
-        Ok(None)
     }
 
     /// Checks that segments 1..=`last` all exist (a missing one lost its records).
@@ -1299,8 +1282,8 @@ pub fn published_keys(dir: &Path) -> Result<Vec<String>, EvidenceError> {
         .collect()
 }
 
-/// Every line of every `*.jsonl` segment in `dir`, in segment order.
-pub fn read_segments(dir: &Path) -> Result<Vec<RawLine>, EvidenceError> {
+/// The numbered `*.jsonl` segments in `dir`, in segment order.
+fn segment_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>, EvidenceError> {
     let mut names: Vec<(u64, PathBuf)> = Vec::new();
     for e in std::fs::read_dir(dir).map_err(io_err(dir))? {
         let e = e.map_err(io_err(dir))?;
@@ -1313,8 +1296,13 @@ pub fn read_segments(dir: &Path) -> Result<Vec<RawLine>, EvidenceError> {
         }
     }
     names.sort();
+    Ok(names)
+}
+
+/// Every line of every `*.jsonl` segment in `dir`, in segment order.
+pub fn read_segments(dir: &Path) -> Result<Vec<RawLine>, EvidenceError> {
     let mut out = Vec::new();
-    for (_, path) in names {
+    for (_, path) in segment_files(dir)? {
         let data = std::fs::read(&path).map_err(io_err(&path))?;
         let name = path
             .file_name()
