@@ -248,15 +248,7 @@ struct OpenOptions {
 
 /// A keyring of public keys given as paths or PEM text.
 fn keyring_of(keys: &[String], what: &str) -> Result<Keyring, Failure> {
-    let (pems, files): (Vec<String>, Vec<String>) = keys
-        .iter()
-        .cloned()
-        .partition(|k| k.trim_start().starts_with("-----BEGIN"));
-    let mut ring = Keyring::from_pems(&pems, what)?;
-    for f in &files {
-        ring.add_file(f)?;
-    }
-    Ok(ring)
+    Ok(Keyring::from_pems_or_paths(keys, what)?)
 }
 
 fn open_governor(

@@ -1082,18 +1082,20 @@ fn keyring(keys: &Bound<'_, PyAny>) -> PyResult<Keyring> {
     let items = keys
         .extract::<Vec<Bound<'_, PyAny>>>()
         .unwrap_or_else(|_| vec![keys.clone()]);
-    let (mut pems, mut files) = (Vec::new(), Vec::new());
+    let mut texts = Vec::with_capacity(items.len());
     for k in &items {
         match k.extract::<String>() {
-            Ok(s) if s.trim_start().starts_with("-----BEGIN") => pems.push(s),
-            _ => files.push(path_arg(k, "keys")?),
+            Ok(s) => texts.push(s),
+            Err(_) => {
+                let p = path_arg(k, "keys")?;
+                let s = p.to_str().ok_or_else(|| {
+                    Error::new_err(format!("keys: {} is not a UTF-8 path", p.display()))
+                })?;
+                texts.push(s.to_owned());
+            }
         }
     }
-    let mut ring = Keyring::from_pems(&pems, "keys").map_err(core_err)?;
-    for f in &files {
-        ring.add_file(f).map_err(core_err)?;
-    }
-    Ok(ring)
+    Keyring::from_pems_or_paths(&texts, "keys").map_err(core_err)
 }
 
 /// A checkpoint: a dict, JSON text, or the path of a checkpoint file.

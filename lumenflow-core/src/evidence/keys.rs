@@ -262,6 +262,22 @@ impl Keyring {
         Ok(ring)
     }
 
+    /// A keyring of public keys each given either as text (SPKI PEM, starting
+    /// `-----BEGIN`) or as the path of a public key file, as the bindings accept them;
+    /// errors name `what[i]` or the file.
+    pub fn from_pems_or_paths<S: AsRef<str>>(items: &[S], what: &str) -> Result<Keyring, KeyError> {
+        let mut ring = Keyring::new();
+        for (i, item) in items.iter().enumerate() {
+            let item = item.as_ref();
+            if item.trim_start().starts_with("-----BEGIN") {
+                ring.add(parse_public(item, &format!("{what}[{i}]"))?);
+            } else {
+                ring.add_file(item)?;
+            }
+        }
+        Ok(ring)
+    }
+
     /// Adds a public key file (SPKI PEM or hex).
     pub fn add_file(&mut self, path: impl AsRef<Path>) -> Result<String, KeyError> {
         let path = path.as_ref();
