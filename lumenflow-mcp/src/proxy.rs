@@ -5,6 +5,10 @@
 //! sampling, elicitation and roots requests reach the client), with progress tokens and
 //! cancellations translated to the other side's request ids.
 
+// rmcp marks logging and resources/subscribe deprecated for the 2026-07-28 revision; the
+// proxy speaks 2025-11-25, where they are current, and forwards them.
+#![allow(deprecated)]
+
 use crate::gate::{Admission, Gate};
 use lumenflow_core::hooks::mcp::Profile;
 use rmcp::model::{
@@ -402,6 +406,7 @@ async fn ask(client: &Peer<RoleServer>, message: &str) -> (bool, String) {
             }
             ElicitationAction::Decline => (false, "declined".into()),
             ElicitationAction::Cancel => (false, "cancelled".into()),
+            _ => (false, "an answer this proxy does not know".into()),
         },
         Err(e) => (false, format!("the client did not answer the approval request: {e}")),
     }
@@ -484,7 +489,6 @@ macro_rules! pass_empty {
     };
 }
 
-#[allow(deprecated)]
 impl ServerHandler for Proxy {
     fn get_info(&self) -> InitializeResult {
         match self.link.get() {

@@ -110,7 +110,7 @@ class Env:
         return None
 
     def verify(self):
-        return run(LUMENFLOW, "verify", str(self.evidence), check=False)
+        return run(LUMENFLOW, "verify", str(self.evidence), "--key", f"{self.key}.pub", check=False)
 
     def approve(self, request):
         return run(

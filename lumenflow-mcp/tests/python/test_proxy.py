@@ -114,7 +114,7 @@ async def test_denied_calls_return_the_reason_and_never_reach_the_server(env):
     assert not (env.work / ".git/config").exists()
     assert not (env.work / "x.txt").exists()
     denied = env.decisions("mcp:fs/write_file") + env.decisions("mcp:fs/move_file")
-    assert len(denied) == 4
+    assert len(denied) == 5
     for d in denied:
         assert d["body"]["decision"]["effect"] == "deny"
         assert env.outcome(decision_id(d))["status"] == "denied"
