@@ -6,8 +6,8 @@
 use lumenflow_core::hooks::mcp::{self as mapping, McpCall, Profile, Resolve};
 use lumenflow_core::hooks::HOST_ANSWER;
 use lumenflow_core::{
-    canonical_json, Action, Actor, Context, Durability, Effect, Governor, GovernorOptions,
-    KeyPair, Outcome, PolicySet, Registry, Status,
+    canonical_json, Action, Actor, Context, Durability, Effect, Governor, GovernorOptions, KeyPair,
+    Outcome, PolicySet, Registry, Status,
 };
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
@@ -163,7 +163,13 @@ impl Gate {
 
     /// Records a call that could not be decided (bad arguments, unusable tool name) as a
     /// decision of an empty policy set — so denied — whose metadata says why.
-    fn refuse_unmapped(&self, tool: &str, arguments: &Option<Map<String, Value>>, why: &str, client: &str) -> String {
+    fn refuse_unmapped(
+        &self,
+        tool: &str,
+        arguments: &Option<Map<String, Value>>,
+        why: &str,
+        client: &str,
+    ) -> String {
         let recorded = (|| -> Result<String, String> {
             let g = self.refusals()?;
             let name: String = tool.chars().take(256).collect();
@@ -175,7 +181,8 @@ impl Gate {
             .map_err(|e| e.to_string())?;
             a.actor = Actor::agent(client);
             a.session = self.options.session.clone();
-            a.metadata.insert("mcp_server".into(), json!(self.options.server));
+            a.metadata
+                .insert("mcp_server".into(), json!(self.options.server));
             a.metadata.insert("mcp_error".into(), json!(why));
             g.decide(&a).map(|d| d.id).map_err(|e| e.to_string())
         })();
@@ -210,11 +217,20 @@ impl Gate {
             &self.options.resolve,
         ) {
             Ok(c) => c,
-            Err(e) => return Admission::Refuse(self.refuse_unmapped(tool, &arguments, &e.to_string(), client)),
+            Err(e) => {
+                return Admission::Refuse(self.refuse_unmapped(
+                    tool,
+                    &arguments,
+                    &e.to_string(),
+                    client,
+                ))
+            }
         };
         action.actor = Actor::agent(client);
         action.session = self.options.session.clone();
-        action.metadata.insert("mcp_profile".into(), json!(profile.name()));
+        action
+            .metadata
+            .insert("mcp_profile".into(), json!(profile.name()));
         let g = if can_ask {
             match self.host() {
                 Ok(g) => g,
@@ -271,7 +287,13 @@ impl Gate {
 
     /// Records the client's user's answer to the approval asked for decision `id` (the
     /// host's word, recorded as such); a refusal closes the decision as denied.
-    pub fn answer(&self, id: &str, approved: bool, client: &str, detail: &str) -> Result<(), String> {
+    pub fn answer(
+        &self,
+        id: &str,
+        approved: bool,
+        client: &str,
+        detail: &str,
+    ) -> Result<(), String> {
         let g = self.host()?;
         g.append(vec![(
             HOST_ANSWER.to_owned(),
@@ -287,7 +309,9 @@ impl Gate {
         .map_err(|e| e.to_string())?;
         if !approved {
             let mut o = Outcome::new(Status::Denied);
-            o.error = Some(format!("the user refused the call at the client's prompt ({detail})"));
+            o.error = Some(format!(
+                "the user refused the call at the client's prompt ({detail})"
+            ));
             g.record(id, o).map_err(|e| e.to_string())?;
         }
         Ok(())
@@ -295,7 +319,13 @@ impl Gate {
 
     /// Records the outcome of decision `id`: the server's result (`isError` → failure)
     /// or why there is none (the server failed, the call was cancelled).
-    pub fn finish(&self, id: &str, result: Result<&Value, &str>, took: Duration, asked: bool) -> Result<(), String> {
+    pub fn finish(
+        &self,
+        id: &str,
+        result: Result<&Value, &str>,
+        took: Duration,
+        asked: bool,
+    ) -> Result<(), String> {
         let g = if asked { self.host()? } else { &self.plain };
         let o = match result {
             Ok(r) => {
@@ -309,7 +339,9 @@ impl Gate {
             }
             Err(why) => Outcome::failure(why.to_owned()),
         };
-        g.record(id, o.with_duration(took)).map(|_| ()).map_err(|e| e.to_string())
+        g.record(id, o.with_duration(took))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     /// Whether `tools/list` shows `tool` (with `--hide-denied`, not when the policy

@@ -14,15 +14,16 @@ use lumenflow_core::hooks::mcp::Profile;
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, CallToolResponse, CallToolResult, ClientConfig,
     ClientNotification, ClientRequest, ClientResult, CompleteRequest, CompleteRequestParams,
-    CompleteResult, ContentBlock, CustomNotification, CustomRequest, CustomResult, ElicitRequestParams,
-    ElicitationAction, GetMeta, GetPromptRequest, GetPromptRequestParams, GetPromptResponse,
-    Implementation, InitializeRequestParams, InitializeResult, ListPromptsRequest,
-    ListPromptsResult, ListResourceTemplatesRequest, ListResourceTemplatesResult,
-    ListResourcesRequest, ListResourcesResult, ListToolsRequest, ListToolsResult,
-    PaginatedRequestParams, ProgressNotificationParam, ProgressToken, ProtocolVersion,
-    ReadResourceRequest, ReadResourceRequestParams, ReadResourceResponse, RequestMetaObject,
-    ServerNotification, ServerRequest, ServerResult, SetLevelRequest, SetLevelRequestParams,
-    SubscribeRequest, SubscribeRequestParams, UnsubscribeRequest, UnsubscribeRequestParams,
+    CompleteResult, ContentBlock, CustomNotification, CustomRequest, CustomResult,
+    ElicitRequestParams, ElicitationAction, GetMeta, GetPromptRequest, GetPromptRequestParams,
+    GetPromptResponse, Implementation, InitializeRequestParams, InitializeResult,
+    ListPromptsRequest, ListPromptsResult, ListResourceTemplatesRequest,
+    ListResourceTemplatesResult, ListResourcesRequest, ListResourcesResult, ListToolsRequest,
+    ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ProgressToken,
+    ProtocolVersion, ReadResourceRequest, ReadResourceRequestParams, ReadResourceResponse,
+    RequestMetaObject, ServerNotification, ServerRequest, ServerResult, SetLevelRequest,
+    SetLevelRequestParams, SubscribeRequest, SubscribeRequestParams, UnsubscribeRequest,
+    UnsubscribeRequestParams,
 };
 use rmcp::service::{
     NotificationContext, PeerRequestOptions, RequestContext, RoleClient, RoleServer,
@@ -79,10 +80,7 @@ struct Upstream {
 }
 
 fn unavailable(what: &str, e: impl std::fmt::Display) -> McpError {
-    McpError::internal_error(
-        format!("LumenFlow: {what}: {e}"),
-        None,
-    )
+    McpError::internal_error(format!("LumenFlow: {what}: {e}"), None)
 }
 
 fn service_error(e: ServiceError, what: &str) -> McpError {
@@ -265,7 +263,10 @@ impl Proxy {
             Err(e) => return refuse(e.message.to_string()),
         };
         let (client, can_ask) = match context.peer.peer_info() {
-            Some(i) => (i.client_info.name.clone(), i.capabilities.elicitation.is_some()),
+            Some(i) => (
+                i.client_info.name.clone(),
+                i.capabilities.elicitation.is_some(),
+            ),
             None => ("mcp-client".to_owned(), false),
         };
         let gate = self.gate.clone();
@@ -279,7 +280,9 @@ impl Proxy {
             tokio::task::spawn_blocking(move || gate.admit(&tool, args, profile, &who, can_ask))
                 .await
                 .unwrap_or_else(|e| {
-                    Admission::Refuse(format!("LumenFlow could not decide, so the call was not run: {e}"))
+                    Admission::Refuse(format!(
+                        "LumenFlow could not decide, so the call was not run: {e}"
+                    ))
                 });
         let (id, arguments, asked) = match admitted {
             Admission::Refuse(text) => return refuse(text),
@@ -401,14 +404,23 @@ async fn ask(client: &Peer<RoleServer>, message: &str) -> (bool, String) {
                 if yes {
                     (true, "accepted with approve: true".into())
                 } else {
-                    (false, format!("accepted without approve: true ({})", r.content.unwrap_or_default()))
+                    (
+                        false,
+                        format!(
+                            "accepted without approve: true ({})",
+                            r.content.unwrap_or_default()
+                        ),
+                    )
                 }
             }
             ElicitationAction::Decline => (false, "declined".into()),
             ElicitationAction::Cancel => (false, "cancelled".into()),
             _ => (false, "an answer this proxy does not know".into()),
         },
-        Err(e) => (false, format!("the client did not answer the approval request: {e}")),
+        Err(e) => (
+            false,
+            format!("the client did not answer the approval request: {e}"),
+        ),
     }
 }
 
@@ -437,7 +449,9 @@ async fn connect(
                 .map_err(|e| format!("`{program}` did not complete the MCP handshake: {e}"))?
         }
         Target::Url(url) => upstream
-            .serve(rmcp::transport::StreamableHttpClientTransport::from_uri(url.as_str()))
+            .serve(rmcp::transport::StreamableHttpClientTransport::from_uri(
+                url.as_str(),
+            ))
             .await
             .map_err(|e| format!("{url} did not complete the MCP handshake: {e}"))?,
     };
@@ -518,7 +532,11 @@ impl ServerHandler for Proxy {
     }
 
     async fn ping(&self, context: RequestContext<RoleServer>) -> Result<(), McpError> {
-        pass_empty!(self, context, ClientRequest::PingRequest(Default::default()))
+        pass_empty!(
+            self,
+            context,
+            ClientRequest::PingRequest(Default::default())
+        )
     }
 
     async fn complete(
@@ -526,7 +544,12 @@ impl ServerHandler for Proxy {
         request: CompleteRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, McpError> {
-        pass_through!(self, context, ClientRequest::CompleteRequest(CompleteRequest::new(request)), CompleteResult)
+        pass_through!(
+            self,
+            context,
+            ClientRequest::CompleteRequest(CompleteRequest::new(request)),
+            CompleteResult
+        )
     }
 
     async fn set_level(
@@ -534,7 +557,11 @@ impl ServerHandler for Proxy {
         request: SetLevelRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        pass_empty!(self, context, ClientRequest::SetLevelRequest(SetLevelRequest::new(request)))
+        pass_empty!(
+            self,
+            context,
+            ClientRequest::SetLevelRequest(SetLevelRequest::new(request))
+        )
     }
 
     async fn get_prompt(
@@ -542,7 +569,12 @@ impl ServerHandler for Proxy {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
-        pass_through!(self, context, ClientRequest::GetPromptRequest(GetPromptRequest::new(request)), GetPromptResult)
+        pass_through!(
+            self,
+            context,
+            ClientRequest::GetPromptRequest(GetPromptRequest::new(request)),
+            GetPromptResult
+        )
     }
 
     async fn list_prompts(
@@ -550,9 +582,16 @@ impl ServerHandler for Proxy {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        let mut r = ListPromptsRequest::default();
-        r.params = request;
-        pass_through!(self, context, ClientRequest::ListPromptsRequest(r), ListPromptsResult)
+        let r = ListPromptsRequest {
+            params: request,
+            ..Default::default()
+        };
+        pass_through!(
+            self,
+            context,
+            ClientRequest::ListPromptsRequest(r),
+            ListPromptsResult
+        )
     }
 
     async fn list_resources(
@@ -560,9 +599,16 @@ impl ServerHandler for Proxy {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        let mut r = ListResourcesRequest::default();
-        r.params = request;
-        pass_through!(self, context, ClientRequest::ListResourcesRequest(r), ListResourcesResult)
+        let r = ListResourcesRequest {
+            params: request,
+            ..Default::default()
+        };
+        pass_through!(
+            self,
+            context,
+            ClientRequest::ListResourcesRequest(r),
+            ListResourcesResult
+        )
     }
 
     async fn list_resource_templates(
@@ -570,9 +616,16 @@ impl ServerHandler for Proxy {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
-        let mut r = ListResourceTemplatesRequest::default();
-        r.params = request;
-        pass_through!(self, context, ClientRequest::ListResourceTemplatesRequest(r), ListResourceTemplatesResult)
+        let r = ListResourceTemplatesRequest {
+            params: request,
+            ..Default::default()
+        };
+        pass_through!(
+            self,
+            context,
+            ClientRequest::ListResourceTemplatesRequest(r),
+            ListResourceTemplatesResult
+        )
     }
 
     async fn read_resource(
@@ -580,7 +633,12 @@ impl ServerHandler for Proxy {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        pass_through!(self, context, ClientRequest::ReadResourceRequest(ReadResourceRequest::new(request)), ReadResourceResult)
+        pass_through!(
+            self,
+            context,
+            ClientRequest::ReadResourceRequest(ReadResourceRequest::new(request)),
+            ReadResourceResult
+        )
     }
 
     async fn subscribe(
@@ -588,7 +646,11 @@ impl ServerHandler for Proxy {
         request: SubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        pass_empty!(self, context, ClientRequest::SubscribeRequest(SubscribeRequest::new(request)))
+        pass_empty!(
+            self,
+            context,
+            ClientRequest::SubscribeRequest(SubscribeRequest::new(request))
+        )
     }
 
     async fn unsubscribe(
@@ -596,7 +658,11 @@ impl ServerHandler for Proxy {
         request: UnsubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        pass_empty!(self, context, ClientRequest::UnsubscribeRequest(UnsubscribeRequest::new(request)))
+        pass_empty!(
+            self,
+            context,
+            ClientRequest::UnsubscribeRequest(UnsubscribeRequest::new(request))
+        )
     }
 
     async fn call_tool(
@@ -604,7 +670,9 @@ impl ServerHandler for Proxy {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        self.call(request, context).await.map(CallToolResponse::from)
+        self.call(request, context)
+            .await
+            .map(CallToolResponse::from)
     }
 
     async fn list_tools(
@@ -612,10 +680,16 @@ impl ServerHandler for Proxy {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let mut r = ListToolsRequest::default();
-        r.params = request;
-        let mut listed: ListToolsResult =
-            pass_through!(self, context, ClientRequest::ListToolsRequest(r), ListToolsResult)?;
+        let r = ListToolsRequest {
+            params: request,
+            ..Default::default()
+        };
+        let mut listed: ListToolsResult = pass_through!(
+            self,
+            context,
+            ClientRequest::ListToolsRequest(r),
+            ListToolsResult
+        )?;
         listed.tools.retain(|t| self.gate.visible(&t.name));
         Ok(listed)
     }
@@ -625,7 +699,12 @@ impl ServerHandler for Proxy {
         request: CustomRequest,
         context: RequestContext<RoleServer>,
     ) -> Result<CustomResult, McpError> {
-        pass_through!(self, context, ClientRequest::CustomRequest(request), CustomResult)
+        pass_through!(
+            self,
+            context,
+            ClientRequest::CustomRequest(request),
+            CustomResult
+        )
     }
 
     async fn on_progress(

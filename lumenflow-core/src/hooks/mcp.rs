@@ -150,10 +150,14 @@ pub fn tool_name(server: &str, tool: &str) -> String {
 /// for a tool this mapping does not know (it stays generic).
 fn file_tool(tool: &str) -> Option<(&'static str, &'static [&'static str])> {
     Some(match tool {
-        "read_file" | "read_text_file" | "read_media_file" | "list_directory"
-        | "list_directory_with_sizes" | "directory_tree" | "search_files" | "get_file_info" => {
-            ("read", &["path"])
-        }
+        "read_file"
+        | "read_text_file"
+        | "read_media_file"
+        | "list_directory"
+        | "list_directory_with_sizes"
+        | "directory_tree"
+        | "search_files"
+        | "get_file_info" => ("read", &["path"]),
         "read_multiple_files" => ("read", &["paths"]),
         "list_allowed_directories" => ("read", &[]),
         "write_file" | "edit_file" | "create_directory" => ("write", &["path"]),
@@ -180,7 +184,10 @@ fn resolve(tool: &str, field: &str, p: &str, r: &Resolve) -> Result<String, McpE
             .home
             .as_deref()
             .ok_or_else(|| bad("starts with `~` but no home directory is known"))?;
-        return Ok(paths::join(home, p.trim_start_matches('~').trim_start_matches('/')));
+        return Ok(paths::join(
+            home,
+            p.trim_start_matches('~').trim_start_matches('/'),
+        ));
     }
     if p.starts_with('~') {
         return Err(bad("names another user's home directory (`~user`)"));
@@ -219,7 +226,7 @@ pub fn call_action(
                 message: "is required".into(),
             };
             match arguments.get(k).ok_or_else(missing)? {
-                Value::String(p) => {
+                Value::String(p) if k != "paths" => {
                     let abs = resolve(tool, k, p, resolve_in)?;
                     reached.push(abs.clone());
                     arguments.insert(k.to_owned(), json!(abs));
@@ -284,11 +291,7 @@ fn independent_of_arguments(when: &str) -> bool {
         if starts_word && ends_word {
             let rest = when[end..].trim_start();
             if !FIXED.iter().any(|f| {
-                rest.starts_with(f)
-                    && rest[f.len()..]
-                        .bytes()
-                        .next()
-                        .is_none_or(|b| !ident(b))
+                rest.starts_with(f) && rest[f.len()..].bytes().next().is_none_or(|b| !ident(b))
             }) {
                 return false;
             }
@@ -319,10 +322,12 @@ pub fn denied_outright(set: &PolicySet, server: &str, tool: &str, context: &Cont
     if d.effect != Effect::Deny || !d.errors.is_empty() {
         return false;
     }
-    let rules = || set.policies().iter().flat_map(|p| {
-        let name = p.name().to_owned();
-        p.rules().iter().map(move |r| (name.clone(), r))
-    });
+    let rules = || {
+        set.policies().iter().flat_map(|p| {
+            let name = p.name().to_owned();
+            p.rules().iter().map(move |r| (name.clone(), r))
+        })
+    };
     match d.decided_by {
         DecidedBy::Rule => d
             .matched
@@ -415,9 +420,17 @@ mod tests {
         for (tool, a, field) in [
             ("write_file", json!({"content": "x"}), "path"),
             ("write_file", json!({"path": 3}), "path"),
-            ("read_multiple_files", json!({"paths": ["/w/a", 1]}), "paths[1]"),
+            (
+                "read_multiple_files",
+                json!({"paths": ["/w/a", 1]}),
+                "paths[1]",
+            ),
             ("read_multiple_files", json!({"paths": "/w/a"}), "paths"),
-            ("read_text_file", json!({"path": "~root/.ssh/id_rsa"}), "path"),
+            (
+                "read_text_file",
+                json!({"path": "~root/.ssh/id_rsa"}),
+                "path",
+            ),
             ("read_text_file", json!({"path": ""}), "path"),
             ("move_file", json!({"source": "/w/a"}), "destination"),
         ] {
@@ -469,7 +482,9 @@ mod tests {
         assert!(independent_of_arguments(
             r#"action.tool.startsWith("mcp:") && action.actor.kind != "human""#
         ));
-        assert!(!independent_of_arguments(r#"secrets.contains(action.args)"#));
+        assert!(!independent_of_arguments(
+            r#"secrets.contains(action.args)"#
+        ));
         assert!(!independent_of_arguments(r#"secrets.contains(action)"#));
         assert!(!independent_of_arguments(r#"has(action.metadata.paths)"#));
         assert!(!independent_of_arguments(r#"action.toolbox == 1"#));
