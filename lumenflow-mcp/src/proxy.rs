@@ -276,14 +276,13 @@ impl Proxy {
             link.profile,
             client.clone(),
         );
-        let admitted =
-            tokio::task::spawn_blocking(move || gate.admit(&tool, args, profile, &who, can_ask))
-                .await
-                .unwrap_or_else(|e| {
-                    Admission::Refuse(format!(
-                        "LumenFlow could not decide, so the call was not run: {e}"
-                    ))
-                });
+        let admitted = gate_call(move || gate.admit(&tool, args, profile, &who, can_ask))
+            .await
+            .unwrap_or_else(|e| {
+                Admission::Refuse(format!(
+                    "LumenFlow could not decide, so the call was not run: {e}"
+                ))
+            });
         let (id, arguments, asked) = match admitted {
             Admission::Refuse(text) => return refuse(text),
             Admission::Run { id, arguments } => (id, arguments, false),
@@ -295,12 +294,10 @@ impl Proxy {
                 let (approved, detail) = ask(&context.peer, &message).await;
                 let gate = self.gate.clone();
                 let (rid, rclient, rdetail) = (id.clone(), client.clone(), detail.clone());
-                let recorded = tokio::task::spawn_blocking(move || {
-                    gate.answer(&rid, approved, &rclient, &rdetail)
-                })
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|r| r);
+                let recorded = gate_call(move || gate.answer(&rid, approved, &rclient, &rdetail))
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r);
                 if let Err(e) = recorded {
                     return refuse(format!(
                         "LumenFlow could not record the answer, so the call was not run: {e} (decision {id})"
@@ -348,7 +345,7 @@ impl Proxy {
         };
         let gate = self.gate.clone();
         let rid = id.clone();
-        let recorded = tokio::task::spawn_blocking(move || {
+        let recorded = gate_call(move || {
             gate.finish(&rid, outcome.as_ref().map_err(String::as_str), took, asked)
         })
         .await
@@ -359,6 +356,12 @@ impl Proxy {
         }
         answer
     }
+}
+
+/// Runs a (synchronous) gate call on this worker thread, the runtime moving its other
+/// tasks elsewhere meanwhile: no hand-off to a blocking thread and back on every call.
+async fn gate_call<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    Ok(tokio::task::block_in_place(f))
 }
 
 fn kind(r: &ServerResult) -> &'static str {
