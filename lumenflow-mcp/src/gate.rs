@@ -356,3 +356,124 @@ impl Gate {
             )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lumenflow_core::Policy;
+
+    const POLICY: &str = r#"
+version: 1
+name: t
+default: deny
+rules:
+  - id: echo
+    effect: allow
+    when: action.tool == "mcp:e/echo"
+  - id: env
+    effect: deny
+    when: action.tool == "mcp:e/get-env"
+    reason: secrets
+  - id: sum
+    effect: require_approval
+    when: action.tool == "mcp:e/get-sum"
+    approvers: ["role:lead"]
+"#;
+
+    fn gate(name: &str) -> (Gate, PathBuf) {
+        let dir =
+            std::env::temp_dir().join(format!("lumenflow-mcp-gate-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let set = PolicySet::single(Policy::from_yaml(POLICY, "t.yaml").unwrap());
+        let g = Gate::new(GateOptions {
+            server: "e".into(),
+            policies: set,
+            context: Context::new(),
+            dir: dir.clone(),
+            key: KeyPair::generate().unwrap(),
+            registry: None,
+            durability: Durability::None,
+            hide_denied: true,
+            profile: None,
+            resolve: Resolve::default(),
+            session: "s".into(),
+        })
+        .unwrap();
+        (g, dir)
+    }
+
+    fn kinds(dir: &std::path::Path) -> Vec<(String, Value)> {
+        lumenflow_core::read_segments(&dir.join("segments"))
+            .unwrap()
+            .into_iter()
+            .map(|l| {
+                let r: Value = serde_json::from_slice(&l.bytes).unwrap();
+                (r["kind"].as_str().unwrap().to_owned(), r["body"].clone())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_effect_is_recorded_and_answered() {
+        let (g, dir) = gate("effects");
+        let Admission::Run { id, .. } = g.admit("echo", None, Profile::Generic, "c", false) else {
+            panic!("echo must run")
+        };
+        g.finish(
+            &id,
+            Ok(&json!({"content": [{"type": "text", "text": "boom"}], "isError": true})),
+            Duration::from_millis(3),
+            false,
+        )
+        .unwrap();
+        match g.admit("get-env", None, Profile::Generic, "c", false) {
+            Admission::Refuse(t) => assert!(
+                t.contains("denied `mcp:e/get-env`") && t.contains("secrets"),
+                "{t}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        match g.admit("get-sum", None, Profile::Generic, "c", false) {
+            Admission::Refuse(t) => assert!(
+                t.contains("Approval request") && t.contains("role:lead"),
+                "{t}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        let Admission::Ask { id: asked, .. } =
+            g.admit("get-sum", None, Profile::Generic, "c", true)
+        else {
+            panic!("a client that can be asked is asked")
+        };
+        g.answer(&asked, false, "c", "declined").unwrap();
+        let recs = kinds(&dir);
+        let outcomes: Vec<&str> = recs
+            .iter()
+            .filter(|(k, _)| k == "outcome")
+            .map(|(_, b)| b["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            outcomes,
+            ["failure", "denied", "awaiting_approval", "denied"]
+        );
+        let failed = recs
+            .iter()
+            .find(|(k, b)| k == "outcome" && b["status"] == "failure")
+            .unwrap();
+        assert_eq!(failed.1["error"], "boom");
+        let answer = recs.iter().find(|(k, _)| k == HOST_ANSWER).unwrap();
+        assert_eq!(answer.1["answer"], "deny");
+        assert_eq!(answer.1["decision"], json!(asked));
+        // A call that cannot be made an action is refused and recorded as denied.
+        match g.admit("bad name", None, Profile::Generic, "c", false) {
+            Admission::Refuse(t) => assert!(
+                t.contains("invalid MCP tool name") && t.contains("decision"),
+                "{t}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(g.visible("echo") && g.visible("get-sum"));
+        assert!(!g.visible("get-env") && !g.visible("anything-else"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
