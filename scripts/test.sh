@@ -24,6 +24,9 @@ cargo run --locked -q -p lumenflow-cli -- corpus \
   --policy examples/policies/unattended.yaml \
   examples/policies/corpus
 
+step "MCP: lumenflow mcp between the Python mcp client and the npm servers (stdio and Streamable HTTP)"
+./scripts/test-mcp.sh
+
 step "Python: build the lumenflow wheel into target/py-venv, run pytest (spec/vectors included)"
 ./scripts/test-python.sh
 

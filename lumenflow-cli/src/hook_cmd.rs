@@ -30,7 +30,7 @@ pub struct HookOptions {
 }
 
 /// The record kind of a client's user answering an `ask` at the client's own prompt.
-pub const HOST_ANSWER: &str = "host_answer";
+pub use lumenflow_core::hooks::HOST_ANSWER;
 
 fn emit(a: &Answer) -> ExitCode {
     if let Some(e) = &a.stderr {

@@ -238,6 +238,57 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Govern an MCP server: a proxy on which every `tools/call` is decided against the
+    /// policy and recorded (decision before the server sees it, then its outcome).
+    ///
+    /// Stdio: `lumenflow mcp --policy P --evidence D --key K --server-name fs -- npx -y
+    /// @modelcontextprotocol/server-filesystem /tmp/x` launches the server and speaks MCP
+    /// on standard input and output. Streamable HTTP: `--url http://host/mcp --listen
+    /// 127.0.0.1:0` fronts that server and serves `http://<listen>/mcp` (the address is
+    /// printed on standard error). A deny, an open approval request or any failure is a
+    /// tool result with isError and the reason. See spec/mcp.md.
+    Mcp {
+        /// A policy file; repeat for layers, most general first.
+        #[arg(long = "policy", short = 'p', value_name = "FILE", required = true)]
+        policies: Vec<PathBuf>,
+        /// The evidence directory (created if missing).
+        #[arg(long, visible_alias = "dir", value_name = "DIR")]
+        evidence: PathBuf,
+        /// The private key that signs evidence.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The server's name in action tools: `mcp:<server-name>/<tool>`.
+        #[arg(long, value_name = "NAME")]
+        server_name: String,
+        /// The context as a JSON file (an object).
+        #[arg(long, value_name = "FILE")]
+        context: Option<PathBuf>,
+        /// The project directory (context.worktree) when the context does not give one
+        /// (default: the current directory).
+        #[arg(long, value_name = "DIR")]
+        project_dir: Option<PathBuf>,
+        /// Hide from tools/list the tools the policy denies whatever their arguments.
+        #[arg(long)]
+        hide_denied: bool,
+        /// What the proxy knows of the server's tools (default: detected from its name).
+        #[arg(long, value_parser = ["generic", "filesystem"])]
+        profile: Option<String>,
+        /// The session actions are proposed in.
+        #[arg(long, default_value = "")]
+        session: String,
+        /// What an evidence append promises: sync, group (default) or none.
+        #[arg(long, default_value = "group")]
+        durability: String,
+        /// Front this Streamable HTTP server instead of launching a command.
+        #[arg(long, value_name = "URL", conflicts_with = "command")]
+        url: Option<String>,
+        /// Serve Streamable HTTP on this loopback address instead of standard input and output.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+        /// The server command and its arguments (after `--`).
+        #[arg(last = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
     /// Make a signing key: writes FILE (private, mode 0600) and FILE.pub (public).
     Keygen {
         /// Where to write the private key (never overwritten).
@@ -526,6 +577,7 @@ mod corpus;
 mod evidence_cmd;
 mod git_cmd;
 mod hook_cmd;
+mod mcp_cmd;
 mod state_cmd;
 
 fn main() -> ExitCode {
@@ -698,6 +750,35 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             },
             force,
         ),
+        Command::Mcp {
+            policies,
+            evidence,
+            key,
+            server_name,
+            context,
+            project_dir,
+            hide_denied,
+            profile,
+            session,
+            durability,
+            url,
+            listen,
+            command,
+        } => mcp_cmd::run(mcp_cmd::McpOptions {
+            policies,
+            evidence,
+            key,
+            server_name,
+            context,
+            project_dir,
+            hide_denied,
+            profile,
+            session,
+            durability,
+            url,
+            listen,
+            command,
+        }),
         Command::Keygen { out } => evidence_cmd::keygen(&out),
         Command::Verify {
             path,

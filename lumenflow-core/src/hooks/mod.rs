@@ -6,7 +6,7 @@
 //! Owns: [`claude_code`], [`codex`], [`cursor`], [`gemini`], [`copilot`] (the mappings),
 //! [`patch`] (Codex `apply_patch` parsing), [`paths`] (where a file tool reaches),
 //! [`calls`] (the index from a client's call to its decisions), [`git`] (the action of a
-//! commit or a push). May use: [`crate::action`], [`crate::policy`], [`crate::evidence`].
+//! commit or a push), [`mcp`] (an MCP `tools/call` as an action, for `lumenflow mcp`). May use: [`crate::action`], [`crate::policy`], [`crate::evidence`].
 
 pub mod calls;
 pub mod claude_code;
@@ -15,12 +15,17 @@ pub mod copilot;
 pub mod cursor;
 pub mod gemini;
 pub mod git;
+pub mod mcp;
 pub mod patch;
 pub mod paths;
 
 use crate::action::{Action, Actor};
 use crate::policy::decide::{Decision, Effect};
 use serde_json::{json, Map, Value};
+
+/// The record kind of a client's user answering an approval at the client's own prompt
+/// (Claude Code's `ask`, an MCP client's elicitation): the host's word, recorded as such.
+pub const HOST_ANSWER: &str = "host_answer";
 
 /// Why a hook event could not be read (the call is then blocked, and recorded).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
