@@ -8,11 +8,15 @@
 //! governor: the webhook never sees an unredacted argument. Normative description:
 //! `spec/console.md`, Webhook.
 
-use crate::http::present;
-use lumenflow_core::Request;
+use crate::daemon::{Daemon, Event};
+use crate::http::{present, timeline};
+use lumenflow_core::{Request, RequestState};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
 
 /// The most attempts a configuration may ask for.
 pub const MAX_ATTEMPTS: u32 = 20;
@@ -20,7 +24,7 @@ pub const MAX_ATTEMPTS: u32 = 20;
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 /// The `webhook:` section of the daemon's configuration.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     /// Where to POST (`http://` or `https://`). A Slack incoming webhook URL is a secret:
@@ -256,6 +260,84 @@ impl Sender {
             host: self.config.host(),
             attempts,
             last,
+        }
+    }
+}
+
+/// The console's base address for links: `console_url`, else the HTTP section's
+/// `public_url`, else `http://<listen>`.
+pub fn console_base(daemon: &Daemon, cfg: &WebhookConfig) -> String {
+    if let Some(u) = &cfg.console_url {
+        return u.clone();
+    }
+    match &daemon.config().http {
+        Some(h) => h
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", h.listen)),
+        None => format!("http://{}", crate::http::DEFAULT_LISTEN),
+    }
+}
+
+/// Builds the message for a request, reading its recorded action from the log.
+pub fn message_for(daemon: &Daemon, request: &Request, console: &str) -> Value {
+    let g = daemon.governor();
+    let action = timeline::action_of(g.store().dir(), g.key_id(), &request.id).unwrap_or(Value::Null);
+    message(request, &action, console)
+}
+
+/// Posts each new request to the webhook until the daemon stops. Sends run in their own
+/// tasks (a slow receiver delays no other message); when the event feed lags, pending
+/// requests not yet announced are found in the governor's state and announced.
+pub async fn run(daemon: Arc<Daemon>, cfg: WebhookConfig) {
+    let sender = match Sender::new(cfg.clone()) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            daemon.log(&format!("webhook not started: {e}"));
+            return;
+        }
+    };
+    let console = console_base(&daemon, &cfg);
+    let mut rx = daemon.subscribe();
+    let mut sent: HashSet<String> = HashSet::new();
+    loop {
+        let requests: Vec<Request> = match rx.recv().await {
+            Ok(Event::RequestOpened { request }) => vec![request],
+            Ok(_) => continue,
+            Err(RecvError::Lagged(n)) => {
+                daemon.log(&format!("webhook: {n} events lost; re-reading pending requests"));
+                let d = daemon.clone();
+                tokio::task::spawn_blocking(move || d.governor().approvals())
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|r| r.state == RequestState::Pending)
+                    .collect()
+            }
+            Err(RecvError::Closed) => return,
+        };
+        for request in requests {
+            if !sent.insert(request.id.clone()) {
+                continue;
+            }
+            let (d, s, c) = (daemon.clone(), sender.clone(), console.clone());
+            tokio::spawn(async move {
+                let d2 = d.clone();
+                let id = request.id.clone();
+                let body = match tokio::task::spawn_blocking(move || message_for(&d2, &request, &c)).await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        d.log(&format!("webhook: request {id}: {e}"));
+                        return;
+                    }
+                };
+                match s.send(&body).await {
+                    Ok(n) => d.log(&format!("webhook: request {id} announced ({n} attempt(s))")),
+                    Err(e) => d.log(&format!("webhook: request {id}: {e}")),
+                }
+            });
         }
     }
 }
