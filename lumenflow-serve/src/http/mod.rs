@@ -119,6 +119,14 @@ pub struct Console {
     pub keyring: lumenflow_core::Keyring,
 }
 
+/// A plain name, as the approver registry spells methods: 1 to 128 of `[A-Za-z0-9._-@+]`.
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@+".contains(c))
+}
+
 fn listen_addr(cfg: &HttpConfig) -> Result<SocketAddr, HttpError> {
     let addr: SocketAddr = cfg.listen.parse().map_err(|e| {
         config_err(
@@ -162,7 +170,7 @@ pub fn check(daemon: &Daemon, cfg: &HttpConfig, bound: SocketAddr) -> Result<Con
             format!("must be 1 to 604800, not {}", cfg.session_ttl_secs),
         ));
     }
-    if !lumenflow_core::govern::registry::valid_name(&cfg.method) {
+    if !valid_name(&cfg.method) {
         return Err(config_err(
             "method",
             format!("{:?} must be 1 to 128 letters, digits or ._-@+", cfg.method),
