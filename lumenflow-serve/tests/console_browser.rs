@@ -77,7 +77,7 @@ async fn an_approver_approves_and_rejects_in_a_real_browser_and_the_waiting_agen
         .env("NODE_PATH", &modules)
         .env(
             "LF_CONSOLE",
-            json!({"url": f.base, "chromium": chromium, "id": "alice", "secret": ALICE, "first": first_id, "paint_runs": 5}).to_string(),
+            json!({"url": f.base, "chromium": chromium, "id": "alice", "secret": ALICE, "first": first_id, "paint_runs": 5, "node_modules": modules}).to_string(),
         )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

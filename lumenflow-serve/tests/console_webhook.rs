@@ -92,7 +92,7 @@ async fn a_new_request_is_announced_retried_and_never_carries_the_secret() {
     assert_eq!(l["request"], id.as_str());
     assert_eq!(l["tool"], "bash");
     assert_eq!(l["rules"], json!(["console-test/curl-needs-anyone"]));
-    assert!(l["summary"].as_str().unwrap().starts_with("curl -H 'Authorization: token "), "{l}");
+    assert!(l["summary"].as_str().unwrap().starts_with("curl -H 'Authorization: [REDACTED:"), "{l}");
     assert_eq!(l["console"], format!("http://127.0.0.1:1/#request={id}"));
     assert!(l["expires_at"].is_null());
 }
