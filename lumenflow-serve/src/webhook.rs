@@ -147,7 +147,10 @@ pub fn message(request: &Request, action: &Value, console: &str) -> Value {
     );
     let fields = [
         ("Tool", request.tool.clone()),
-        ("Asked by", format!("{} (session {})", request.actor, request.session)),
+        (
+            "Asked by",
+            format!("{} (session {})", request.actor, request.session),
+        ),
         ("Rules", rules.clone()),
         ("Expires", expires.clone()),
         ("Quorum", request.quorum.to_string()),
@@ -282,7 +285,8 @@ pub fn console_base(daemon: &Daemon, cfg: &WebhookConfig) -> String {
 /// Builds the message for a request, reading its recorded action from the log.
 pub fn message_for(daemon: &Daemon, request: &Request, console: &str) -> Value {
     let g = daemon.governor();
-    let action = timeline::action_of(g.store().dir(), g.key_id(), &request.id).unwrap_or(Value::Null);
+    let action =
+        timeline::action_of(g.store().dir(), g.key_id(), &request.id).unwrap_or(Value::Null);
     message(request, &action, console)
 }
 
@@ -305,7 +309,9 @@ pub async fn run(daemon: Arc<Daemon>, cfg: WebhookConfig) {
             Ok(Event::RequestOpened { request }) => vec![request],
             Ok(_) => continue,
             Err(RecvError::Lagged(n)) => {
-                daemon.log(&format!("webhook: {n} events lost; re-reading pending requests"));
+                daemon.log(&format!(
+                    "webhook: {n} events lost; re-reading pending requests"
+                ));
                 let d = daemon.clone();
                 tokio::task::spawn_blocking(move || d.governor().approvals())
                     .await
@@ -326,7 +332,9 @@ pub async fn run(daemon: Arc<Daemon>, cfg: WebhookConfig) {
             tokio::spawn(async move {
                 let d2 = d.clone();
                 let id = request.id.clone();
-                let body = match tokio::task::spawn_blocking(move || message_for(&d2, &request, &c)).await {
+                let body = match tokio::task::spawn_blocking(move || message_for(&d2, &request, &c))
+                    .await
+                {
                     Ok(b) => b,
                     Err(e) => {
                         d.log(&format!("webhook: request {id}: {e}"));
@@ -363,10 +371,18 @@ mod tests {
         assert!(cfg("not a url").check().is_err());
         let mut c = cfg("http://127.0.0.1:1/");
         c.attempts = 0;
-        assert!(c.check().unwrap_err().to_string().starts_with("webhook.attempts"));
+        assert!(c
+            .check()
+            .unwrap_err()
+            .to_string()
+            .starts_with("webhook.attempts"));
         c.attempts = 3;
         c.timeout_ms = 0;
-        assert!(c.check().unwrap_err().to_string().starts_with("webhook.timeout_ms"));
+        assert!(c
+            .check()
+            .unwrap_err()
+            .to_string()
+            .starts_with("webhook.timeout_ms"));
     }
 
     #[test]

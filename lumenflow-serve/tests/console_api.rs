@@ -52,7 +52,10 @@ async fn an_approver_logs_in_sees_the_exact_action_and_approves_with_a_reason() 
     assert_eq!(r["approvals"], 0);
     assert!(r["actor"].as_str().unwrap().starts_with("unix:"));
     assert_eq!(r["session"], "s-1");
-    assert_eq!(r["action"]["args"]["command"], "cd repo && git push origin main");
+    assert_eq!(
+        r["action"]["args"]["command"],
+        "cd repo && git push origin main"
+    );
     let cmds = r["presentation"]["commands"].as_array().unwrap();
     let git = cmds.iter().find(|c| c["name"] == "git").unwrap();
     assert_eq!(git["args"], json!(["push", "origin", "main"]));
@@ -89,8 +92,20 @@ async fn quorum_progress_counts_people_and_a_reject_closes() {
     a.login("alice", ALICE).await;
     let mut b = Browser::new(&f.base);
     b.login("bob", BOB).await;
-    let v: Value = a.vote(&id, "approve", "ok by me").await.json().await.unwrap();
-    assert_eq!((v["approvals"].clone(), v["quorum"].clone(), v["state"].clone()), (json!(1), json!(2), json!("pending")));
+    let v: Value = a
+        .vote(&id, "approve", "ok by me")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            v["approvals"].clone(),
+            v["quorum"].clone(),
+            v["state"].clone()
+        ),
+        (json!(1), json!(2), json!("pending"))
+    );
     // Alice again (a second session of hers) does not make two.
     let mut a2 = Browser::new(&f.base);
     a2.login("alice", ALICE).await;
@@ -101,7 +116,12 @@ async fn quorum_progress_counts_people_and_a_reject_closes() {
     assert_eq!(v["approvals"], 2);
 
     let id2 = f.propose("./deploy staging").await;
-    let v: Value = b.vote(&id2, "reject", "not today").await.json().await.unwrap();
+    let v: Value = b
+        .vote(&id2, "reject", "not today")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["state"], "rejected");
     assert_eq!(v["votes"][0]["reason"], "not today");
 }
@@ -111,30 +131,41 @@ async fn no_cookie_forged_cookie_and_logged_out_sessions_are_refused() {
     let f = Fixture::start("", "").await;
     let id = f.propose("git push").await;
     let anon = Browser::new(&f.base);
-    for path in ["/api/requests", "/api/session", "/api/evidence", "/api/budgets", "/api/verify", "/api/events"] {
+    for path in [
+        "/api/requests",
+        "/api/session",
+        "/api/evidence",
+        "/api/budgets",
+        "/api/verify",
+        "/api/events",
+    ] {
         let (s, e) = error_of(anon.get(path).await).await;
-        assert_eq!((s, e.as_str()), (401, "not logged in (no session cookie)"), "{path}");
+        assert_eq!(
+            (s, e.as_str()),
+            (401, "not logged in (no session cookie)"),
+            "{path}"
+        );
     }
     // A vote with no session, even with a CSRF-looking header.
     let mut forged = Browser::new(&f.base);
     forged.csrf = Some("00".repeat(32));
     let r = forged
-        .post(&format!("/api/requests/{id}/vote"), json!({"verdict": "approve", "reason": "x", "binding": "x"}))
+        .post(
+            &format!("/api/requests/{id}/vote"),
+            json!({"verdict": "approve", "reason": "x", "binding": "x"}),
+        )
         .await;
     assert_eq!(r.status(), 401);
     // A made-up token, and one a real token with a digit changed.
     let mut real = Browser::new(&f.base);
     real.login("alice", ALICE).await;
     let cookie = real.cookie.clone().unwrap();
-    for bad in [
-        "lumenflow_session=".to_owned() + &"ab".repeat(32),
-        {
-            let mut c = cookie.clone().into_bytes();
-            let last = c.len() - 1;
-            c[last] = if c[last] == b'0' { b'1' } else { b'0' };
-            String::from_utf8(c).unwrap()
-        },
-    ] {
+    for bad in ["lumenflow_session=".to_owned() + &"ab".repeat(32), {
+        let mut c = cookie.clone().into_bytes();
+        let last = c.len() - 1;
+        c[last] = if c[last] == b'0' { b'1' } else { b'0' };
+        String::from_utf8(c).unwrap()
+    }] {
         let mut b = Browser::new(&f.base);
         b.cookie = Some(bad);
         b.csrf = real.csrf.clone();
@@ -142,7 +173,10 @@ async fn no_cookie_forged_cookie_and_logged_out_sessions_are_refused() {
         assert_eq!(s, 401);
         assert!(e.contains("unknown"), "{e}");
         let r = b
-            .post(&format!("/api/requests/{id}/vote"), json!({"verdict": "approve", "reason": "x", "binding": "x"}))
+            .post(
+                &format!("/api/requests/{id}/vote"),
+                json!({"verdict": "approve", "reason": "x", "binding": "x"}),
+            )
             .await;
         assert_eq!(r.status(), 401);
     }
@@ -162,7 +196,10 @@ async fn an_expired_session_cannot_vote() {
     let binding = b.get_json(&format!("/api/requests/{id}")).await["binding"].clone();
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let r = b
-        .post(&format!("/api/requests/{id}/vote"), json!({"verdict": "approve", "reason": "late", "binding": binding}))
+        .post(
+            &format!("/api/requests/{id}/vote"),
+            json!({"verdict": "approve", "reason": "late", "binding": binding}),
+        )
         .await;
     let (s, e) = error_of(r).await;
     assert_eq!((s, e.as_str()), (401, "the session expired; log in again"));
@@ -196,24 +233,66 @@ async fn cross_site_requests_are_refused() {
         r.send()
     };
     // Another origin, even with the right token (a page that stole it still cannot).
-    let (s, e) = error_of(send(Some("http://evil.example"), "application/json", Some(&csrf)).await.unwrap()).await;
+    let (s, e) = error_of(
+        send(Some("http://evil.example"), "application/json", Some(&csrf))
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(s, 403);
     assert!(e.contains("cross-origin"), "{e}");
     // The console's host on another port is another origin.
     let other = format!("http://127.0.0.1:{}", f.addr.port() + 1);
-    assert_eq!(send(Some(&other), "application/json", Some(&csrf)).await.unwrap().status(), 403);
+    assert_eq!(
+        send(Some(&other), "application/json", Some(&csrf))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     // No Origin at all.
-    assert_eq!(send(None, "application/json", Some(&csrf)).await.unwrap().status(), 403);
+    assert_eq!(
+        send(None, "application/json", Some(&csrf))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     // A form post (what a cross-site <form> can send).
-    assert_eq!(send(Some(&f.base), "text/plain", Some(&csrf)).await.unwrap().status(), 403);
-    assert_eq!(send(Some(&f.base), "application/x-www-form-urlencoded", Some(&csrf)).await.unwrap().status(), 403);
+    assert_eq!(
+        send(Some(&f.base), "text/plain", Some(&csrf))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        send(
+            Some(&f.base),
+            "application/x-www-form-urlencoded",
+            Some(&csrf)
+        )
+        .await
+        .unwrap()
+        .status(),
+        403
+    );
     // The right origin without the token, or with another session's token.
     let (s, e) = error_of(send(Some(&f.base), "application/json", None).await.unwrap()).await;
-    assert_eq!((s, e.as_str()), (403, "missing or wrong x-lumenflow-csrf header"));
+    assert_eq!(
+        (s, e.as_str()),
+        (403, "missing or wrong x-lumenflow-csrf header")
+    );
     let mut other_session = Browser::new(&f.base);
     other_session.login("bob", BOB).await;
     let bobs = other_session.csrf.clone().unwrap();
-    assert_eq!(send(Some(&f.base), "application/json", Some(&bobs)).await.unwrap().status(), 403);
+    assert_eq!(
+        send(Some(&f.base), "application/json", Some(&bobs))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     // A login from another origin (login CSRF).
     let r = b
         .http
@@ -237,7 +316,13 @@ async fn cross_site_requests_are_refused() {
     assert_eq!(state(&f, &id).await, RequestState::Pending);
     assert_eq!(approval_records(&f), 0);
     // The same request done right works: the refusals above were the defences.
-    assert_eq!(send(Some(&f.base), "application/json", Some(&csrf)).await.unwrap().status(), 200);
+    assert_eq!(
+        send(Some(&f.base), "application/json", Some(&csrf))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -248,9 +333,15 @@ async fn a_name_in_the_body_proves_nothing() {
     let mut c = Browser::new(&f.base);
     c.login("carol", CAROL).await;
     let binding = c.get_json(&format!("/api/requests/{id}")).await["binding"].clone();
-    for extra in [json!({"approver": "alice"}), json!({"id": "alice"}), json!({"roles": ["lead"]})] {
+    for extra in [
+        json!({"approver": "alice"}),
+        json!({"id": "alice"}),
+        json!({"roles": ["lead"]}),
+    ] {
         let mut body = json!({"verdict": "approve", "reason": "I am alice", "binding": binding});
-        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         let (s, e) = error_of(c.post(&format!("/api/requests/{id}/vote"), body).await).await;
         assert_eq!(s, 400, "{e}");
         assert!(e.contains("unknown field"), "{e}");
@@ -281,7 +372,12 @@ async fn nobody_approves_their_own_request() {
             .unwrap()
             .with_actor(lumenflow_core::Actor::agent("alice"))
             .with_session("s-own");
-        d.governor().decide(&a).unwrap().request().unwrap().to_owned()
+        d.governor()
+            .decide(&a)
+            .unwrap()
+            .request()
+            .unwrap()
+            .to_owned()
     })
     .await
     .unwrap();
@@ -291,7 +387,11 @@ async fn nobody_approves_their_own_request() {
         let mut peer = lumenflow_serve::daemon::Peer::from_cred(4242, 4242, 1);
         peer.actor = "unix:alice".into();
         let a = lumenflow_core::Action::new("bash", json!({"command": "git push"})).unwrap();
-        d.decide(&peer, a, None, false).unwrap().request().unwrap().to_owned()
+        d.decide(&peer, a, None, false)
+            .unwrap()
+            .request()
+            .unwrap()
+            .to_owned()
     })
     .await
     .unwrap();
@@ -318,11 +418,20 @@ async fn a_vote_replayed_on_another_request_is_refused() {
     a.login("alice", ALICE).await;
     let binding = a.get_json(&format!("/api/requests/{harmless}")).await["binding"].clone();
     let body = json!({"verdict": "approve", "reason": "docs only", "binding": binding});
-    let (s, e) = error_of(a.post(&format!("/api/requests/{dangerous}/vote"), body.clone()).await).await;
+    let (s, e) = error_of(
+        a.post(&format!("/api/requests/{dangerous}/vote"), body.clone())
+            .await,
+    )
+    .await;
     assert_eq!(s, 409);
     assert!(e.contains("another action"), "{e}");
     assert_eq!(state(&f, &dangerous).await, RequestState::Pending);
-    assert_eq!(a.post(&format!("/api/requests/{harmless}/vote"), body).await.status(), 200);
+    assert_eq!(
+        a.post(&format!("/api/requests/{harmless}/vote"), body)
+            .await
+            .status(),
+        200
+    );
     assert_eq!(state(&f, &dangerous).await, RequestState::Pending);
 }
 
@@ -356,7 +465,11 @@ async fn secrets_cannot_be_guessed() {
         b.post_login("alice", "guess").await;
     }
     let r = b.post_login("alice", ALICE).await;
-    assert_eq!(r.status(), 429, "the right secret is refused once guessing was seen");
+    assert_eq!(
+        r.status(),
+        429,
+        "the right secret is refused once guessing was seen"
+    );
     // Bob is not locked out by guesses at alice.
     assert_eq!(b.post_login("bob", BOB).await.status(), 200);
     // A login that names no secret is a clear 400.
@@ -380,16 +493,31 @@ async fn answers_carry_the_security_headers_and_the_cookie_flags() {
     let r = b.get("/").await;
     assert_eq!(r.status(), 200);
     let h = r.headers();
-    assert!(h["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
+    assert!(h["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("script-src 'self'"));
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["x-content-type-options"], "nosniff");
     let page = r.text().await.unwrap();
-    assert!(page.contains("/console.js") && !page.contains("<script>"), "no inline script");
-    assert!(!page.contains("http://") && !page.contains("https://"), "nothing loaded from elsewhere");
+    assert!(
+        page.contains("/console.js") && !page.contains("<script>"),
+        "no inline script"
+    );
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "nothing loaded from elsewhere"
+    );
     let r = b.post_login("alice", ALICE).await;
     let c = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Max-Age=28800"), "{c}");
-    assert_eq!(b.get("/api/requests").await.headers()["cache-control"], "no-store");
+    assert!(
+        c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Max-Age=28800"),
+        "{c}"
+    );
+    assert_eq!(
+        b.get("/api/requests").await.headers()["cache-control"],
+        "no-store"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -408,7 +536,9 @@ async fn the_timeline_filters_budgets_and_verify() {
     b.login("alice", ALICE).await;
     let all = b.get_json("/api/evidence").await;
     assert!(all["matched"].as_u64().unwrap() >= 2);
-    let asked = b.get_json("/api/evidence?kind=decision&effect=require_approval").await;
+    let asked = b
+        .get_json("/api/evidence?kind=decision&effect=require_approval")
+        .await;
     let rows = asked["records"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "{asked}");
     assert_eq!(rows[0]["summary"], "git push");
@@ -435,26 +565,44 @@ async fn live_updates_stream_new_requests_and_votes() {
     b.login("alice", ALICE).await;
     let mut res = b.get("/api/events").await;
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
     let mut seen = String::new();
     let read_until = |needle: &'static str| needle;
     let _ = read_until;
     // The hello arrives first.
     while !seen.contains("event: hello") {
-        let chunk = tokio::time::timeout(Duration::from_secs(5), res.chunk()).await.unwrap().unwrap().unwrap();
+        let chunk = tokio::time::timeout(Duration::from_secs(5), res.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
     let id = f.propose("git push").await;
     while !seen.contains("request_opened") {
-        let chunk = tokio::time::timeout(Duration::from_secs(5), res.chunk()).await.unwrap().unwrap().unwrap();
+        let chunk = tokio::time::timeout(Duration::from_secs(5), res.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
-    assert!(seen.contains("event: change") && seen.contains(&id), "{seen}");
+    assert!(
+        seen.contains("event: change") && seen.contains(&id),
+        "{seen}"
+    );
     let mut other = Browser::new(&f.base);
     other.login("bob", BOB).await;
     other.vote(&id, "approve", "fine").await;
     while !seen.contains("\"voted\"") {
-        let chunk = tokio::time::timeout(Duration::from_secs(5), res.chunk()).await.unwrap().unwrap().unwrap();
+        let chunk = tokio::time::timeout(Duration::from_secs(5), res.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
 }
@@ -469,18 +617,31 @@ async fn edits_are_shown_as_diffs_and_secrets_stay_redacted() {
             json!({"path": "/w/src/lib.rs", "old_string": "fn a() {}\n", "new_string": format!("fn a() {{ call(\"{token}\") }}\n")}),
         )
         .await;
-    let curl = f.propose(&format!("curl -H 'Authorization: token {token}' https://api.example/x")).await;
+    let curl = f
+        .propose(&format!(
+            "curl -H 'Authorization: token {token}' https://api.example/x"
+        ))
+        .await;
     let mut b = Browser::new(&f.base);
     b.login("alice", ALICE).await;
     let e = b.get_json(&format!("/api/requests/{edit}")).await;
     let diff = e["presentation"]["diff"].as_str().unwrap();
-    assert!(diff.contains("-fn a() {}") && diff.contains("+fn a() { call("), "{diff}");
+    assert!(
+        diff.contains("-fn a() {}") && diff.contains("+fn a() { call("),
+        "{diff}"
+    );
     let all = b.get("/api/requests").await.text().await.unwrap();
     let c = b.get_json(&format!("/api/requests/{curl}")).await;
-    assert!(c["presentation"]["summary"].as_str().unwrap().starts_with("curl -H"));
+    assert!(c["presentation"]["summary"]
+        .as_str()
+        .unwrap()
+        .starts_with("curl -H"));
     let timeline = b.get("/api/evidence").await.text().await.unwrap();
     for text in [&all, &timeline, &c.to_string(), &e.to_string()] {
-        assert!(!text.contains(token), "a secret reached the console: {text}");
+        assert!(
+            !text.contains(token),
+            "a secret reached the console: {text}"
+        );
     }
 }
 
@@ -497,11 +658,28 @@ async fn a_misconfigured_console_does_not_start() {
     let cases: Vec<(HttpConfig, &str)> = vec![
         (bad(&|c| c.listen = "0.0.0.0:0".into()), "http.listen"),
         (bad(&|c| c.listen = "localhost".into()), "http.listen"),
-        (bad(&|c| c.public_url = Some("ftp://x".into())), "http.public_url"),
+        (
+            bad(&|c| c.public_url = Some("ftp://x".into())),
+            "http.public_url",
+        ),
         (bad(&|c| c.method = "webauthn".into()), "attester"),
-        (bad(&|c| c.people[0].id = "mallory".into()), "http.people[0].id"),
-        (bad(&|c| c.people[1].secret_hash = "hunter2".into()), "\"bob\""),
-        (bad(&|c| c.people.push(PersonConfig { id: "alice".into(), secret_hash: c.people[0].secret_hash.clone() })), "twice"),
+        (
+            bad(&|c| c.people[0].id = "mallory".into()),
+            "http.people[0].id",
+        ),
+        (
+            bad(&|c| c.people[1].secret_hash = "hunter2".into()),
+            "\"bob\"",
+        ),
+        (
+            bad(&|c| {
+                c.people.push(PersonConfig {
+                    id: "alice".into(),
+                    secret_hash: c.people[0].secret_hash.clone(),
+                })
+            }),
+            "twice",
+        ),
         (bad(&|c| c.people.clear()), "http.people"),
         (bad(&|c| c.session_ttl_secs = 0), "session_ttl_secs"),
     ];

@@ -27,10 +27,12 @@ fn tools() -> Result<(PathBuf, PathBuf), String> {
     let chromium = PathBuf::from(
         std::env::var("LUMENFLOW_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
     );
-    let modules = std::env::var("LUMENFLOW_NODE_MODULES").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(std::env::var("HOME").unwrap_or_default())
-            .join(".cache/lumenflow/console-node/node_modules")
-    });
+    let modules = std::env::var("LUMENFLOW_NODE_MODULES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/lumenflow/console-node/node_modules")
+        });
     if !chromium.exists() {
         return Err(format!("no Chromium at {}", chromium.display()));
     }
@@ -44,14 +46,22 @@ fn tools() -> Result<(PathBuf, PathBuf), String> {
 }
 
 /// An agent on the socket: decides `command`, sends the request id, waits for a person.
-fn agent(socket: PathBuf, command: &'static str, ids: mpsc::Sender<String>) -> std::thread::JoinHandle<RequestState> {
+fn agent(
+    socket: PathBuf,
+    command: &'static str,
+    ids: mpsc::Sender<String>,
+) -> std::thread::JoinHandle<RequestState> {
     std::thread::spawn(move || {
         let mut c = Client::connect(&socket, Duration::from_secs(10)).expect("agent connects");
-        let action = Action::new("bash", json!({ "command": command })).unwrap().with_session("browser");
+        let action = Action::new("bash", json!({ "command": command }))
+            .unwrap()
+            .with_session("browser");
         let d = c.decide(&action).expect("decide");
         let id = d.request_id.clone().expect("the command needs approval");
         ids.send(id.clone()).unwrap();
-        let r = c.wait_for_approval(&id, Duration::from_secs(90)).expect("wait_for_approval");
+        let r = c
+            .wait_for_approval(&id, Duration::from_secs(90))
+            .expect("wait_for_approval");
         r.request.state
     })
 }
@@ -98,7 +108,9 @@ async fn an_approver_approves_and_rejects_in_a_real_browser_and_the_waiting_agen
     });
     let step = |name: &str| -> Value {
         loop {
-            let v = lrx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("the browser never reached {name}"));
+            let v = lrx
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("the browser never reached {name}"));
             assert_ne!(v["step"], "error", "browser: {v}");
             if v["step"] == name {
                 return v;
@@ -107,9 +119,24 @@ async fn an_approver_approves_and_rejects_in_a_real_browser_and_the_waiting_agen
     };
 
     let paint = step("paint");
-    let fcps: Vec<f64> = paint["runs"].as_array().unwrap().iter().map(|r| r["first_contentful_paint_ms"].as_f64().expect("a first contentful paint")).collect();
-    eprintln!("console first contentful paint (ms, cold, {} runs): {fcps:?}", fcps.len());
-    assert!(fcps.iter().all(|&t| t < 1000.0), "first paint over 1 s: {fcps:?}");
+    let fcps: Vec<f64> = paint["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["first_contentful_paint_ms"]
+                .as_f64()
+                .expect("a first contentful paint")
+        })
+        .collect();
+    eprintln!(
+        "console first contentful paint (ms, cold, {} runs): {fcps:?}",
+        fcps.len()
+    );
+    assert!(
+        fcps.iter().all(|&t| t < 1000.0),
+        "first paint over 1 s: {fcps:?}"
+    );
 
     step("wrong_secret_refused");
     step("logged_in");
@@ -117,30 +144,74 @@ async fn an_approver_approves_and_rejects_in_a_real_browser_and_the_waiting_agen
     assert_eq!(seen["summary"], "git push origin main");
     assert_eq!(seen["rules"], "console-test/push-needs-lead");
     assert_eq!(seen["quorum"], "0 of 1 approvals");
-    assert!(seen["asker"].as_str().unwrap().contains("session browser"), "{seen}");
-    assert!(seen["commands"].as_str().unwrap().contains("push origin main"), "{seen}");
+    assert!(
+        seen["asker"].as_str().unwrap().contains("session browser"),
+        "{seen}"
+    );
+    assert!(
+        seen["commands"]
+            .as_str()
+            .unwrap()
+            .contains("push origin main"),
+        "{seen}"
+    );
     step("approved");
-    let state = tokio::task::spawn_blocking(move || first.join().unwrap()).await.unwrap();
-    assert_eq!(state, RequestState::Approved, "the waiting agent proceeds once approved");
+    let state = tokio::task::spawn_blocking(move || first.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        state,
+        RequestState::Approved,
+        "the waiting agent proceeds once approved"
+    );
 
     step("ready");
-    let second = agent(socket.clone(), "echo '<img src=x onerror=window.__pwned=1>' && git push --force origin main", tx);
+    let second = agent(
+        socket.clone(),
+        "echo '<img src=x onerror=window.__pwned=1>' && git push --force origin main",
+        tx,
+    );
     let second_id = rx.recv_timeout(Duration::from_secs(20)).unwrap();
     writeln!(stdin, "{second_id}").unwrap();
     let live = step("seen_live");
-    assert!(live["summary"].as_str().unwrap().contains("<img src=x onerror=window.__pwned=1>"), "{live}");
+    assert!(
+        live["summary"]
+            .as_str()
+            .unwrap()
+            .contains("<img src=x onerror=window.__pwned=1>"),
+        "{live}"
+    );
     assert_eq!(live["injected"], json!({"pwned": false, "images": 0}));
     step("rejected");
-    let state = tokio::task::spawn_blocking(move || second.join().unwrap()).await.unwrap();
-    assert_eq!(state, RequestState::Rejected, "the waiting agent is told of the rejection");
+    let state = tokio::task::spawn_blocking(move || second.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        state,
+        RequestState::Rejected,
+        "the waiting agent is told of the rejection"
+    );
 
     let t = step("timeline");
     let votes = t["votes"].as_array().unwrap();
-    assert!(votes.iter().any(|v| v.as_str().unwrap().contains("approve by alice")), "{t}");
-    assert!(votes.iter().any(|v| v.as_str().unwrap().contains("reject by alice: no force pushes to main")), "{t}");
+    assert!(
+        votes
+            .iter()
+            .any(|v| v.as_str().unwrap().contains("approve by alice")),
+        "{t}"
+    );
+    assert!(
+        votes.iter().any(|v| v
+            .as_str()
+            .unwrap()
+            .contains("reject by alice: no force pushes to main")),
+        "{t}"
+    );
     assert!(t["verdict"].as_str().unwrap().starts_with("valid"), "{t}");
     assert_eq!(t["problems"], json!([]), "no script errors in the page");
-    let status = tokio::task::spawn_blocking(move || node.wait().unwrap()).await.unwrap();
+    let status = tokio::task::spawn_blocking(move || node.wait().unwrap())
+        .await
+        .unwrap();
     assert!(status.success());
 
     // The votes are in the log as attested by the daemon for alice.

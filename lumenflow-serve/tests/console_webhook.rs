@@ -33,7 +33,9 @@ async fn receiver(answers: Vec<u16>) -> (Receiver, String) {
         answers: Arc::new(Mutex::new(answers)),
         ..Receiver::default()
     };
-    let app = Router::new().route("/hook", post(hook)).with_state(r.clone());
+    let app = Router::new()
+        .route("/hook", post(hook))
+        .with_state(r.clone());
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", l.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(l, app).await });
@@ -66,25 +68,46 @@ async fn a_new_request_is_announced_retried_and_never_carries_the_secret() {
     tokio::spawn(lumenflow_serve::webhook::run(f.daemon.clone(), cfg));
     tokio::time::sleep(Duration::from_millis(50)).await;
     let id = f
-        .propose(&format!("curl -H 'Authorization: token {TOKEN}' https://api.example/repos"))
+        .propose(&format!(
+            "curl -H 'Authorization: token {TOKEN}' https://api.example/repos"
+        ))
         .await;
     let got = wait_for(&r, 3).await;
     assert_eq!(got.len(), 3, "two failures then a success: three attempts");
     // Backoff: 100 ms, then 200 ms.
     let gap1 = got[1].0 - got[0].0;
     let gap2 = got[2].0 - got[1].0;
-    assert!(gap1 >= Duration::from_millis(90) && gap2 >= Duration::from_millis(180), "{gap1:?} {gap2:?}");
+    assert!(
+        gap1 >= Duration::from_millis(90) && gap2 >= Duration::from_millis(180),
+        "{gap1:?} {gap2:?}"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(r.got.lock().unwrap().len(), 3, "nothing more once delivered");
+    assert_eq!(
+        r.got.lock().unwrap().len(),
+        3,
+        "nothing more once delivered"
+    );
     for (_, body) in &got {
-        assert!(!body.contains(TOKEN), "the secret reached the webhook: {body}");
-        assert!(!body.contains("abcdefghijklmnopqrstuvwxyz0123456789"), "{body}");
+        assert!(
+            !body.contains(TOKEN),
+            "the secret reached the webhook: {body}"
+        );
+        assert!(
+            !body.contains("abcdefghijklmnopqrstuvwxyz0123456789"),
+            "{body}"
+        );
     }
     let v: Value = serde_json::from_str(&got[2].1).unwrap();
     // What Slack needs: text and blocks of known types.
-    assert!(v["text"].as_str().unwrap().starts_with("LumenFlow: approval needed for bash"));
+    assert!(v["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("LumenFlow: approval needed for bash"));
     for b in v["blocks"].as_array().unwrap() {
-        assert!(["section", "context"].contains(&b["type"].as_str().unwrap()), "{b}");
+        assert!(
+            ["section", "context"].contains(&b["type"].as_str().unwrap()),
+            "{b}"
+        );
     }
     // What any receiver parses.
     let l = &v["lumenflow"];
@@ -92,7 +115,13 @@ async fn a_new_request_is_announced_retried_and_never_carries_the_secret() {
     assert_eq!(l["request"], id.as_str());
     assert_eq!(l["tool"], "bash");
     assert_eq!(l["rules"], json!(["console-test/curl-needs-anyone"]));
-    assert!(l["summary"].as_str().unwrap().starts_with("curl -H 'Authorization: [REDACTED:"), "{l}");
+    assert!(
+        l["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("curl -H 'Authorization: [REDACTED:"),
+        "{l}"
+    );
     assert_eq!(l["console"], format!("http://127.0.0.1:1/#request={id}"));
     assert!(l["expires_at"].is_null());
 }
@@ -100,28 +129,47 @@ async fn a_new_request_is_announced_retried_and_never_carries_the_secret() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_error_is_final_and_slack_markup_is_escaped() {
     let (r, url) = receiver(vec![400]).await;
-    let f = Fixture::start("", &format!("webhook:\n  url: {url}\n  attempts: 5\n  backoff_ms: 10\n")).await;
+    let f = Fixture::start(
+        "",
+        &format!("webhook:\n  url: {url}\n  attempts: 5\n  backoff_ms: 10\n"),
+    )
+    .await;
     let cfg = f.daemon.config().webhook.clone().unwrap();
     tokio::spawn(lumenflow_serve::webhook::run(f.daemon.clone(), cfg));
     tokio::time::sleep(Duration::from_millis(50)).await;
-    f.propose("git push <!channel> <https://evil.example|click me>").await;
+    f.propose("git push <!channel> <https://evil.example|click me>")
+        .await;
     let got = wait_for(&r, 1).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(r.got.lock().unwrap().len(), 1, "a 400 is not retried");
     let v: Value = serde_json::from_str(&got[0].1).unwrap();
     let blocks = v["blocks"].to_string();
-    assert!(!blocks.contains("<!channel>") && !blocks.contains("<https://evil.example"), "{blocks}");
+    assert!(
+        !blocks.contains("<!channel>") && !blocks.contains("<https://evil.example"),
+        "{blocks}"
+    );
     assert!(blocks.contains("&lt;!channel&gt;"), "{blocks}");
     let log = std::fs::read_to_string(f.dir.path().join("daemon.log")).unwrap();
     assert!(log.contains("gave up after 1 attempts: HTTP 400"), "{log}");
-    assert!(!log.contains(&url), "the webhook URL (a secret) is never logged: {log}");
+    assert!(
+        !log.contains(&url),
+        "the webhook URL (a secret) is never logged: {log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_receiver_is_retried_then_given_up() {
     // A port nothing listens on: bind one, note it, drop it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let f = Fixture::start("", &format!("webhook:\n  url: http://127.0.0.1:{port}/x\n  attempts: 3\n  backoff_ms: 10\n")).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let f = Fixture::start(
+        "",
+        &format!("webhook:\n  url: http://127.0.0.1:{port}/x\n  attempts: 3\n  backoff_ms: 10\n"),
+    )
+    .await;
     let cfg = f.daemon.config().webhook.clone().unwrap();
     tokio::spawn(lumenflow_serve::webhook::run(f.daemon.clone(), cfg));
     tokio::time::sleep(Duration::from_millis(50)).await;

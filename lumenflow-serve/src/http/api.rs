@@ -192,7 +192,7 @@ async fn style() -> Response {
     asset("text/css; charset=utf-8", STYLE)
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: impl header::AsHeaderName) -> Option<&'a str> {
+fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -237,7 +237,12 @@ impl App {
     /// The recorded (redacted) action of decision record `id`, if the log holds one
     /// signed by the daemon's key.
     fn action_of(&self, id: &str) -> Option<Value> {
-        if let Some(a) = self.actions.lock().unwrap_or_else(|p| p.into_inner()).get(id) {
+        if let Some(a) = self
+            .actions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+        {
             return Some(a.clone());
         }
         let dir = self.daemon.governor().store().dir().to_path_buf();
@@ -287,7 +292,12 @@ async fn login(State(app): State<App>, headers: HeaderMap, body: Bytes) -> ApiRe
     let b: LoginBody = json_body(&body, "login")?;
     let c = app.console.clone();
     let id = b.id.clone();
-    blocking(move || c.credentials.check(&b.id, &b.secret).map_err(ApiError::from)).await?;
+    blocking(move || {
+        c.credentials
+            .check(&b.id, &b.secret)
+            .map_err(ApiError::from)
+    })
+    .await?;
     let (token, s) = app.console.sessions.open(&id)?;
     app.daemon.log(&format!("console: {id} logged in"));
     let cookie = auth::set_cookie(&token, app.console.sessions.ttl(), app.console.secure);
@@ -444,9 +454,9 @@ async fn verify(State(app): State<App>, headers: HeaderMap) -> ApiResult<Json<Va
     blocking(move || {
         let dir = app.daemon.governor().store().dir().to_path_buf();
         let registry = match &app.daemon.config().registry {
-            Some(p) => Some(Arc::new(lumenflow_core::Registry::load(p).map_err(|e| {
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-            })?)),
+            Some(p) => Some(Arc::new(lumenflow_core::Registry::load(p).map_err(
+                |e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            )?)),
             None => None,
         };
         timeline::verify(&dir, &app.console.keyring, registry.as_ref())

@@ -410,7 +410,9 @@ mod tests {
         assert_eq!(cookie(Some("xlumenflow_session=abc"), COOKIE), None);
         assert_eq!(cookie(None, COOKIE), None);
         let c = set_cookie("t", Duration::from_secs(10), false);
-        assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Max-Age=10"));
+        assert!(
+            c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Max-Age=10")
+        );
         assert!(set_cookie("t", Duration::from_secs(10), true).ends_with("; Secure"));
     }
 }

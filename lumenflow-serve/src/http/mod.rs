@@ -276,7 +276,9 @@ pub async fn start(daemon: Arc<Daemon>, cfg: HttpConfig) -> Result<Running, Http
 /// Serves the HTTP API and console until the daemon stops (an error if the
 /// configuration is unusable or the address cannot be bound).
 pub async fn serve(daemon: Arc<Daemon>, cfg: HttpConfig) -> Result<(), String> {
-    let running = start(daemon.clone(), cfg).await.map_err(|e| e.to_string())?;
+    let running = start(daemon.clone(), cfg)
+        .await
+        .map_err(|e| e.to_string())?;
     daemon.log(&format!(
         "console listening on {} (origin {})",
         running.addr, running.origin

@@ -18,9 +18,15 @@ fn s<'a>(args: &'a Value, k: &str) -> Option<&'a str> {
 }
 
 fn path_of(args: &Value) -> Option<&str> {
-    ["path", "file_path", "notebook_path", "absolute_path", "filePath"]
-        .iter()
-        .find_map(|k| s(args, k))
+    [
+        "path",
+        "file_path",
+        "notebook_path",
+        "absolute_path",
+        "filePath",
+    ]
+    .iter()
+    .find_map(|k| s(args, k))
 }
 
 fn cut(text: &str, max: usize) -> String {
@@ -64,7 +70,12 @@ fn edit_pairs(args: &Value) -> Vec<(String, String)> {
     if let Some(edits) = args.get("edits").and_then(Value::as_array) {
         return edits
             .iter()
-            .filter_map(|e| Some((s(e, "old_string")?.to_owned(), s(e, "new_string")?.to_owned())))
+            .filter_map(|e| {
+                Some((
+                    s(e, "old_string")?.to_owned(),
+                    s(e, "new_string")?.to_owned(),
+                ))
+            })
             .collect();
     }
     if let Some(c) = s(args, "content") {
@@ -154,12 +165,12 @@ mod tests {
             summary("bash", &json!({"command": "git push\n-f"})),
             "git push -f"
         );
+        assert_eq!(summary("edit", &json!({"path": "/w/a.rs"})), "edit /w/a.rs");
         assert_eq!(
-            summary("edit", &json!({"path": "/w/a.rs"})),
-            "edit /w/a.rs"
-        );
-        assert_eq!(
-            summary("http", &json!({"url": "https://x.example/a", "method": "POST"})),
+            summary(
+                "http",
+                &json!({"url": "https://x.example/a", "method": "POST"})
+            ),
             "POST https://x.example/a"
         );
         assert_eq!(
@@ -173,9 +184,14 @@ mod tests {
 
     #[test]
     fn diffs_edits_and_writes() {
-        let d = diff(&json!({"path": "/w/a.txt", "old_string": "one\ntwo\n", "new_string": "one\n2\n"}))
-            .unwrap();
-        assert!(d.contains("--- a/w/a.txt") && d.contains("-two") && d.contains("+2"), "{d}");
+        let d = diff(
+            &json!({"path": "/w/a.txt", "old_string": "one\ntwo\n", "new_string": "one\n2\n"}),
+        )
+        .unwrap();
+        assert!(
+            d.contains("--- a/w/a.txt") && d.contains("-two") && d.contains("+2"),
+            "{d}"
+        );
         let d = diff(&json!({"path": "/w/n", "content": "new\n"})).unwrap();
         assert!(d.contains("+new"), "{d}");
         let d = diff(&json!({"path": "/w/m", "edits": [

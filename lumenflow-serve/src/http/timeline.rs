@@ -125,7 +125,11 @@ struct Decided {
 /// The timeline rows matching `filter`: `{matched, records: [{id, seq, ts, kind, tool,
 /// effect, summary, note, trusted}]}`. `trusted` is false for a record not signed by the
 /// daemon's key `key` (such a record decides nothing; see security.md).
-pub fn query(dir: &Path, key: &str, filter: &Filter) -> Result<Value, lumenflow_core::EvidenceError> {
+pub fn query(
+    dir: &Path,
+    key: &str,
+    filter: &Filter,
+) -> Result<Value, lumenflow_core::EvidenceError> {
     let mut decisions: HashMap<String, Decided> = HashMap::new();
     let mut rows: Vec<Value> = Vec::new();
     let mut matched = 0usize;
@@ -133,9 +137,17 @@ pub fn query(dir: &Path, key: &str, filter: &Filter) -> Result<Value, lumenflow_
         let b = &r.body;
         let (tool, effect, summary, note) = match r.kind.as_str() {
             kind::DECISION | kind::OVERRIDE => {
-                let tool = str_at(b, &["action", "tool"]).unwrap_or_default().to_owned();
-                let args = b.get("action").and_then(|a| a.get("args")).cloned().unwrap_or(Value::Null);
-                let effect = str_at(b, &["decision", "effect"]).unwrap_or_default().to_owned();
+                let tool = str_at(b, &["action", "tool"])
+                    .unwrap_or_default()
+                    .to_owned();
+                let args = b
+                    .get("action")
+                    .and_then(|a| a.get("args"))
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                let effect = str_at(b, &["decision", "effect"])
+                    .unwrap_or_default()
+                    .to_owned();
                 let summary = present::summary(&tool, &args);
                 let note = str_at(b, &["decision", "reason"])
                     .or_else(|| str_at(b, &["override", "reason"]))
@@ -160,7 +172,9 @@ pub fn query(dir: &Path, key: &str, filter: &Filter) -> Result<Value, lumenflow_
                     kind::OUTCOME => format!(
                         "{}{}",
                         str_at(b, &["status"]).unwrap_or_default(),
-                        str_at(b, &["error"]).map(|e| format!(": {e}")).unwrap_or_default()
+                        str_at(b, &["error"])
+                            .map(|e| format!(": {e}"))
+                            .unwrap_or_default()
                     ),
                     kind::APPROVAL => format!(
                         "{} by {}: {}",
@@ -223,7 +237,10 @@ pub fn verify(
     let report = lumenflow_core::verify_path_with(dir, Some(keys), None, registry, &|_| {})?;
     let code = report.exit_code();
     let summary = match code {
-        0 => format!("valid: {} records, every one signed by the daemon's key and chained", report.records),
+        0 => format!(
+            "valid: {} records, every one signed by the daemon's key and chained",
+            report.records
+        ),
         1 => "TAMPERED: a record was altered, removed, inserted or forged".to_owned(),
         2 => "INCOMPLETE: records are missing from the end of the log".to_owned(),
         3 => "records signed by a key that is not the daemon's".to_owned(),
@@ -238,12 +255,21 @@ mod tests {
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn parses_filters_and_names_bad_ones() {
-        let f = Filter::from_query(&q(&[("kind", "decision"), ("effect", "deny"), ("since", "2026-12-03T00:00:00Z"), ("tool", "")])).unwrap();
+        let f = Filter::from_query(&q(&[
+            ("kind", "decision"),
+            ("effect", "deny"),
+            ("since", "2026-12-03T00:00:00Z"),
+            ("tool", ""),
+        ]))
+        .unwrap();
         assert_eq!(f.kind.as_deref(), Some("decision"));
         assert_eq!(f.effect.as_deref(), Some("deny"));
         assert!(f.since.is_some() && f.tool.is_none());
@@ -252,8 +278,19 @@ mod tests {
         assert_eq!(e.name, "effect");
         let e = Filter::from_query(&q(&[("since", "yesterday")])).unwrap_err();
         assert!(e.to_string().starts_with("query parameter since"), "{e}");
-        assert_eq!(Filter::from_query(&q(&[("limit", "0")])).unwrap_err().name, "limit");
-        assert_eq!(Filter::from_query(&q(&[("limit", "5000")])).unwrap_err().name, "limit");
-        assert_eq!(Filter::from_query(&q(&[("user", "x")])).unwrap_err().name, "user");
+        assert_eq!(
+            Filter::from_query(&q(&[("limit", "0")])).unwrap_err().name,
+            "limit"
+        );
+        assert_eq!(
+            Filter::from_query(&q(&[("limit", "5000")]))
+                .unwrap_err()
+                .name,
+            "limit"
+        );
+        assert_eq!(
+            Filter::from_query(&q(&[("user", "x")])).unwrap_err().name,
+            "user"
+        );
     }
 }
