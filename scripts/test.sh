@@ -24,6 +24,9 @@ cargo run --locked -q -p lumenflow-cli -- corpus \
   --policy examples/policies/unattended.yaml \
   examples/policies/corpus
 
+step "Console: the approver console in headless Chromium (Debian's) driven by playwright-core (npm), real agents waiting on the daemon's socket"
+./scripts/test-console.sh
+
 step "Python: build the lumenflow wheel into target/py-venv, run pytest (spec/vectors included)"
 ./scripts/test-python.sh
 
