@@ -27,6 +27,9 @@ cargo run --locked -q -p lumenflow-cli -- corpus \
 step "MCP: lumenflow mcp between the Python mcp client and the npm servers (stdio and Streamable HTTP)"
 ./scripts/test-mcp.sh
 
+step "Console: the approver console in headless Chromium (Debian's) driven by playwright-core (npm), real agents waiting on the daemon's socket"
+./scripts/test-console.sh
+
 step "Python: build the lumenflow wheel into target/py-venv, run pytest (spec/vectors included)"
 ./scripts/test-python.sh
 

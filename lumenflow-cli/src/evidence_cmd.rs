@@ -31,7 +31,7 @@ pub fn governor(
     Governor::open(dir, set, key, options).map_err(|e| e.to_string())
 }
 
-fn status(s: StatusArg) -> Status {
+pub(crate) fn status(s: StatusArg) -> Status {
     match s {
         StatusArg::Success => Status::Success,
         StatusArg::Failure => Status::Failure,
@@ -256,7 +256,13 @@ pub fn log(
         session,
         since,
     };
-    for r in filter_records(records, &filter) {
+    print_records(filter_records(records, &filter), json);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints records one a line: JSON lines, or a table for people.
+pub fn print_records(records: Vec<lumenflow_core::Record>, json: bool) {
+    for r in records {
         if json {
             outln!("{}", String::from_utf8_lossy(&r.to_line()));
             continue;
@@ -296,7 +302,6 @@ pub fn log(
             terminal_text(what.trim())
         );
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 pub fn repair(dir: &Path, key: &Path, trust: &[PathBuf], reason: &str) -> Result<ExitCode, String> {

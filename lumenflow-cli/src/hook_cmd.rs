@@ -27,12 +27,20 @@ pub struct HookOptions {
     pub key: Option<PathBuf>,
     /// The project directory (else the client's environment variable, else the event's).
     pub project_dir: Option<PathBuf>,
+    /// The daemon's socket (`lumenflow serve`): decide and record there, not in-process.
+    pub server: Option<PathBuf>,
+    /// Daemon mode: how long to wait for a person on require_approval (default: the
+    /// daemon's `hook.wait_seconds`).
+    pub wait: Option<std::time::Duration>,
+    /// Daemon mode: where this user's call index lives (default
+    /// `$XDG_RUNTIME_DIR/lumenflow`, else `$HOME/.cache/lumenflow`).
+    pub calls: Option<PathBuf>,
 }
 
 /// The record kind of a client's user answering an `ask` at the client's own prompt.
 pub use lumenflow_core::hooks::HOST_ANSWER;
 
-fn emit(a: &Answer) -> ExitCode {
+pub(crate) fn emit(a: &Answer) -> ExitCode {
     if let Some(e) = &a.stderr {
         eprintln!("{e}");
     }
@@ -69,6 +77,9 @@ pub fn run(client: Client, opts: &HookOptions) -> ExitCode {
             ));
         }
     };
+    if let Some(socket) = &opts.server {
+        return crate::remote_cmd::hook(&event, socket, opts);
+    }
     match event.phase {
         Phase::Before => before(&event, opts),
         Phase::Ignored => emit(&client.acknowledge()),
@@ -133,7 +144,7 @@ fn project_dir(
     ))
 }
 
-fn context(event: &HookEvent, opts: &HookOptions) -> Result<Context, String> {
+pub(crate) fn context(event: &HookEvent, opts: &HookOptions) -> Result<Context, String> {
     let mut ctx = match &opts.context {
         Some(p) => read_context(p)?,
         None => Context::new(),

@@ -98,8 +98,19 @@ enum Command {
     /// is invalid or the evidence cannot be written.
     Decide {
         /// A policy file; repeat for layers, most general first.
-        #[arg(long = "policy", short = 'p', value_name = "FILE", required = true)]
+        #[arg(
+            long = "policy",
+            short = 'p',
+            value_name = "FILE",
+            required_unless_present = "server"
+        )]
         policies: Vec<PathBuf>,
+        /// Ask the daemon on this socket (`lumenflow serve`) instead of deciding in-process:
+        /// no policy, key or evidence directory is read here. See spec/serve.md.
+        #[arg(long, value_name = "SOCKET")]
+        #[arg(conflicts_with_all = ["evidence", "key"])]
+        server: Option<PathBuf>,
+
         /// The action as a JSON file, or - for standard input.
         #[arg(
             long,
@@ -131,10 +142,17 @@ enum Command {
     /// same call, as `lumenflow hook --client CLIENT` does.
     Record {
         /// The evidence directory.
-        dir: PathBuf,
+        #[arg(required_unless_present = "server")]
+        dir: Option<PathBuf>,
         /// The private key that signs evidence.
-        #[arg(long, value_name = "FILE")]
-        key: PathBuf,
+        #[arg(long, value_name = "FILE", required_unless_present = "server")]
+        key: Option<PathBuf>,
+        /// Ask the daemon on this socket (`lumenflow serve`) instead of deciding in-process:
+        /// no policy, key or evidence directory is read here. See spec/serve.md.
+        #[arg(long, value_name = "SOCKET")]
+        #[arg(conflicts_with_all = ["dir", "key", "policies"])]
+        server: Option<PathBuf>,
+
         /// The decision's id (as printed by `lumenflow decide --evidence`), or its sequence number.
         #[arg(long, value_name = "ID", required_unless_present = "hook")]
         decision: Option<String>,
@@ -191,6 +209,19 @@ enum Command {
         /// The project directory (context.worktree) when the context does not give one.
         #[arg(long, value_name = "DIR")]
         project_dir: Option<PathBuf>,
+        /// Decide and record through the daemon on this socket (`lumenflow serve`): no
+        /// policy, key or evidence is read here, and any failure (daemon down, timeout,
+        /// bad answer) blocks the call. See spec/hooks.md, Daemon mode.
+        #[arg(long, value_name = "SOCKET", conflicts_with_all = ["policies", "evidence", "key"])]
+        server: Option<PathBuf>,
+        /// Daemon mode: seconds to wait for a person on require_approval (default: the
+        /// daemon's hook.wait_seconds).
+        #[arg(long, value_name = "SECONDS", requires = "server")]
+        wait: Option<u64>,
+        /// Daemon mode: this user's call index directory (default $XDG_RUNTIME_DIR/lumenflow,
+        /// else $HOME/.cache/lumenflow).
+        #[arg(long, value_name = "DIR", requires = "server")]
+        calls: Option<PathBuf>,
     },
     /// Run as a git hook: decide a commit (pre-commit) or each ref a push updates
     /// (pre-push) against the policy, recorded like any action (tool "git"). Exits 0 to
@@ -289,6 +320,14 @@ enum Command {
         #[arg(last = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
+    /// Run the governing daemon: agents reach it only through its Unix socket (decide,
+    /// record, their own requests); it holds the key, the policy and the evidence. Runs
+    /// until SIGTERM or SIGINT. See spec/serve.md.
+    Serve {
+        /// The daemon's configuration (YAML).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
     /// Make a signing key: writes FILE (private, mode 0600) and FILE.pub (public).
     Keygen {
         /// Where to write the private key (never overwritten).
@@ -333,7 +372,14 @@ enum Command {
     /// Show records, optionally filtered.
     Log {
         /// An evidence directory or a bundle file.
-        path: PathBuf,
+        #[arg(required_unless_present = "server")]
+        path: Option<PathBuf>,
+        /// Ask the daemon on this socket (`lumenflow serve`) instead of deciding in-process:
+        /// no policy, key or evidence directory is read here. See spec/serve.md.
+        #[arg(long, value_name = "SOCKET")]
+        #[arg(conflicts_with_all = ["path", "kind", "since"])]
+        server: Option<PathBuf>,
+
         /// Only records of this kind (decision, outcome, recovery, ...).
         #[arg(long)]
         kind: Option<String>,
@@ -490,7 +536,14 @@ enum ApprovalsCommand {
     /// List approval requests (pending ones unless --all).
     List {
         /// The evidence directory.
-        dir: PathBuf,
+        #[arg(required_unless_present = "server")]
+        dir: Option<PathBuf>,
+        /// Ask the daemon on this socket (`lumenflow serve`) instead of deciding in-process:
+        /// no policy, key or evidence directory is read here. See spec/serve.md.
+        #[arg(long, value_name = "SOCKET")]
+        #[arg(conflicts_with = "dir")]
+        server: Option<PathBuf>,
+
         /// Include approved, rejected, expired and used requests.
         #[arg(long)]
         all: bool,
@@ -578,6 +631,8 @@ mod evidence_cmd;
 mod git_cmd;
 mod hook_cmd;
 mod mcp_cmd;
+mod remote_cmd;
+mod serve_cmd;
 mod state_cmd;
 
 fn main() -> ExitCode {
@@ -613,6 +668,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Check { policies, json } => Ok(check(&policies, json)),
         Command::Decide {
             policies,
+            server,
             action,
             hook,
             context,
@@ -626,9 +682,15 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     context,
                     evidence,
                     key,
-                    project_dir: None,
+                    server,
+                    ..Default::default()
                 };
                 return Ok(hook_cmd::run(h.client(), &opts));
+            }
+            if let Some(socket) = server {
+                let action = read_action(action.as_deref().unwrap_or("-"))?;
+                let context = context.map(|p| read_context(&p)).transpose()?;
+                return remote_cmd::decide(&socket, &action, context.as_ref(), json);
             }
             let set = load_set(&policies)?;
             let action = read_action(action.as_deref().unwrap_or("-"))?;
@@ -668,6 +730,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Record {
             dir,
             key,
+            server,
             decision,
             status,
             output,
@@ -677,18 +740,28 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             tokens,
             policies,
             hook,
-        } => match hook {
-            Some(h) => {
+        } => match (hook, server, dir, key) {
+            (Some(h), server, dir, key) => {
                 let opts = hook_cmd::HookOptions {
                     policies,
                     context: None,
-                    evidence: Some(dir),
-                    key: Some(key),
-                    project_dir: None,
+                    evidence: dir,
+                    key,
+                    server,
+                    ..Default::default()
                 };
                 Ok(hook_cmd::run(h.client(), &opts))
             }
-            None => evidence_cmd::record(
+            (None, Some(socket), _, _) => remote_cmd::record(
+                &socket,
+                decision,
+                status,
+                output,
+                error,
+                duration_ms,
+                (cost, tokens),
+            ),
+            (None, None, Some(dir), Some(key)) => evidence_cmd::record(
                 &dir,
                 &key,
                 decision,
@@ -698,6 +771,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 duration_ms,
                 (cost, tokens, &policies),
             ),
+            (None, None, _, _) => {
+                Err("record needs the evidence directory and --key, or --server".into())
+            }
         },
         Command::Hook {
             client,
@@ -706,6 +782,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             evidence,
             key,
             project_dir,
+            server,
+            wait,
+            calls,
         } => {
             let opts = hook_cmd::HookOptions {
                 policies,
@@ -713,9 +792,13 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 evidence,
                 key,
                 project_dir,
+                server,
+                wait: wait.map(std::time::Duration::from_secs),
+                calls,
             };
             Ok(hook_cmd::run(client.client(), &opts))
         }
+        Command::Serve { config } => serve_cmd::serve(&config),
         Command::GitHook {
             hook,
             args,
@@ -799,11 +882,16 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         } => evidence_cmd::export(&dir, &out, format, key.as_deref()),
         Command::Log {
             path,
+            server,
             kind,
             session,
             since,
             json,
-        } => evidence_cmd::log(&path, kind, session, since, json),
+        } => match (server, path) {
+            (Some(socket), _) => remote_cmd::log(&socket, session, json),
+            (None, Some(path)) => evidence_cmd::log(&path, kind, session, since, json),
+            (None, None) => Err("log needs an evidence directory or bundle, or --server".into()),
+        },
         Command::Repair {
             dir,
             key,
@@ -814,8 +902,18 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             evidence_cmd::checkpoint(&dir, &key, out.as_deref())
         }
         Command::Approvals {
-            command: ApprovalsCommand::List { dir, all, json },
-        } => state_cmd::list(&dir, all, json),
+            command:
+                ApprovalsCommand::List {
+                    dir,
+                    server,
+                    all,
+                    json,
+                },
+        } => match (server, dir) {
+            (Some(socket), _) => remote_cmd::approvals(&socket, all, json),
+            (None, Some(dir)) => state_cmd::list(&dir, all, json),
+            (None, None) => Err("approvals list needs an evidence directory, or --server".into()),
+        },
         Command::Approve { dir, request, vote } => state_cmd::vote(
             &dir,
             &request,

@@ -9,7 +9,7 @@ use lumenflow_core::{
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-fn json_line<T: serde::Serialize>(v: &T) -> Result<String, String> {
+pub(crate) fn json_line<T: serde::Serialize>(v: &T) -> Result<String, String> {
     serde_json::to_string(v).map_err(|e| e.to_string())
 }
 
@@ -32,7 +32,7 @@ fn read_state(dir: &Path) -> Result<State, String> {
     Ok(st)
 }
 
-fn print_request(r: &Request) {
+pub(crate) fn print_request(r: &Request) {
     let approvers: Vec<&str> = r.approvers.iter().map(|a| &**a).collect();
     outln!(
         "{}  {:<9} {} by {} in session {} ({}); approvals {}/{}; approvers: {}{}",

@@ -167,11 +167,19 @@ pub enum Error {
     /// A caller's argument is not valid (named in the message).
     #[error("{0}")]
     Invalid(String),
+    /// The decision was proposed by another actor than the one who asked to close it.
+    #[error("decision {decision} is not {actor}'s: only the actor who proposed it may record its outcome")]
+    NotOwner {
+        /// The decision's id.
+        decision: String,
+        /// Who asked.
+        actor: String,
+    },
 }
 
 impl Error {
     /// A stable name for the kind of error: `policy`, `action`, `key`, `evidence`,
-    /// `approval` or `invalid`.
+    /// `approval`, `invalid` or `not_owner`.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Policy(_) => "policy",
@@ -180,6 +188,7 @@ impl Error {
             Error::Evidence(_) => "evidence",
             Error::Approval(_) => "approval",
             Error::Invalid(_) => "invalid",
+            Error::NotOwner { .. } => "not_owner",
         }
     }
 }

@@ -39,6 +39,7 @@
 //! | [`evidence`] | canonical JSON, records, keys, the store, verify, export, redaction |
 //! | [`govern`] | the governor, approvals, budgets, the state derived from the log, replay, the clock |
 //! | [`hooks`] | agent-client hook protocols, one file per client |
+//! | [`remote`] | the `lumenflow serve` socket protocol and its blocking client |
 //! | [`error`] | the crate's error enums |
 //!
 //! The types programs need are re-exported here at the root; the CLI and the bindings use
@@ -53,6 +54,7 @@ pub mod govern;
 pub mod helpers;
 pub mod hooks;
 pub mod policy;
+pub mod remote;
 
 pub use action::{Action, Actor, ActorKind, Context, Limits};
 pub use error::{ActionError, Diagnostic, Error, PolicyError};

@@ -445,12 +445,53 @@ impl Request {
         }
     }
 
-    /// Whether `who` (signing with `key_id`) may vote on this request.
+    /// Whether `who` (signing with `key_id`) may vote on this request. The proposer never
+    /// may; the comparison ignores a `user:` prefix on either side and a `unix:` prefix
+    /// on the proposer (`unix:alice` is the actor `lumenflow serve` gives alice's OS
+    /// account, so alice cannot approve what her own account's agent asked).
     pub fn allows(&self, who: &Approver, key_id: Option<&str>) -> bool {
-        let bare = |s: &str| s.strip_prefix("user:").unwrap_or(s).to_owned();
+        let bare = |s: &str| {
+            let s = s.strip_prefix("user:").unwrap_or(s);
+            s.strip_prefix("unix:").unwrap_or(s).to_owned()
+        };
         if bare(&who.id) == bare(&self.actor) {
             return false;
         }
         self.approvers.is_empty() || self.approvers.iter().any(|e| matches(e, who, key_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(actor: &str) -> Request {
+        Request {
+            id: "s:1".into(),
+            decision_hash: String::new(),
+            tool: "bash".into(),
+            actor: actor.into(),
+            session: String::new(),
+            binding: String::new(),
+            rules: Vec::new(),
+            approvers: Vec::new(),
+            quorum: 1,
+            opened_at: String::new(),
+            expires_at: None,
+            state: RequestState::Pending,
+            votes: Vec::new(),
+            used_by: None,
+        }
+    }
+
+    #[test]
+    fn the_proposer_never_approves_whatever_the_prefix() {
+        for actor in ["alice", "user:alice", "unix:alice"] {
+            let r = request(actor);
+            assert!(!r.allows(&Approver::new("alice"), None), "{actor}");
+            assert!(!r.allows(&Approver::new("user:alice"), None), "{actor}");
+            assert!(r.allows(&Approver::new("bob"), None), "{actor}");
+        }
+        assert!(request("unix:alicia").allows(&Approver::new("alice"), None));
     }
 }

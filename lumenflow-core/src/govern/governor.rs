@@ -371,7 +371,9 @@ fn vote_trust(options: &GovernorOptions) -> crate::govern::approval::VoteTrust {
 
 /// Decides actions under a policy and records every decision and outcome as evidence.
 pub struct Governor {
-    policies: PolicySet,
+    /// The current policies; [`Governor::reload_policies`] swaps them (a decision uses
+    /// the set it started with throughout).
+    policies: std::sync::RwLock<Arc<PolicySet>>,
     key: KeyPair,
     store: Arc<DirStore>,
     options: GovernorOptions,
@@ -461,7 +463,7 @@ impl Governor {
         }
         let tracked = Tracked::fresh(&options);
         let g = Governor {
-            policies,
+            policies: std::sync::RwLock::new(Arc::new(policies)),
             key,
             store,
             options,
@@ -479,9 +481,23 @@ impl Governor {
         Ok(g)
     }
 
-    /// The policies.
-    pub fn policies(&self) -> &PolicySet {
-        &self.policies
+    /// The current policies (a shared handle: a reload does not change the set a caller
+    /// holds).
+    pub fn policies(&self) -> Arc<PolicySet> {
+        self.policies
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Replaces the policies for every later decision and returns the ones replaced.
+    /// The caller checks the new set first (a set that loaded is compiled and valid);
+    /// decisions already being made finish under the set they started with, and
+    /// overrides stay judged by the policy that denied (by digest), so a deny of a
+    /// policy no longer loaded can no longer be overridden.
+    pub fn reload_policies(&self, policies: PolicySet) -> Arc<PolicySet> {
+        let mut cur = self.policies.write().unwrap_or_else(|p| p.into_inner());
+        std::mem::replace(&mut *cur, Arc::new(policies))
     }
 
     /// The evidence store.
@@ -617,9 +633,10 @@ impl Governor {
         let input_digest =
             canonical::keyed_digest(self.store.digest_key(), &full).map_err(invalid)?;
         let binding = state::keyed_binding(self.store.digest_key(), &full);
+        let policies = self.policies();
         let ts = self.now();
         let (recs, decision) = self.commit(&ts, |st| {
-            let mut d = state::evaluate(&self.policies, st, action, context, &binding, &ts);
+            let mut d = state::evaluate(&policies, st, action, context, &binding, &ts);
             if d.effect == Effect::RequireApproval {
                 if let Some(t) = d.approval.as_mut() {
                     if let Some(secs) = t.expires_in {
@@ -750,13 +767,42 @@ impl Governor {
             })
     }
 
+    /// Records the outcome of `decision` as [`Governor::record`] does, but only if the
+    /// decision was proposed by actor `owner` (checked under the log's lock); for a daemon
+    /// that serves many agents, each of which may close only its own decisions.
+    pub fn record_owned(
+        &self,
+        decision: &str,
+        outcome: Outcome,
+        owner: &str,
+    ) -> Result<Record, Error> {
+        self.close_checked(&self.full_id(decision), outcome, Some(owner))
+    }
+
     fn close_decision(&self, id: &str, outcome: Outcome) -> Result<Record, Error> {
+        self.close_checked(id, outcome, None)
+    }
+
+    fn close_checked(
+        &self,
+        id: &str,
+        outcome: Outcome,
+        owner: Option<&str>,
+    ) -> Result<Record, Error> {
         let ts = self.now();
         let (recs, ()) = self.commit(&ts, |st| {
             let open = st
                 .open
                 .get(id)
                 .ok_or_else(|| EvidenceError::UnknownDecision(id.to_owned()))?;
+            if let Some(owner) = owner {
+                if open.actor.as_deref() != Some(owner) {
+                    return Err(Error::NotOwner {
+                        decision: id.to_owned(),
+                        actor: owner.to_owned(),
+                    });
+                }
+            }
             // An allowed action that ran cannot be closed as denied (which would refund
             // its budget); only a decision that did not allow can be.
             if outcome.status == Status::Denied && open.effect == Some(Effect::Allow) {
@@ -781,6 +827,7 @@ impl Governor {
         if reservations.is_empty() {
             return Vec::new();
         }
+        let policies = self.policies();
         let actual = (o.cost.is_some() || o.tokens.is_some())
             .then(|| {
                 let mut a: Action = serde_json::from_value(open.action.clone()?).ok()?;
@@ -792,7 +839,7 @@ impl Governor {
         reservations
             .into_iter()
             .map(|(budget, account, reserved)| {
-                let b = crate::govern::budget::find(&self.policies, &budget);
+                let b = crate::govern::budget::find(&policies, &budget);
                 let amount = match (&actual, b) {
                     (Some(a), Some(b)) => {
                         crate::govern::budget::amount(b, a, &self.options.context).unwrap_or(reserved)
@@ -1076,7 +1123,8 @@ impl Governor {
         let now = micros(&ts);
         Ok(self
             .commit(&ts, |st| {
-                let statuses = crate::govern::budget::statuses(&self.policies, st.accounts(), now);
+                let statuses =
+                    crate::govern::budget::statuses(&self.policies(), st.accounts(), now);
                 Ok((Vec::new(), statuses))
             })?
             .1)
@@ -1148,6 +1196,7 @@ impl Governor {
             }
             .into());
         }
+        let policies = self.policies();
         let ts = self.now();
         let (recs, d) = self.commit(&ts, |st| {
             let refused = |reason: String| ApprovalError::OverrideRefused {
@@ -1163,7 +1212,7 @@ impl Governor {
             }
             // Judged by the policy that denied: each deciding rule's policy must be the one
             // (by digest) recorded with the deny.
-            let current = self.policies.refs();
+            let current = policies.refs();
             for r in &den.rules {
                 let recorded = den.policies.iter().find(|p| p.name == r.policy);
                 let held = current.iter().find(|p| p.name == r.policy);
@@ -1192,14 +1241,14 @@ impl Governor {
             )
             .map_err(refused)?;
             let who = &counted;
-            let rules = state::may_override(&self.policies, den, who).map_err(refused)?;
+            let rules = state::may_override(&policies, den, who).map_err(refused)?;
             // Recorded so that every fold (and an auditor holding the policy of the digest
             // recorded) can re-check who may override.
             let overridable: serde_json::Map<String, Value> = den
                 .rules
                 .iter()
                 .filter_map(|r| {
-                    let rule = self.policies.rule(&r.policy, &r.rule)?;
+                    let rule = policies.rule(&r.policy, &r.rule)?;
                     Some((
                         format!("{}/{}", r.policy, r.rule),
                         json!(rule.overridable_by().collect::<Vec<_>>()),
@@ -1213,7 +1262,7 @@ impl Governor {
                 matched: Vec::new(),
                 errors: Vec::new(),
                 warnings: Vec::new(),
-                policies: self.policies.refs(),
+                policies: policies.refs(),
                 approvers: Vec::new(),
                 approval: None,
                 budgets: Vec::new(),

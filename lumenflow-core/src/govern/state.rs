@@ -30,6 +30,10 @@ pub(crate) struct Open {
     pub effect: Option<Effect>,
     /// The recorded (redacted) action, kept when budgets reserved for it.
     pub action: Option<Value>,
+    /// The proposing actor's id (a daemon lets only that actor record the outcome).
+    /// Absent in snapshots written before it was kept: then nobody is its owner.
+    #[serde(default)]
+    pub actor: Option<String>,
 }
 
 /// A deny, kept so that it can be overridden.
@@ -263,6 +267,10 @@ impl State {
                 hash: rec.hash.clone(),
                 instance: str_at(body, "/instance").to_owned(),
                 effect: Some(d.effect),
+                actor: action
+                    .pointer("/actor/id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
                 action: reserved.then_some(action),
             },
         );
