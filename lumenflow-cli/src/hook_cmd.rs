@@ -35,6 +35,9 @@ pub struct HookOptions {
     /// Daemon mode: where this user's call index lives (default
     /// `$XDG_RUNTIME_DIR/lumenflow`, else `$HOME/.cache/lumenflow`).
     pub calls: Option<PathBuf>,
+    /// Daemon mode: how long to wait for each answer (default
+    /// [`crate::remote_cmd::TIMEOUT`]).
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// The record kind of a client's user answering an `ask` at the client's own prompt.

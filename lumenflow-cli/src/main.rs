@@ -222,6 +222,10 @@ enum Command {
         /// else $HOME/.cache/lumenflow).
         #[arg(long, value_name = "DIR", requires = "server")]
         calls: Option<PathBuf>,
+        /// Daemon mode: milliseconds to wait for each answer of the daemon before the
+        /// call is blocked.
+        #[arg(long, value_name = "MS", requires = "server", default_value_t = 5000)]
+        timeout_ms: u64,
     },
     /// Run as a git hook: decide a commit (pre-commit) or each ref a push updates
     /// (pre-push) against the policy, recorded like any action (tool "git"). Exits 0 to
@@ -785,6 +789,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             server,
             wait,
             calls,
+            timeout_ms,
         } => {
             let opts = hook_cmd::HookOptions {
                 policies,
@@ -795,6 +800,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 server,
                 wait: wait.map(std::time::Duration::from_secs),
                 calls,
+                timeout: Some(std::time::Duration::from_millis(timeout_ms)),
             };
             Ok(hook_cmd::run(client.client(), &opts))
         }
