@@ -66,7 +66,8 @@ pub fn hook(event: &HookEvent, socket: &Path, opts: &HookOptions) -> ExitCode {
 fn before(event: &HookEvent, socket: &Path, opts: &HookOptions) -> Result<Verdict, String> {
     let client = event.client;
     let ctx: Context = crate::hook_cmd::context(event, opts)?;
-    let mut c = Client::connect(socket, opts.timeout.unwrap_or(TIMEOUT)).map_err(|e| e.to_string())?;
+    let mut c =
+        Client::connect(socket, opts.timeout.unwrap_or(TIMEOUT)).map_err(|e| e.to_string())?;
     let host_asks = client.can_ask(&event.event_name) && c.hello().host_approval;
     let wait = opts
         .wait
@@ -175,7 +176,8 @@ fn after(event: &HookEvent, socket: &Path, opts: &HookOptions) -> Result<(), Str
             event.event_name
         ));
     }
-    let mut c = Client::connect(socket, opts.timeout.unwrap_or(TIMEOUT)).map_err(|e| e.to_string())?;
+    let mut c =
+        Client::connect(socket, opts.timeout.unwrap_or(TIMEOUT)).map_err(|e| e.to_string())?;
     let bytes = match &event.response {
         Some(r) => Some(canonical_json(r).map_err(|e| e.to_string())?.into_bytes()),
         None => None,

@@ -738,7 +738,7 @@ impl PyGovernor {
     #[getter]
     fn policy(&self) -> PyPolicySet {
         PyPolicySet {
-            inner: self.inner.policies().clone(),
+            inner: (*self.inner.policies()).clone(),
             context: Context::new(),
         }
     }
