@@ -354,6 +354,55 @@ export declare class Governor {
   close(): void;
 }
 
+/** An approval request as the daemon shows it to its agent: the request plus `approvals`. */
+export type RemoteApprovalRequest = ApprovalRequest & { approvals: number };
+
+/** Options of `connect`. */
+export interface ConnectOptions {
+  /** How long each call waits for the daemon, in milliseconds (default 10 000). */
+  timeoutMs?: number;
+  /** A label for this connection's actions (it groups; it never authorises). */
+  session?: string;
+}
+
+/**
+ * The Governor API served by the daemon `lumenflow serve` on its Unix socket (from
+ * `connect`). The daemon holds the key, the policy and the evidence; this process only
+ * proposes, and its actor is who the kernel says it is. Approving, overriding and keys
+ * are not served to agents. Any failure to reach the daemon throws `DaemonError`.
+ */
+export declare class RemoteGovernor {
+  private constructor();
+  /** The actor the daemon records this process's actions under (`unix:<user>`). */
+  readonly actor: string;
+  /** The daemon's signing key id. */
+  readonly keyId: string;
+  /** The longest wait for approval the daemon grants, in milliseconds. */
+  readonly maxWaitMs: number;
+  readonly closed: boolean;
+  /** Has the daemon decide and record the action (an `actor` in it is replaced). */
+  decide(action: Action, context?: Context): Governed;
+  /** Records how one of this actor's decisions turned out; returns the outcome record's id. */
+  record(id: string, outcome: OutcomeInput): string;
+  /** As `Governor.wrap`, decided by the daemon. */
+  wrap<A extends unknown[], R>(tool: string, fn: (...args: A) => R, options?: WrapOptions<A, R>): (...args: A) => R;
+  /** One of this actor's approval requests as it stands now. */
+  approval(request: string): RemoteApprovalRequest;
+  /** This actor's approval requests, oldest first. */
+  approvals(): RemoteApprovalRequest[];
+  /** Blocks (the event loop too) until the request is decided or expires, or `timeoutMs` passes. */
+  waitForApproval(request: string, timeoutMs: number): RemoteApprovalRequest;
+  /** `waitForApproval` without blocking the event loop. */
+  waitForApprovalAsync(request: string, timeoutMs: number): Promise<RemoteApprovalRequest>;
+  /** This actor's evidence records (of one session, the latest `limit`). */
+  log(options?: { session?: string; limit?: number }): Array<Record<string, unknown>>;
+  /** Closes the connection. */
+  close(): void;
+}
+
+/** Connects to the daemon's agent socket: the Governor's API, decided by the daemon. */
+export declare function connect(socket: string, options?: ConnectOptions): RemoteGovernor;
+
 export interface VerifyOptions {
   /** Trusted public key files (default: the keys shipped with the log). */
   keys?: string | string[];
@@ -429,7 +478,8 @@ export type ErrorCode =
   | 'LUMENFLOW_EVIDENCE'
   | 'LUMENFLOW_APPROVAL'
   | 'LUMENFLOW_INVALID'
-  | 'LUMENFLOW_INTERNAL';
+  | 'LUMENFLOW_INTERNAL'
+  | 'LUMENFLOW_DAEMON';
 
 /** Base class of every error LumenFlow throws. */
 export declare class LumenflowError extends Error {
@@ -471,6 +521,10 @@ export declare class InvalidArgumentError extends LumenflowError {
 /** A bug in LumenFlow (a contained panic); please report it. */
 export declare class InternalError extends LumenflowError {
   readonly code: 'LUMENFLOW_INTERNAL';
+}
+/** The daemon of `lumenflow serve` could not be reached, timed out, answered badly or refused: do not run. */
+export declare class DaemonError extends LumenflowError {
+  readonly code: 'LUMENFLOW_DAEMON';
 }
 /** The policy denied the call; the tool did not run. */
 export declare class Denied extends LumenflowError {

@@ -43,6 +43,9 @@ const EvidenceError = errorClass('EvidenceError', 'LUMENFLOW_EVIDENCE');
 const ApprovalError = errorClass('ApprovalError', 'LUMENFLOW_APPROVAL');
 const InvalidArgumentError = errorClass('InvalidArgumentError', 'LUMENFLOW_INVALID');
 const InternalError = errorClass('InternalError', 'LUMENFLOW_INTERNAL');
+// The daemon of `lumenflow serve` could not be reached, timed out, answered badly or
+// refused: the action must not run.
+const DaemonError = errorClass('DaemonError', 'LUMENFLOW_DAEMON');
 
 // The refusals of a governed call: the tool did not run.
 class Denied extends LumenflowError {
@@ -95,6 +98,7 @@ const CLASSES = {
   LUMENFLOW_APPROVAL: ApprovalError,
   LUMENFLOW_INVALID: InvalidArgumentError,
   LUMENFLOW_INTERNAL: InternalError,
+  LUMENFLOW_DAEMON: DaemonError,
 };
 
 /** The LumenflowError for an error thrown by the native module (`where`: the call). */
@@ -582,6 +586,96 @@ class Governor {
 }
 
 // ---------------------------------------------------------------------------------
+// The daemon: the same API over the socket of `lumenflow serve`
+
+/**
+ * The Governor API served by the daemon `lumenflow serve` on its Unix socket (made by
+ * `connect`). The daemon holds the key, the policy and the evidence; this process only
+ * proposes. `decide`, `record`, `wrap`, `approval` and `approvals` are the Governor's;
+ * the actor is who the kernel says this process is (`actor`), whatever an action claims.
+ * Approving, overriding and keys are not served to agents.
+ */
+class RemoteGovernor {
+  constructor(handle) {
+    if (!(handle instanceof native.NativeRemote)) {
+      throw new InvalidArgumentError('use connect(socket) to make a RemoteGovernor');
+    }
+    this._native = handle;
+    this._hello = JSON.parse(handle.hello);
+  }
+
+  /** The actor the daemon records this process's actions under (`unix:<user>`). */
+  get actor() {
+    return this._hello.actor;
+  }
+
+  /** The daemon's signing key id. */
+  get keyId() {
+    return this._hello.key_id;
+  }
+
+  /** The longest wait for approval the daemon grants, in milliseconds. */
+  get maxWaitMs() {
+    return this._hello.max_wait_ms;
+  }
+
+  get closed() {
+    return this._native.closed;
+  }
+
+  /** Blocks (the event loop too) until the request is decided or expires, or `timeoutMs` passes. */
+  waitForApproval(request, timeoutMs) {
+    const r = expectString(request, 'request');
+    if (!Number.isFinite(timeoutMs)) throw new InvalidArgumentError('timeoutMs: must be a finite number');
+    return JSON.parse(call('waitForApproval', () => this._native.waitForApproval(r, timeoutMs)));
+  }
+
+  /** `waitForApproval` without blocking the event loop. */
+  async waitForApprovalAsync(request, timeoutMs) {
+    const r = expectString(request, 'request');
+    if (!Number.isFinite(timeoutMs)) throw new InvalidArgumentError('timeoutMs: must be a finite number');
+    return JSON.parse(await callAsync('waitForApprovalAsync', () => this._native.waitForApprovalAsync(r, timeoutMs)));
+  }
+
+  /** This actor's evidence records, optionally of one session and the latest `limit`. */
+  log({ session, limit } = {}) {
+    if (session !== undefined) expectString(session, 'session');
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) {
+      throw new InvalidArgumentError('limit: must be a non-negative integer');
+    }
+    return JSON.parse(call('log', () => this._native.log(session, limit)));
+  }
+}
+
+// Deciding, recording, wrapping and reading requests are the in-process Governor's own
+// code: only the native handle differs (its methods take and give the same JSON).
+for (const name of ['decide', 'record', 'approval', 'approvals', 'wrap', '_finish', 'close']) {
+  Object.defineProperty(RemoteGovernor.prototype, name, {
+    value: Governor.prototype[name],
+    writable: true,
+    configurable: true,
+  });
+}
+
+const CONNECT_KEYS = ['timeoutMs', 'session'];
+
+/**
+ * Connects to the daemon's agent socket: a RemoteGovernor with the Governor's API, so a
+ * program switches with one line. `timeoutMs` (default 10 000) bounds each call;
+ * `session` labels the connection (it groups, it never authorises).
+ */
+function connect(socket, options = {}) {
+  expectString(socket, 'socket');
+  expectOptions(options, CONNECT_KEYS, 'connect options');
+  const { timeoutMs = 10000, session } = options;
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+    throw new InvalidArgumentError('timeoutMs: must be a finite, non-negative number');
+  }
+  if (session !== undefined) expectString(session, 'session');
+  return new RemoteGovernor(call('connect', () => native.NativeRemote.connect(socket, timeoutMs, session)));
+}
+
+// ---------------------------------------------------------------------------------
 // Verification, keys, export, canonical JSON
 
 const VERIFY_KEYS = ['keys', 'keyPems', 'checkpoint', 'checkpointJson', 'registry'];
@@ -664,6 +758,8 @@ function canonicalize(value) {
 
 module.exports = {
   Governor,
+  RemoteGovernor,
+  connect,
   PolicySet,
   Decision,
   Governed,
@@ -684,6 +780,7 @@ module.exports = {
   ApprovalError,
   InvalidArgumentError,
   InternalError,
+  DaemonError,
   Denied,
   ApprovalRequired,
   BudgetExceeded,

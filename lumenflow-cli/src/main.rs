@@ -332,6 +332,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Print the `secret_hash` (Argon2id) of a console person's secret, read from
+    /// standard input (one line; at least 12 bytes), for the daemon's `http.people`.
+    HashSecret,
     /// Make a signing key: writes FILE (private, mode 0600) and FILE.pub (public).
     Keygen {
         /// Where to write the private key (never overwritten).
@@ -805,6 +808,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(hook_cmd::run(client.client(), &opts))
         }
         Command::Serve { config } => serve_cmd::serve(&config),
+        Command::HashSecret => serve_cmd::hash_secret(),
         Command::GitHook {
             hook,
             args,

@@ -16,3 +16,18 @@ pub fn serve(config: &Path) -> Result<ExitCode, String> {
         .map_err(|e| format!("lumenflow serve: {e}"))?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// `lumenflow hash-secret`: reads one secret from standard input (a trailing newline is
+/// not part of it) and prints its Argon2id PHC string.
+pub fn hash_secret() -> Result<ExitCode, String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("hash-secret: reading standard input: {e}"))?;
+    let secret = line.strip_suffix('\n').unwrap_or(&line);
+    let secret = secret.strip_suffix('\r').unwrap_or(secret);
+    let hash = lumenflow_serve::http::auth::hash_secret(secret)
+        .map_err(|e| format!("hash-secret: {e}"))?;
+    println!("{hash}");
+    Ok(ExitCode::SUCCESS)
+}

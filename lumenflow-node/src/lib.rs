@@ -11,6 +11,8 @@
 
 #![deny(missing_docs)]
 
+mod remote;
+
 use lumenflow_core::{
     canonical_json, export, replay_path, Action, Approver, Checkpoint, Choice, Context, Decision,
     Durability, Error as CoreError, ExportFormat, Governor, GovernorOptions, KeyPair, Keyring,

@@ -30,12 +30,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod remote;
+
 create_exception!(lumenflow, Error, PyException);
 create_exception!(lumenflow, PolicyError, Error);
 create_exception!(lumenflow, ActionError, Error);
 create_exception!(lumenflow, SigningKeyError, Error);
 create_exception!(lumenflow, EvidenceError, Error);
 create_exception!(lumenflow, ApprovalError, Error);
+create_exception!(lumenflow, DaemonError, Error);
 
 /// Maps a core error to the exception class for its code, keeping the message intact.
 fn core_err(e: impl Into<CoreError>) -> PyErr {
@@ -654,6 +657,35 @@ fn approver_arg(obj: &Bound<'_, PyAny>) -> PyResult<Approver> {
     data_arg(obj, "approver", expected, Error::new_err)
 }
 
+/// The `Outcome` of `record(decision, status, *, output, duration, error, cost, tokens)`,
+/// as the in-process and the remote Governor take it.
+fn outcome_arg(
+    status: Option<&Bound<'_, PyAny>>,
+    output: Option<&Bound<'_, PyAny>>,
+    duration: Option<&Bound<'_, PyAny>>,
+    error: Option<&Bound<'_, PyAny>>,
+    cost: Option<&Bound<'_, PyAny>>,
+    tokens: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Outcome> {
+    let status = match opt::<String>(status, "record: status must be a str")? {
+        None => Status::Success,
+        Some(s) => s
+            .parse()
+            .map_err(|e: String| Error::new_err(format!("record: {e}")))?,
+    };
+    let mut outcome = Outcome::new(status);
+    if let Some(o) = output.filter(|o| !o.is_none()) {
+        outcome = outcome.with_output(&bytes_arg(o, "record: output")?);
+    }
+    if let Some(secs) = opt::<f64>(duration, "record: duration must be a number of seconds")? {
+        outcome = outcome.with_duration(to_duration(secs, "record: duration")?);
+    }
+    outcome.error = opt(error, "record: error must be a str")?;
+    outcome.cost = opt(cost, "record: cost must be a number")?;
+    outcome.tokens = opt(tokens, "record: tokens must be an int")?;
+    Ok(outcome)
+}
+
 #[pyclass(frozen, subclass, module = "lumenflow", name = "Governor")]
 struct PyGovernor {
     inner: Governor,
@@ -780,22 +812,7 @@ impl PyGovernor {
     ) -> PyResult<String> {
         let gov = self.live()?;
         let id = record_id(decision, "record: decision must be a Decision or its id")?;
-        let status = match opt::<String>(status, "record: status must be a str")? {
-            None => Status::Success,
-            Some(s) => s
-                .parse()
-                .map_err(|e: String| Error::new_err(format!("record: {e}")))?,
-        };
-        let mut outcome = Outcome::new(status);
-        if let Some(o) = output.filter(|o| !o.is_none()) {
-            outcome = outcome.with_output(&bytes_arg(o, "record: output")?);
-        }
-        if let Some(secs) = opt::<f64>(duration, "record: duration must be a number of seconds")? {
-            outcome = outcome.with_duration(to_duration(secs, "record: duration")?);
-        }
-        outcome.error = opt(error, "record: error must be a str")?;
-        outcome.cost = opt(cost, "record: cost must be a number")?;
-        outcome.tokens = opt(tokens, "record: tokens must be an int")?;
+        let outcome = outcome_arg(status, output, duration, error, cost, tokens)?;
         detached(py, || gov.record(&id, outcome).map(|r| r.id()))
     }
 
@@ -1227,10 +1244,13 @@ fn verify_signature(
 #[pymodule]
 mod _lumenflow {
     #[pymodule_export]
+    use super::remote::PyRemoteGovernor;
+    #[pymodule_export]
     use super::{
         canonicalize, export_log, generate_key, output_digest, replay, run_policy_tests, sign_vote,
-        verify, verify_jsonl, verify_signature, ActionError, ApprovalError, Error, EvidenceError,
-        PolicyError, PyDecision, PyGovernor, PyManualClock, PyPolicySet, PyReport, SigningKeyError,
+        verify, verify_jsonl, verify_signature, ActionError, ApprovalError, DaemonError, Error,
+        EvidenceError, PolicyError, PyDecision, PyGovernor, PyManualClock, PyPolicySet, PyReport,
+        SigningKeyError,
     };
 
     #[pymodule_export]

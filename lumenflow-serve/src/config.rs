@@ -50,7 +50,7 @@ pub enum ConfigError {
 }
 
 /// What the `hook` clients are told to do on require_approval.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HookConfig {
     /// How long a hook waits for a person to decide in the console before it gives up
@@ -62,15 +62,6 @@ pub struct HookConfig {
     /// decides. False: only people in the console approve.
     #[serde(default)]
     pub host_approval: bool,
-}
-
-impl Default for HookConfig {
-    fn default() -> Self {
-        HookConfig {
-            wait_seconds: 0,
-            host_approval: false,
-        }
-    }
 }
 
 #[derive(Deserialize)]

@@ -60,6 +60,20 @@ pub enum ClientError {
     },
 }
 
+impl ClientError {
+    /// A stable name for the kind of failure, for bindings that map it to their own
+    /// error types: `unreachable`, `io`, `bad_answer`, or the daemon's refusal code
+    /// ([`ErrorCode::as_str`]: `invalid`, `not_found`, `forbidden`, ...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ClientError::Connect { .. } => "unreachable",
+            ClientError::Io { .. } => "io",
+            ClientError::BadAnswer { .. } => "bad_answer",
+            ClientError::Refused { code, .. } => code.as_str(),
+        }
+    }
+}
+
 /// A connection to `lumenflow serve`'s agent socket.
 #[derive(Debug)]
 pub struct Client {

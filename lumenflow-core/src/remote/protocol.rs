@@ -218,6 +218,17 @@ impl Decided {
     pub fn allowed(&self) -> bool {
         self.verdict == Verdict::Allow
     }
+
+    /// The decision as the in-process [`Governed`](crate::govern::governor::Governed) a
+    /// binding shows (its verdict and request are derived from the decision the same way
+    /// the daemon derived them).
+    pub fn into_governed(self) -> crate::govern::governor::Governed {
+        crate::govern::governor::Governed {
+            decision: self.decision,
+            id: self.id,
+            hash: self.hash,
+        }
+    }
 }
 
 /// A reply line.

@@ -2,6 +2,8 @@
 // and each `@ts-expect-error` line must really be rejected by the definitions.
 import {
   Governor,
+  connect,
+  DaemonError,
   PolicySet,
   Denied,
   ApprovalRequired,
@@ -65,4 +67,23 @@ export function badOptions(g: Governor): void {
   void v;
   // @ts-expect-error evidence and key are required
   void new Governor({ policy: 'p.yaml' });
+}
+
+export async function remoteAgent(socket: string): Promise<string> {
+  const gov = connect(socket, { timeoutMs: 5000, session: 's-2' });
+  const g = gov.decide({ tool: 'bash', args: { command: 'git push' } });
+  if (g.verdict === 'approval_required' && g.request) {
+    const r = await gov.waitForApprovalAsync(g.request, 60_000);
+    const n: number = r.approvals;
+    void n;
+  }
+  try {
+    gov.record(g.id, { status: 'success' });
+  } catch (e) {
+    if (e instanceof DaemonError) return e.code;
+  }
+  // @ts-expect-error agents cannot approve
+  gov.approve('r', 'me');
+  gov.close();
+  return gov.actor;
 }

@@ -22,12 +22,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import os
 import time
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple, TypeVar, Union
 
 from ._lumenflow import (
     ActionError,
     ApprovalError,
+    DaemonError,
     Decision,
     Error,
     EvidenceError,
@@ -49,12 +51,14 @@ from ._lumenflow import (
     verify_signature,
 )
 from ._lumenflow import Governor as _CoreGovernor
+from ._lumenflow import RemoteGovernor as _CoreRemoteGovernor
 
 __all__ = [
     "ActionError",
     "ApprovalError",
     "ApprovalRequired",
     "BudgetExceeded",
+    "DaemonError",
     "Decision",
     "Denied",
     "Error",
@@ -63,10 +67,12 @@ __all__ = [
     "ManualClock",
     "PolicyError",
     "PolicySet",
+    "RemoteGovernor",
     "SigningKeyError",
     "VerifyReport",
     "__version__",
     "canonicalize",
+    "connect",
     "export_log",
     "generate_key",
     "output_digest",
@@ -133,37 +139,12 @@ def _output_bytes(result: Any) -> Optional[bytes]:
 _REFUSALS = {"approval_required": ApprovalRequired, "budget_exceeded": BudgetExceeded}
 
 
-class Governor(_CoreGovernor):
-    """Decides tool calls under a policy and records signed evidence of each decision and
-    outcome. Safe to share across threads; ``decide`` and ``record`` release the GIL.
+class _Guarded:
+    """The ``guard`` decorator, shared by :class:`Governor` and :class:`RemoteGovernor`
+    (it needs only their ``decide`` and ``record``)."""
 
-    ``Governor(policy=..., evidence=..., key=..., context=None, durability=None,
-    redact=None, host_approves=False, clock=None, trusted_keys=None, registry=None)``: ``policy`` is a path, a list of paths (layers)
-    or a :class:`PolicySet`; ``evidence`` a directory (created if missing); ``key`` the
-    path of a private key made by :func:`generate_key` or ``lumenflow keygen``;
-    ``context`` what rules see as ``context`` unless a call gives its own;
-    ``durability`` "group" (default), "sync" or "none"; ``redact`` field names never
-    recorded (besides secrets); ``host_approves`` leaves require_approval decisions open
-    for a host that asks its user itself, instead of opening LumenFlow approval requests;
-    ``clock`` a :class:`ManualClock` for tests; ``trusted_keys`` other writers' public
-    keys whose records count; ``registry`` an approver registry file (then a vote counts
-    only if signed by a registered key, or attested with :meth:`attest` by a declared
-    attester). Use it as a context manager, or call
-    :meth:`close`, to close open decisions and checkpoint.
-    """
-
-    def approve(
-        self, request: Union[Decision, str], approver: _Approver, reason: str = ""
-    ) -> Dict[str, Any]:
-        """Approves a request (a Decision's ``request_id``) as ``approver`` (an id, or
-        ``{"id": ..., "roles": [...]}``); returns the request as it stands."""
-        return self.vote(request, approver, "approve", reason)
-
-    def reject(
-        self, request: Union[Decision, str], approver: _Approver, reason: str = ""
-    ) -> Dict[str, Any]:
-        """Rejects a request (one reject closes it); returns the request as it stands."""
-        return self.vote(request, approver, "reject", reason)
+    decide: Callable[..., Decision]
+    record: Callable[..., str]
 
     def guard(
         self,
@@ -269,3 +250,70 @@ class Governor(_CoreGovernor):
             return wrapper  # type: ignore[return-value]
 
         return decorate
+
+
+class Governor(_Guarded, _CoreGovernor):
+    """Decides tool calls under a policy and records signed evidence of each decision and
+    outcome. Safe to share across threads; ``decide`` and ``record`` release the GIL.
+
+    ``Governor(policy=..., evidence=..., key=..., context=None, durability=None,
+    redact=None, host_approves=False, clock=None, trusted_keys=None, registry=None)``: ``policy`` is a path, a list of paths (layers)
+    or a :class:`PolicySet`; ``evidence`` a directory (created if missing); ``key`` the
+    path of a private key made by :func:`generate_key` or ``lumenflow keygen``;
+    ``context`` what rules see as ``context`` unless a call gives its own;
+    ``durability`` "group" (default), "sync" or "none"; ``redact`` field names never
+    recorded (besides secrets); ``host_approves`` leaves require_approval decisions open
+    for a host that asks its user itself, instead of opening LumenFlow approval requests;
+    ``clock`` a :class:`ManualClock` for tests; ``trusted_keys`` other writers' public
+    keys whose records count; ``registry`` an approver registry file (then a vote counts
+    only if signed by a registered key, or attested with :meth:`attest` by a declared
+    attester). Use it as a context manager, or call
+    :meth:`close`, to close open decisions and checkpoint.
+    """
+
+    def approve(
+        self, request: Union[Decision, str], approver: _Approver, reason: str = ""
+    ) -> Dict[str, Any]:
+        """Approves a request (a Decision's ``request_id``) as ``approver`` (an id, or
+        ``{"id": ..., "roles": [...]}``); returns the request as it stands."""
+        return self.vote(request, approver, "approve", reason)
+
+    def reject(
+        self, request: Union[Decision, str], approver: _Approver, reason: str = ""
+    ) -> Dict[str, Any]:
+        """Rejects a request (one reject closes it); returns the request as it stands."""
+        return self.vote(request, approver, "reject", reason)
+
+
+class RemoteGovernor(_Guarded, _CoreRemoteGovernor):
+    """The :class:`Governor` API served by the daemon ``lumenflow serve`` over its Unix
+    socket: made by :func:`connect`. The daemon holds the key, the policy and the
+    evidence; this process only proposes, so an agent that runs as another OS user than
+    the daemon cannot approve, rewrite or erase anything.
+
+    ``decide``, ``record``, ``guard``, ``approval`` and ``approvals`` work as on the
+    in-process Governor; the actor is who the kernel says this process is (``actor``),
+    whatever an action claims. ``wait_for_approval(request, timeout)`` (and
+    :meth:`wait_for_approval_async`) blocks until a person approves or rejects the
+    request in the console, it expires, or ``timeout`` seconds pass, and returns the
+    request as it then stands. ``log(session=None, limit=None)`` returns this actor's
+    evidence records. Approving, overriding and keys are not served to agents: there is
+    no method for them. Every failure to reach the daemon raises :class:`DaemonError`
+    (do not run the action).
+    """
+
+    async def wait_for_approval_async(
+        self, request: Union[Decision, str], timeout: float
+    ) -> Dict[str, Any]:
+        """:meth:`wait_for_approval` without blocking the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self.wait_for_approval, request, timeout)
+
+
+def connect(
+    socket: Union[str, "os.PathLike[str]"], *, timeout: float = 10.0, session: Optional[str] = None
+) -> RemoteGovernor:
+    """Connects to the daemon's agent socket: a :class:`RemoteGovernor`, the same API as
+    :class:`Governor`, so a program switches with one line. ``timeout`` bounds each call
+    (seconds); ``session`` labels the connection (it groups, it never authorises)."""
+    return RemoteGovernor(socket, timeout=timeout, session=session)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union, final
+from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Union, final
 
 from typing_extensions import disjoint_base
 
@@ -16,6 +16,7 @@ __version__: str
 __all__ = [
     "ActionError",
     "ApprovalError",
+    "DaemonError",
     "Decision",
     "Error",
     "EvidenceError",
@@ -23,6 +24,7 @@ __all__ = [
     "ManualClock",
     "PolicyError",
     "PolicySet",
+    "RemoteGovernor",
     "SigningKeyError",
     "VerifyReport",
     "canonicalize",
@@ -56,6 +58,10 @@ class EvidenceError(Error):
 
 class ApprovalError(Error):
     """An approval could not be given, refused or found."""
+
+class DaemonError(Error):
+    """The daemon of ``lumenflow serve`` could not be reached, did not answer in time,
+    answered badly or refused: do not run the action."""
 
 @final
 class Decision:
@@ -259,7 +265,75 @@ class Governor:
     def close(self) -> None:
         """Closes open decisions as unknown, checkpoints, releases the governor."""
     def __enter__(self) -> Governor: ...
-    def __exit__(self, *exc: object) -> bool: ...
+    def __exit__(self, *exc: object) -> Literal[False]: ...
+
+@disjoint_base
+class RemoteGovernor:
+    """The core of :class:`lumenflow.RemoteGovernor` (made by :func:`lumenflow.connect`)."""
+
+    def __new__(
+        cls, socket: _Path, *, timeout: float = 10.0, session: Optional[str] = None
+    ) -> RemoteGovernor:
+        """Connects to the daemon's agent socket and shakes hands."""
+    @property
+    def socket(self) -> os.PathLike[str]:
+        """The socket path."""
+    @property
+    def actor(self) -> str:
+        """Who the daemon records this process's actions as (``unix:<user>``)."""
+    @property
+    def key_id(self) -> str:
+        """The daemon's signing key id."""
+    @property
+    def max_wait(self) -> float:
+        """The longest wait for approval the daemon grants, in seconds."""
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` was called."""
+    def decide(
+        self,
+        action: Optional[Mapping[str, Any]] = None,
+        /,
+        *,
+        tool: Optional[str] = None,
+        args: Optional[Mapping[str, Any]] = None,
+        actor: Optional[_Actor] = None,
+        session: Optional[str] = None,
+        run: Optional[str] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        cost: Optional[float] = None,
+        tokens: Optional[int] = None,
+        context: Optional[Mapping[str, Any]] = None,
+    ) -> Decision:
+        """Has the daemon decide and record an action (the actor is replaced by this
+        process's)."""
+    def record(
+        self,
+        decision: Union[Decision, str],
+        /,
+        status: Optional[str] = None,
+        *,
+        output: Union[bytes, str, None] = None,
+        duration: Optional[float] = None,
+        error: Optional[str] = None,
+        cost: Optional[float] = None,
+        tokens: Optional[int] = None,
+    ) -> str:
+        """Records the outcome of one of this actor's decisions; returns its id."""
+    def approval(self, request: Union[Decision, str]) -> Dict[str, Any]:
+        """One of this actor's approval requests as it stands now."""
+    def approvals(self) -> List[Dict[str, Any]]:
+        """This actor's approval requests, oldest first."""
+    def wait_for_approval(self, request: Union[Decision, str], timeout: float) -> Dict[str, Any]:
+        """Blocks until the request is decided or expires, or ``timeout`` seconds pass."""
+    def log(
+        self, session: Optional[str] = None, limit: Optional[int] = None
+    ) -> List[Dict[str, Any]]:
+        """This actor's evidence records (of one session, the latest ``limit``)."""
+    def close(self) -> None:
+        """Closes the connection."""
+    def __enter__(self) -> RemoteGovernor: ...
+    def __exit__(self, *exc: object) -> Literal[False]: ...
 
 @final
 class VerifyReport:

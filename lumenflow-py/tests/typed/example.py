@@ -42,3 +42,19 @@ def main(policy: str, evidence: str, key: str) -> int:
     ps = lumenflow.PolicySet(policy)
     print(ps.decide({"tool": "read"}).effect)
     return report.exit_code
+
+
+def remote_agent(socket: str) -> str:
+    with lumenflow.connect(socket, timeout=5.0, session="s-2") as gov:
+        d = gov.decide(tool="bash", args={"command": "git push"})
+        if d.request_id is not None:
+            info = gov.wait_for_approval(d, 60.0)
+            print(info["state"])
+        gov.record(d, "success")
+        return gov.actor
+
+
+async def remote_wait(socket: str, request: str) -> str:
+    gov = lumenflow.connect(socket)
+    info = await gov.wait_for_approval_async(request, 10.0)
+    return str(info["state"])
