@@ -56,6 +56,9 @@ pub struct Envelope {
 /// What an agent may ask of the daemon.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
+// One request per line, parsed and dropped at once: boxing the large variant would only
+// add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Op {
     /// Protocol handshake: the daemon answers with [`Hello`] (who it takes the peer for).
     Hello {
