@@ -166,7 +166,9 @@ fi
 
 if [ -n "$claude" ]; then
   install -d -m 0755 "$claude/.claude"
-  hook="\"$bin\" hook --client claude-code --server $run/agent.sock"
+  # Unquoted inside the JSON string: setup refuses paths with spaces or quotes below.
+  hook="$bin hook --client claude-code --server $run/agent.sock"
+  case "$bin$run" in *[[:space:]\"\\]*) echo "setup.sh: $bin or $run has a space or quote" >&2; exit 1 ;; esac
   settings="$(sed -e "s|@HOOK@|${hook//|/\\|}|g" "$here/examples/claude-code/settings.daemon.json")"
   f="$claude/.claude/settings.json"
   if [ -e "$f" ] && [ "$(cat "$f")" != "$settings" ]; then
