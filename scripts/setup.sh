@@ -84,6 +84,10 @@ if ! id -u "$service" >/dev/null 2>&1; then
     --user-group "$service"
   say "created service user $service"
 fi
+# The daemon gives the socket to the agents' group: it must be a member to chown to it.
+if ! id -nG "$service" | tr ' ' '\n' | grep -qx "$group"; then
+  usermod -aG "$group" "$service"; say "added $service to $group (to give the socket to it)"
+fi
 for a in "${agents[@]}"; do
   if ! id -u "$a" >/dev/null 2>&1; then
     echo "setup.sh: agent user $a does not exist" >&2; exit 1

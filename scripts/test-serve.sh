@@ -37,6 +37,7 @@ cleanup() {
   rm -rf "$prefix"
 }
 trap cleanup EXIT
+[ -n "${KEEP:-}" ] && trap - EXIT
 
 # The service user must be able to run the binary: link (or copy) it where anyone can.
 install -d -m 0755 "$prefix/bin"
@@ -96,10 +97,12 @@ as_agent ls "$lib/evidence" >/dev/null 2>&1 && fail "the agent listed the eviden
 out="$(raw '{"id":2,"op":"decide","action":{"tool":"bash","args":{"command":"ls"},"actor":"root"}}')"
 decided="$(printf '%s\n' "$out" | sed -n 2p)"
 id="$(printf '%s' "$decided" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["result"]["id"] if r.get("ok") and r["result"]["verdict"]=="allow" else "")')"
-if [ -n "$id" ] && printf '%s' "$decided" | grep -q "\"unix:$agent\""; then
+logged="$(raw '{"id":2,"op":"log"}' | sed -n 2p)"
+if [ -n "$id" ] && printf '%s' "$logged" | grep -q "\"actor\":{\"id\":\"unix:$agent\"" \
+  && ! printf '%s' "$logged" | grep -q '"id":"root"'; then
   pass "the agent decides over the socket (allow, actor unix:$agent, not the actor it claimed)"
 else
-  fail "decide over the socket: $decided"
+  fail "decide over the socket: $decided / log: $logged"
 fi
 rec="$(raw "{\"id\":3,\"op\":\"record\",\"decision\":\"$id\",\"outcome\":{\"status\":\"success\"}}" | sed -n 2p)"
 printf '%s' "$rec" | grep -q '"ok":true' && pass "the agent records its outcome over the socket" \
