@@ -63,12 +63,18 @@ python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$prefix/project/.cla
   || fail "Claude Code settings missing, invalid or not pointing at the socket"
 
 etc="$prefix/etc/lumenflow"; lib="$prefix/var/lib/lumenflow"; sock="$prefix/run/lumenflow/agent.sock"
-setpriv --reuid="$service" --regid="$service" --init-groups \
-  "$bin" serve --config "$etc/serve.yaml" >"$prefix/daemon.out" 2>&1 &
-daemon_pid=$!
-for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
-[ -S "$sock" ] || { cat "$prefix/daemon.out" >&2; fail "the daemon did not open $sock"; exit 1; }
-
+start_daemon() {
+  setpriv --reuid="$service" --regid="$service" --init-groups \
+    "$bin" serve --config "$etc/serve.yaml" >>"$prefix/daemon.out" 2>&1 &
+  daemon_pid=$!
+  for _ in $(seq 100); do
+    [ -S "$sock" ] && python3 -c "import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])" "$sock" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  cat "$prefix/daemon.out" >&2; fail "the daemon did not open $sock"; exit 1
+}
+stop_daemon() { kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=""; }
+start_daemon
 as_agent() { runuser -u "$agent" -- env HOME="$prefix/home-$agent" "$@"; }
 # One raw exchange on the socket as the agent: hello, then each JSON line given; prints
 # the replies (one a line).
@@ -82,6 +88,20 @@ for line in ['{"id":1,"op":"hello"}'] + sys.argv[2:]:
     print(f.readline().decode().strip())
 EOF
 }
+
+# The HTTP API for people: an approver registry declaring the daemon's key an attester, and
+# one person whose secret nobody here knows (a random Argon2id PHC string).
+key_id="$(raw | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["result"]["key_id"])')"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+alice="$(sed -n 's/^key //p' <<<"$("$bin" keygen --out "$prefix/alice2.key")")"
+printf 'version: 1\napprovers:\n  - {id: alice, roles: [lead], keys: [%s]}\nattesters:\n  - {key: %s, methods: [password]}\n' \
+  "$alice" "$key_id" > "$etc/registry.yaml"
+chown root:"$service" "$etc/registry.yaml"; chmod 0640 "$etc/registry.yaml"
+phc="$(python3 -c 'import base64,os; b=lambda n: base64.b64encode(os.urandom(n)).decode().rstrip("="); print("$argon2id$v=19$m=19456,t=2,p=1$"+b(16)+"$"+b(32))')"
+printf "registry: %s\nhttp:\n  listen: 127.0.0.1:%s\n  people:\n    - {id: alice, secret_hash: '%s'}\n" \
+  "$etc/registry.yaml" "$port" "$phc" >> "$etc/serve.yaml"
+stop_daemon; start_daemon
+for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/api/session" && break; sleep 0.1; done
 
 # --- what the agent cannot do ---------------------------------------------------------
 as_agent cat "$etc/lumenflow.key" >/dev/null 2>&1 && fail "the agent read the key" \
@@ -116,6 +136,16 @@ for op in approve vote override; do
   printf '%s' "$r" | grep -q '"code":"forbidden"' && pass "op $op on the socket is refused (forbidden)" \
     || fail "op $op on the socket: $r"
 done
+for body in '{"approve":true,"reason":"me"}' '{"decision":"approve","reason":"me"}'; do
+  code="$(as_agent curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' \
+    -H "origin: http://127.0.0.1:$port" --data "$body" "http://127.0.0.1:$port/api/requests/$req/vote")"
+  case "$code" in 401|403) pass "HTTP vote with no credential is refused ($code)" ;;
+    *) fail "HTTP vote with no credential answered $code" ;; esac
+done
+code="$(as_agent curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' \
+  -H "origin: http://127.0.0.1:$port" --data '{"id":"alice","secret":"guess"}' "http://127.0.0.1:$port/api/login")"
+case "$code" in 401|403|429) pass "HTTP login with a guessed secret is refused ($code)" ;;
+  *) fail "HTTP login with a guessed secret answered $code" ;; esac
 if [ -n "$req" ]; then
   st="$(raw "{\"id\":5,\"op\":\"request\",\"request\":\"$req\"}" | sed -n 2p)"
   printf '%s' "$st" | grep -q '"state":"pending"' && pass "the request $req is still pending after the attempts" \
@@ -179,7 +209,7 @@ blocked "$a" && pass "hook on a socket that never answers blocks (after ${ms} ms
   || fail "hook on a silent socket: $a"
 a="$(hook "$prefix/garbage.sock" "ls")"
 blocked "$a" && pass "hook on a socket that answers garbage blocks" || fail "hook on a garbage socket: $a"
-kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=""
+stop_daemon
 a="$(hook "$sock" "ls")"
 blocked "$a" && pass "hook with the daemon stopped blocks" || fail "hook with the daemon stopped: $a"
 
