@@ -209,6 +209,24 @@ blocked "$a" && pass "hook on a socket that never answers blocks (after ${ms} ms
   || fail "hook on a silent socket: $a"
 a="$(hook "$prefix/garbage.sock" "ls")"
 blocked "$a" && pass "hook on a socket that answers garbage blocks" || fail "hook on a garbage socket: $a"
+# --- policy reload: a bad policy keeps the old one and says why; a clean one is used -----
+verdict() { raw "{\"id\":2,\"op\":\"decide\",\"action\":{\"tool\":\"bash\",\"args\":{\"command\":\"$1\"}}}" | sed -n 2p \
+  | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["result"]["verdict"] if r.get("ok") else "error")'; }
+cp -p "$etc/policy.yaml" "$prefix/policy.good"
+printf 'version: 1\nname: broken\ndefault: allow\nrules:\n  - id: x\n    effect: allow\n    when: action.tool ==\n' > "$etc/policy.yaml"
+for _ in $(seq 50); do grep -q "changed policy rejected" "$lib/serve.log" 2>/dev/null && break; sleep 0.1; done
+grep -q "changed policy rejected, keeping software-delivery" "$lib/serve.log" \
+  && grep -rq '"policy_rejected"' "$lib/evidence" \
+  && [ "$(verdict 'rm -rf /')" = deny ] \
+  && pass "a bad policy is rejected: old one kept, daemon log and a policy_rejected record say why" \
+  || fail "bad policy reload: $(tail -3 "$lib/serve.log")"
+printf 'version: 1\nname: lockdown\ndefault: deny\nrules:\n  - id: only-pwd\n    effect: allow\n    when: action.tool == "bash" && action.args.command == "pwd"\n' > "$etc/policy.yaml"
+for _ in $(seq 50); do grep -q "policy reloaded: lockdown" "$lib/serve.log" 2>/dev/null && break; sleep 0.1; done
+[ "$(verdict ls)" = deny ] && [ "$(verdict pwd)" = allow ] \
+  && grep -rq '"policy_reload"' "$lib/evidence" \
+  && pass "a changed policy that checks clean is used (ls now denied, pwd allowed; policy_reload recorded)" \
+  || fail "clean policy reload: $(tail -3 "$lib/serve.log")"
+
 stop_daemon
 a="$(hook "$sock" "ls")"
 blocked "$a" && pass "hook with the daemon stopped blocks" || fail "hook with the daemon stopped: $a"
