@@ -227,6 +227,53 @@ for _ in $(seq 50); do grep -q "policy reloaded: lockdown" "$lib/serve.log" 2>/d
   && pass "a changed policy that checks clean is used (ls now denied, pwd allowed; policy_reload recorded)" \
   || fail "clean policy reload: $(tail -3 "$lib/serve.log")"
 
+# --- SIGKILL under load: 8 concurrent agent connections decide+record; the daemon is
+# killed mid-run and restarted; every record acknowledged before the kill is in the log.
+cp -p "$prefix/policy.good" "$etc/policy.yaml"
+for _ in $(seq 50); do grep -q "policy reloaded: software-delivery" "$lib/serve.log" 2>/dev/null && break; sleep 0.1; done
+as_agent python3 - "$sock" "$prefix/home-$agent/acked" <<'PY' &
+import json, socket, sys, threading
+path, out = sys.argv[1], sys.argv[2]
+acked, lock = [], threading.Lock()
+def client(n):
+    try:
+        s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(path)
+        f = s.makefile("rwb"); i = 0
+        def call(req):
+            nonlocal i
+            i += 1; req["id"] = i
+            f.write(json.dumps(req).encode() + b"\n"); f.flush()
+            r = json.loads(f.readline())
+            if not r.get("ok"): raise RuntimeError(r)
+            return r["result"]
+        call({"op": "hello"})
+        while True:
+            d = call({"op": "decide", "action": {"tool": "bash", "args": {"command": "pwd"}, "session": f"load-{n}"}})
+            with lock: acked.append(d["hash"])
+            r = call({"op": "record", "decision": d["id"], "outcome": {"status": "success"}})
+            with lock: acked.append(r["hash"])
+    except Exception:
+        pass  # the daemon was killed: what was acknowledged is written below
+ts = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+[t.start() for t in ts]; [t.join() for t in ts]
+open(out, "w").write("\n".join(acked) + "\n")
+PY
+load_pid=$!
+sleep 1.5
+kill -KILL "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=""
+wait "$load_pid" || true
+n_acked=$(grep -c . "$prefix/home-$agent/acked" || true)
+start_daemon
+missing=0
+while read -r h; do grep -rqF "\"hash\":\"$h\"" "$lib/evidence" || missing=$((missing + 1)); done < "$prefix/home-$agent/acked"
+if [ "$n_acked" -gt 50 ] && [ "$missing" = 0 ] && raw | grep -q '"ok":true'; then
+  pass "SIGKILL under load (8 clients): all $n_acked acknowledged records are in the log after restart"
+else
+  fail "SIGKILL under load: $n_acked acknowledged, $missing missing after restart"
+fi
+"$bin" verify --key "$etc/lumenflow.key.pub" "$lib/evidence" >/dev/null 2>&1 \
+  && pass "lumenflow verify passes after the SIGKILL and restart" || fail "verify failed after the SIGKILL"
+
 stop_daemon
 a="$(hook "$sock" "ls")"
 blocked "$a" && pass "hook with the daemon stopped blocks" || fail "hook with the daemon stopped: $a"
