@@ -84,6 +84,10 @@ if ! id -u "$service" >/dev/null 2>&1; then
     --user-group "$service"
   say "created service user $service"
 fi
+# The daemon gives the socket to the agents' group: it must be a member to chown to it.
+if ! id -nG "$service" | tr ' ' '\n' | grep -qx "$group"; then
+  usermod -aG "$group" "$service"; say "added $service to $group (to give the socket to it)"
+fi
 for a in "${agents[@]}"; do
   if ! id -u "$a" >/dev/null 2>&1; then
     echo "setup.sh: agent user $a does not exist" >&2; exit 1
@@ -166,7 +170,9 @@ fi
 
 if [ -n "$claude" ]; then
   install -d -m 0755 "$claude/.claude"
-  hook="\"$bin\" hook --client claude-code --server $run/agent.sock"
+  # Unquoted inside the JSON string: setup refuses paths with spaces or quotes below.
+  hook="$bin hook --client claude-code --server $run/agent.sock"
+  case "$bin$run" in *[[:space:]\"\\]*) echo "setup.sh: $bin or $run has a space or quote" >&2; exit 1 ;; esac
   settings="$(sed -e "s|@HOOK@|${hook//|/\\|}|g" "$here/examples/claude-code/settings.daemon.json")"
   f="$claude/.claude/settings.json"
   if [ -e "$f" ] && [ "$(cat "$f")" != "$settings" ]; then

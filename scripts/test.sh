@@ -30,6 +30,9 @@ step "MCP: lumenflow mcp between the Python mcp client and the npm servers (stdi
 step "Console: the approver console in headless Chromium (Debian's) driven by playwright-core (npm), real agents waiting on the daemon's socket"
 ./scripts/test-console.sh
 
+step "Serve: two real OS users (setup.sh's service user runs the daemon, an agent user attacks it), the hook failing closed"
+./scripts/test-serve.sh
+
 step "Python: build the lumenflow wheel into target/py-venv, run pytest (spec/vectors included)"
 ./scripts/test-python.sh
 
