@@ -1,5 +1,5 @@
 //! Runs `decide` in a loop for profilers (`perf record`, `valgrind --tool=callgrind`).
-//! Usage: profile_decide [bash|edit|http|read|gen] [iterations]
+//! Usage: profile_decide [bash|push|edit|http|read] [iterations]
 use lumenflow_core::{Action, Context, Policy, PolicySet};
 use serde_json::json;
 
@@ -21,8 +21,11 @@ fn main() {
         "bash" => {
             json!({"tool": "bash", "args": {"command": "cargo test --workspace"}, "actor": "agent-7"})
         }
+        "push" => {
+            json!({"tool": "bash", "args": {"command": "git -C ../x push --force origin main"}, "actor": "agent-7"})
+        }
         "http" => {
-            json!({"tool": "http", "args": {"url": "https://example.com/upload"}, "actor": "agent-7"})
+            json!({"tool": "http", "args": {"url": "https://example.com/upload", "method": "POST"}, "actor": "agent-7"})
         }
         "read" => json!({"tool": "read", "args": {"path": "README.md"}, "actor": "agent-7"}),
         _ => {

@@ -509,6 +509,9 @@ fn evaluate_layer<'a>(
     let mut hits: Vec<(usize, Effect)> = Vec::new();
     for (i, _) in policy.candidates(tool) {
         let rule = &policy.rules()[i];
+        if rule.ruled_out(tool) {
+            continue;
+        }
         let result = evaluate_rule(rule, native, fallback);
         let failed = result.is_err();
         let effect = match result {

@@ -127,6 +127,9 @@ enum Node {
     Cmp(Cmp, Box<Node>, Box<Node>),
     Arith(Arith, Box<Node>, Box<Node>),
     In(Box<Node>, Box<Node>),
+    /// `x in [string literals]`: the list as a hash set (the policies' program lists hold
+    /// 150 names); the literal list is kept for a left side that is not a string.
+    InStrs(Box<Node>, Box<StrSet>),
     List(Vec<Node>),
     Call(Func, Vec<Node>),
     NotStrictlyFalse(Box<Node>),
@@ -135,6 +138,16 @@ enum Node {
     /// over an earlier error.
     Quantifier(Box<Quantifier>),
 }
+
+/// A literal list of strings, for `in`.
+#[derive(Debug)]
+struct StrSet {
+    set: std::collections::HashSet<Box<str>>,
+    list: Lit,
+}
+
+/// Lists shorter than this are scanned (as fast as hashing for a few short strings).
+const STR_SET_MIN: usize = 6;
 
 #[derive(Debug)]
 struct Quantifier {
@@ -154,6 +167,33 @@ struct Comprehension {
     cond: Node,
     step: Node,
     result: Node,
+    /// The shape `filter` expands to (`[]`, `true`, `pred ? accu + [x] : accu`, `accu`):
+    /// evaluated over a list by collecting the elements once, not by copying the
+    /// accumulated list at every step.
+    filter: bool,
+}
+
+/// Whether a comprehension is `filter`'s expansion (see [`Comprehension::filter`]).
+fn is_filter(
+    init: &Node,
+    cond: &Node,
+    step: &Node,
+    result: &Node,
+    iter: usize,
+    accu: usize,
+) -> bool {
+    let local = |n: &Node, s: usize| matches!(n, Node::Local(x) if *x == s);
+    matches!(init, Node::Const(Lit::List(l)) if l.is_empty())
+        && matches!(cond, Node::Const(Lit::Bool(true)))
+        && local(result, accu)
+        && match step {
+            Node::Cond(_, yes, no) => {
+                local(no, accu)
+                    && matches!(&**yes, Node::Arith(Arith::Add, a, b)
+                        if local(a, accu) && matches!(&**b, Node::List(l) if l.len() == 1 && local(&l[0], iter)))
+            }
+            _ => false,
+        }
 }
 
 // ---------------------------------------------------------------------------------
@@ -340,14 +380,17 @@ impl Compiler {
                 self.scope.pop();
                 let result = self.node(&c.result);
                 self.scope.pop();
+                let (cond, step, result) = (cond?, step?, result?);
+                let filter = is_filter(&init, &cond, &step, &result, iter, accu);
                 Node::Comprehension(Box::new(Comprehension {
                     range,
                     iter,
                     accu,
                     init,
-                    cond: cond?,
-                    step: step?,
-                    result: result?,
+                    cond,
+                    step,
+                    result,
+                    filter,
                 }))
             }
             Expr::Map(_) | Expr::Struct(_) | Expr::Unspecified => return None,
@@ -400,7 +443,31 @@ impl Compiler {
             ("_*_", 2) => Node::Arith(Arith::Mul, b(self, 0)?, b(self, 1)?),
             ("_/_", 2) => Node::Arith(Arith::Div, b(self, 0)?, b(self, 1)?),
             ("_%_", 2) => Node::Arith(Arith::Rem, b(self, 0)?, b(self, 1)?),
-            ("@in", 2) => Node::In(b(self, 0)?, b(self, 1)?),
+            ("@in", 2) => {
+                let (x, y) = (b(self, 0)?, b(self, 1)?);
+                match *y {
+                    Node::Const(Lit::List(items))
+                        if items.len() >= STR_SET_MIN
+                            && items.iter().all(|i| matches!(i, Lit::Str(_))) =>
+                    {
+                        let set = items
+                            .iter()
+                            .filter_map(|i| match i {
+                                Lit::Str(s) => Some(s.clone()),
+                                _ => None,
+                            })
+                            .collect();
+                        Node::InStrs(
+                            x,
+                            Box::new(StrSet {
+                                set,
+                                list: Lit::List(items),
+                            }),
+                        )
+                    }
+                    y => Node::In(x, Box::new(y)),
+                }
+            }
             ("_[_]", 2) => Node::Index(b(self, 0)?, b(self, 1)?),
             ("@not_strictly_false", 1) => Node::NotStrictlyFalse(b(self, 0)?),
             ("size", 1) => Node::Call(Func::Size, vec![self.node(&args[0])?]),
@@ -1075,29 +1142,17 @@ fn eval<'a>(n: &'a Node, s: &Scope<'a>, locals: &mut Locals<'a>) -> R<'a> {
             let y = eval(b, s, locals)?;
             arith(*op, x, y)
         }
+        Node::InStrs(a, set) => {
+            let x = eval(a, s, locals)?;
+            match x.as_str() {
+                Some(k) => Ok(V::Bool(set.set.contains(k))),
+                None => in_value(x, lit_value(&set.list)),
+            }
+        }
         Node::In(a, b) => {
             let x = eval(a, s, locals)?;
             let y = eval(b, s, locals)?;
-            // Map keys are strings, ints, uints or bools; JSON maps only hold strings.
-            fn key<'k>(x: &'k V<'_>) -> Result<Option<&'k str>, EvalError> {
-                match x {
-                    V::Str(_) | V::Owned(_) => Ok(x.as_str()),
-                    V::Int(_) | V::Uint(_) | V::Bool(_) => Ok(None),
-                    other => err(format!("no `in` for a {} key", other.type_name())),
-                }
-            }
-            match &y {
-                V::JMap(m) | V::CtxMap(m) => {
-                    Ok(V::Bool(key(&x)?.is_some_and(|k| m.contains_key(k))))
-                }
-                V::Cmd(_) => Ok(V::Bool(
-                    key(&x)?.is_some_and(|k| shell::COMMAND_FIELDS.contains(&k)),
-                )),
-                _ if y.is_list() => Ok(V::Bool(
-                    (0..y.len().unwrap_or(0)).any(|i| y.item(i).is_some_and(|e| equal(&x, &e))),
-                )),
-                other => err(format!("no `in` for a {}", other.type_name())),
-            }
+            in_value(x, y)
         }
         Node::List(items) => {
             let mut out = Vec::with_capacity(items.len());
@@ -1110,6 +1165,24 @@ fn eval<'a>(n: &'a Node, s: &Scope<'a>, locals: &mut Locals<'a>) -> R<'a> {
         Node::Quantifier(q) => quantify(q, s, locals),
         Node::Comprehension(c) => {
             let range = eval(&c.range, s, locals)?;
+            if let (true, Node::Cond(pred, _, _)) = (c.filter && range.is_list(), &c.step) {
+                let mut out = Vec::new();
+                for i in 0..range.len().unwrap_or(0) {
+                    let Some(item) = range.item(i) else { break };
+                    locals[c.iter] = own(&item);
+                    match eval(pred, s, locals)? {
+                        V::Bool(true) => out.push(item),
+                        V::Bool(false) => {}
+                        other => {
+                            return err(format!(
+                                "condition of ?: is a {}, not a bool",
+                                other.type_name()
+                            ))
+                        }
+                    }
+                }
+                return Ok(V::List(Rc::new(out)));
+            }
             let init = eval(&c.init, s, locals)?;
             locals[c.accu] = init;
             let keys: Vec<V<'a>>;
@@ -1148,6 +1221,28 @@ fn eval<'a>(n: &'a Node, s: &Scope<'a>, locals: &mut Locals<'a>) -> R<'a> {
             eval(&c.result, s, locals)
         }
         Node::Call(f, args) => call(f, args, s, locals),
+    }
+}
+
+/// `x in y` for a map (its keys), a shell command (its fields) or a list (its elements).
+fn in_value<'a>(x: V<'a>, y: V<'a>) -> R<'a> {
+    // Map keys are strings, ints, uints or bools; JSON maps only hold strings.
+    fn key<'k>(x: &'k V<'_>) -> Result<Option<&'k str>, EvalError> {
+        match x {
+            V::Str(_) | V::Owned(_) => Ok(x.as_str()),
+            V::Int(_) | V::Uint(_) | V::Bool(_) => Ok(None),
+            other => err(format!("no `in` for a {} key", other.type_name())),
+        }
+    }
+    match &y {
+        V::JMap(m) | V::CtxMap(m) => Ok(V::Bool(key(&x)?.is_some_and(|k| m.contains_key(k)))),
+        V::Cmd(_) => Ok(V::Bool(
+            key(&x)?.is_some_and(|k| shell::COMMAND_FIELDS.contains(&k)),
+        )),
+        _ if y.is_list() => Ok(V::Bool(
+            (0..y.len().unwrap_or(0)).any(|i| y.item(i).is_some_and(|e| equal(&x, &e))),
+        )),
+        other => err(format!("no `in` for a {}", other.type_name())),
     }
 }
 

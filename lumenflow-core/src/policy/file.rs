@@ -164,6 +164,10 @@ pub struct Rule {
     rest: Expression,
     /// The natively compiled form of `rest`, when the native evaluator covers it.
     native: Option<crate::policy::eval::Program>,
+    /// Tool-name prefixes from a top-level conjunct `action.tool.startsWith("p")` (or an
+    /// `||` of them): a tool starting with none of them cannot match, so the rule is
+    /// skipped without evaluating it (`false && x` is false even when `x` errors).
+    prefixes: Option<Vec<Box<str>>>,
 }
 
 impl Rule {
@@ -219,6 +223,12 @@ impl Rule {
     /// The line the rule starts on in its source (0 if unknown).
     pub fn line(&self) -> u64 {
         self.line
+    }
+    /// Whether a top-level tool-prefix conjunct rules out `tool` (the rule cannot match).
+    pub(crate) fn ruled_out(&self, tool: &str) -> bool {
+        self.prefixes
+            .as_ref()
+            .is_some_and(|ps| !ps.iter().any(|p| tool.starts_with(&**p)))
     }
     /// The tools the rule is limited to, if its condition names them at the top level.
     pub fn tools(&self) -> Option<&BTreeSet<String>> {
@@ -579,6 +589,7 @@ fn compile(
                 overridable_by: r.overridable_by.into_iter().map(Into::into).collect(),
                 when: r.when.value,
                 line: rule_line,
+                prefixes: tool_prefixes(&rest),
                 tools,
                 native: crate::policy::eval::compile(&rest),
                 rest,
@@ -1236,6 +1247,39 @@ fn tool_constraint(e: &Expression) -> Option<BTreeSet<String>> {
     }
 }
 
+/// The tool-name prefixes a top-level conjunct limits a condition to:
+/// `action.tool.startsWith("mcp:")`, or an `||` of such calls (`None` if no conjunct is
+/// of that form). The conjunct stays in the condition; this only lets a rule be skipped.
+fn tool_prefixes(e: &Expression) -> Option<Vec<Box<str>>> {
+    fn prefixes(e: &Expression, out: &mut Vec<Box<str>>) -> bool {
+        match &e.expr {
+            Expr::Call(c) if c.func_name == "_||_" && c.target.is_none() && c.args.len() == 2 => {
+                prefixes(&c.args[0], out) && prefixes(&c.args[1], out)
+            }
+            Expr::Call(c)
+                if c.func_name == "startsWith"
+                    && c.args.len() == 1
+                    && c.target.as_deref().is_some_and(is_action_tool) =>
+            {
+                match string_literal(&c.args[0]) {
+                    Some(p) => {
+                        out.push(p.into());
+                        true
+                    }
+                    None => false,
+                }
+            }
+            _ => false,
+        }
+    }
+    let mut parts = Vec::new();
+    conjuncts(e, &mut parts);
+    parts.into_iter().find_map(|p| {
+        let mut out = Vec::new();
+        prefixes(p, &mut out).then_some(out)
+    })
+}
+
 /// Splits a condition into the tools its top-level conjuncts limit it to, and the
 /// condition that remains. `a && b` is false whenever either side is false, even if the
 /// other errors, so skipping a rule whose tool conjunct is false is exact.
@@ -1310,6 +1354,16 @@ mod tests {
         assert_eq!(p.candidates("other").collect::<Vec<_>>(), [(2, false)]);
         assert_eq!(p.default_effect(), Effect::Deny);
         assert!(p.digest().starts_with("sha256:"));
+    }
+
+    #[test]
+    fn tool_prefix_conjuncts_rule_out_other_tools() {
+        let p = load("version: 1\nname: t\nrules:\n  - id: a\n    effect: deny\n    when: action.tool.startsWith('mcp:') && action.args.x == 1\n  - id: b\n    effect: deny\n    when: (action.tool.startsWith('mcp__') || action.tool.startsWith('mcp:')) && true\n  - id: c\n    effect: deny\n    when: action.tool.startsWith('mcp:') || action.args.x == 1\n").unwrap();
+        let (a, b, c) = (&p.rules()[0], &p.rules()[1], &p.rules()[2]);
+        assert!(a.ruled_out("bash") && !a.ruled_out("mcp:fs/read") && a.ruled_out("mcp__x"));
+        assert!(b.ruled_out("bash") && !b.ruled_out("mcp__x") && !b.ruled_out("mcp:y"));
+        // Not a conjunct: `||` with another condition may still match any tool.
+        assert!(!c.ruled_out("bash"));
     }
 
     #[test]
