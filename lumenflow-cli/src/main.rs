@@ -1112,19 +1112,13 @@ fn check(paths: &[PathBuf], json: bool) -> ExitCode {
 }
 
 pub(crate) fn load_set(paths: &[PathBuf]) -> Result<PolicySet, String> {
-    let mut errors = Vec::new();
-    let mut layers = Vec::new();
-    for p in paths {
-        match Policy::from_file(p) {
-            Ok(policy) => layers.push(policy),
-            Err(e) => errors.push(e.to_string()),
-        }
-    }
-    if errors.is_empty() {
-        Ok(PolicySet::new(layers))
-    } else {
-        Err(errors.join("\n"))
-    }
+    PolicySet::from_files(paths).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        lines.join(
+            "
+",
+        )
+    })
 }
 
 pub(crate) fn read_text(path: &str) -> Result<String, String> {

@@ -12,7 +12,7 @@
 use crate::config::Config;
 use lumenflow_core::{
     Action, Actor, Approver, Choice, Context, Governed, Governor, GovernorOptions, KeyPair,
-    Outcome, Policy, PolicySet, Record, Registry, Request, VoteSignature,
+    Outcome, PolicySet, Record, Registry, Request, VoteSignature,
 };
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -209,19 +209,13 @@ impl std::fmt::Debug for Daemon {
 
 /// Loads policy layers; every problem of every file, or the set.
 pub fn load_policies(paths: &[PathBuf]) -> Result<PolicySet, String> {
-    let mut errors = Vec::new();
-    let mut layers = Vec::new();
-    for p in paths {
-        match Policy::from_file(p) {
-            Ok(policy) => layers.push(policy),
-            Err(e) => errors.push(e.to_string()),
-        }
-    }
-    if errors.is_empty() {
-        Ok(PolicySet::new(layers))
-    } else {
-        Err(errors.join("\n"))
-    }
+    PolicySet::from_files(paths).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        lines.join(
+            "
+",
+        )
+    })
 }
 
 fn stamp_of(paths: &[PathBuf]) -> Stamp {

@@ -184,6 +184,26 @@ impl PolicySet {
         PolicySet::new(vec![policy])
     }
 
+    /// Loads policy files as layers, in order: the set, or every file's error (not only
+    /// the first), so an author sees all problems at once.
+    pub fn from_files<P: AsRef<std::path::Path>>(
+        paths: &[P],
+    ) -> Result<PolicySet, Vec<crate::error::PolicyError>> {
+        let mut errors = Vec::new();
+        let mut layers = Vec::new();
+        for p in paths {
+            match Policy::from_file(p) {
+                Ok(policy) => layers.push(policy),
+                Err(e) => errors.push(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(PolicySet::new(layers))
+        } else {
+            Err(errors)
+        }
+    }
+
     /// Layers in order, most general first. An empty set denies everything.
     pub fn new(layers: Vec<Policy>) -> PolicySet {
         PolicySet {
