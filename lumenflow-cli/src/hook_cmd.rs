@@ -8,7 +8,7 @@ use crate::{load_set, read_context, read_text};
 use lumenflow_core::hooks::calls::{CallEntry, CallIndex};
 use lumenflow_core::hooks::{Answer, Client, HookEvent, Phase, Verdict};
 use lumenflow_core::{
-    canonical_json, sha256_digest, Action, Context, Effect, Governor, Outcome, PolicySet, Status,
+    sha256_digest, Action, Context, Effect, Governor, Outcome, PolicySet, Status,
 };
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -335,10 +335,7 @@ fn after(event: &HookEvent, opts: &HookOptions) -> Result<(), String> {
             dir.display()
         ));
     }
-    let bytes = match &event.response {
-        Some(r) => Some(canonical_json(r).map_err(|e| e.to_string())?.into_bytes()),
-        None => None,
-    };
+    let bytes = event.response_bytes().map_err(|e| e.to_string())?;
     for (file, entry) in entries {
         if entry.effect == Effect::RequireApproval {
             let answer = if event.phase == Phase::PermissionDenied {
@@ -360,29 +357,7 @@ fn after(event: &HookEvent, opts: &HookOptions) -> Result<(), String> {
             )])
             .map_err(|e| e.to_string())?;
         }
-        let mut o = match (&event.phase, &event.error) {
-            (Phase::PermissionDenied, e) => {
-                let why = e
-                    .clone()
-                    .unwrap_or_else(|| "the user refused the call at the client's prompt".into());
-                if entry.effect == Effect::Allow {
-                    // An allowed decision cannot be closed as denied (its budget would be refunded).
-                    let mut o = Outcome::new(Status::Unknown);
-                    o.error = Some(format!("not run: {why}"));
-                    o
-                } else {
-                    let mut o = Outcome::new(Status::Denied);
-                    o.error = Some(why);
-                    o
-                }
-            }
-            (_, Some(e)) => Outcome::failure(e.clone()),
-            (Phase::Failed, None) => Outcome::failure("the tool failed"),
-            _ => Outcome::success(),
-        };
-        if let Some(b) = &bytes {
-            o = o.with_output(b);
-        }
+        let o = event.outcome(entry.effect, bytes.as_deref());
         match g.record(&entry.decision, o) {
             Ok(_) => {}
             // Closed already (a duplicate after-event, or another process): nothing to do.

@@ -7,7 +7,7 @@ use crate::hook_cmd::{emit, HookOptions};
 use lumenflow_core::hooks::calls::{CallEntry, CallIndex};
 use lumenflow_core::hooks::{HookEvent, Phase, Verdict};
 use lumenflow_core::remote::{Client, ClientError, Decided};
-use lumenflow_core::{canonical_json, Action, Context, Effect, Outcome, RequestState, Status};
+use lumenflow_core::{Action, Context, Effect, Outcome, RequestState, Status};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -178,33 +178,9 @@ fn after(event: &HookEvent, socket: &Path, opts: &HookOptions) -> Result<(), Str
     }
     let mut c =
         Client::connect(socket, opts.timeout.unwrap_or(TIMEOUT)).map_err(|e| e.to_string())?;
-    let bytes = match &event.response {
-        Some(r) => Some(canonical_json(r).map_err(|e| e.to_string())?.into_bytes()),
-        None => None,
-    };
+    let bytes = event.response_bytes().map_err(|e| e.to_string())?;
     for (file, entry) in entries {
-        let mut o = match (&event.phase, &event.error) {
-            (Phase::PermissionDenied, e) => {
-                let why = e
-                    .clone()
-                    .unwrap_or_else(|| "the user refused the call at the client's prompt".into());
-                if entry.effect == Effect::Allow {
-                    let mut o = Outcome::new(Status::Unknown);
-                    o.error = Some(format!("not run: {why}"));
-                    o
-                } else {
-                    let mut o = Outcome::new(Status::Denied);
-                    o.error = Some(why);
-                    o
-                }
-            }
-            (_, Some(e)) => Outcome::failure(e.clone()),
-            (Phase::Failed, None) => Outcome::failure("the tool failed"),
-            _ => Outcome::success(),
-        };
-        if let Some(b) = &bytes {
-            o = o.with_output(b);
-        }
+        let o = event.outcome(entry.effect, bytes.as_deref());
         match c.record(&entry.decision, o) {
             Ok(_) => {}
             // Closed already (a duplicate after-event): nothing to do.

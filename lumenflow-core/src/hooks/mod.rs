@@ -20,6 +20,7 @@ pub mod patch;
 pub mod paths;
 
 use crate::action::{Action, Actor};
+use crate::govern::governor::{Outcome, Status};
 use crate::policy::decide::{Decision, Effect};
 use serde_json::{json, Map, Value};
 
@@ -353,6 +354,48 @@ pub struct HookEvent {
     pub error: Option<String>,
     /// The client's permission mode (`default`, `acceptEdits`, `plan`, `bypassPermissions`, ...), if given.
     pub permission_mode: Option<String>,
+}
+
+impl HookEvent {
+    /// What an after-event's output is digested as: its response as canonical JSON
+    /// (`None` without a response). Compute it once per event, for all its decisions.
+    pub fn response_bytes(&self) -> Result<Option<Vec<u8>>, serde_json::Error> {
+        self.response
+            .as_ref()
+            .map(crate::evidence::canonical::to_vec)
+            .transpose()
+    }
+
+    /// The outcome this after-event reports for one of its decisions, of effect
+    /// `effect`, with `output` (from [`HookEvent::response_bytes`]) digested. The user
+    /// refusing at the client's prompt closes a decision as denied, but an allowed one
+    /// as unknown ("not run": closing an allow as denied would refund its budget); a
+    /// reported failure is a failure; anything else is a success.
+    pub fn outcome(&self, effect: Effect, output: Option<&[u8]>) -> Outcome {
+        let o = match (&self.phase, &self.error) {
+            (Phase::PermissionDenied, e) => {
+                let why = e
+                    .clone()
+                    .unwrap_or_else(|| "the user refused the call at the client's prompt".into());
+                if effect == Effect::Allow {
+                    let mut o = Outcome::new(Status::Unknown);
+                    o.error = Some(format!("not run: {why}"));
+                    o
+                } else {
+                    let mut o = Outcome::new(Status::Denied);
+                    o.error = Some(why);
+                    o
+                }
+            }
+            (_, Some(e)) => Outcome::failure(e.clone()),
+            (Phase::Failed, None) => Outcome::failure("the tool failed"),
+            _ => Outcome::success(),
+        };
+        match output {
+            Some(b) => o.with_output(b),
+            None => o,
+        }
+    }
 }
 
 /// One mapped tool call: an action's tool and its args.
