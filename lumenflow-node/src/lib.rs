@@ -302,6 +302,27 @@ struct OutcomeInput {
     tokens: Option<i64>,
 }
 
+/// The core's `Outcome` of `outcome` (JSON text `{status, durationMs?, error?, cost?,
+/// tokens?}`) and `output` (digested, never stored), as both governors record it.
+fn outcome_of(outcome: &str, output: Option<&[u8]>) -> Result<Outcome, Failure> {
+    let o: OutcomeInput = from_json(outcome, "outcome")?;
+    let status = o.status.parse::<Status>().map_err(Failure::invalid)?;
+    let mut outcome = Outcome {
+        error: o.error,
+        cost: o.cost,
+        tokens: o.tokens,
+        ..Outcome::new(status)
+    };
+    if let Some(out) = output {
+        outcome = outcome.with_output(out);
+    }
+    if let Some(ms) = o.duration_ms {
+        let ms = non_negative(ms, "durationMs")?;
+        outcome = outcome.with_duration(Duration::from_secs_f64(ms / 1000.0));
+    }
+    Ok(outcome)
+}
+
 /// A finite, non-negative number, or an error naming it.
 fn non_negative(n: f64, what: &str) -> Result<f64, Failure> {
     if n.is_finite() && n >= 0.0 {
@@ -379,22 +400,9 @@ impl NativeGovernor {
     ) -> napi::Result<String> {
         guard(|| {
             let gov = self.get()?;
-            let o: OutcomeInput = from_json(&outcome, "outcome")?;
-            let status = o.status.parse::<Status>().map_err(Failure::invalid)?;
-            let mut outcome = Outcome {
-                error: o.error,
-                cost: o.cost,
-                tokens: o.tokens,
-                ..Outcome::new(status)
-            };
-            if let Some(out) = &output {
-                outcome = outcome.with_output(out);
-            }
-            if let Some(ms) = o.duration_ms {
-                let ms = non_negative(ms, "durationMs")?;
-                outcome = outcome.with_duration(Duration::from_secs_f64(ms / 1000.0));
-            }
-            Ok(gov.record(&id, outcome)?.id())
+            Ok(gov
+                .record(&id, outcome_of(&outcome, output.as_deref())?)?
+                .id())
         })
     }
 

@@ -5,9 +5,9 @@
 //! in-process `NativeGovernor` gives. Waiting for an approval uses a connection of its
 //! own (on the libuv pool for the async form), so other calls go on meanwhile.
 
-use super::{background, from_json, guard, to_json, Background, Failure, OutcomeInput};
+use super::{background, from_json, guard, outcome_of, to_json, Background, Failure};
 use lumenflow_core::remote::{Client, ClientError, Hello};
-use lumenflow_core::{Action, Context, Outcome, Status};
+use lumenflow_core::{Action, Context};
 use napi::bindgen_prelude::{AsyncTask, Buffer};
 use napi_derive::napi;
 use std::path::PathBuf;
@@ -48,6 +48,15 @@ pub struct NativeRemote {
 }
 
 impl NativeRemote {
+    /// The error of a call on a closed connection.
+    fn closed_error(&self) -> Failure {
+        Failure {
+            code: "LUMENFLOW_DAEMON",
+            message: format!("this RemoteGovernor ({}) is closed", self.socket.display()),
+            diagnostics: None,
+        }
+    }
+
     fn slot(&self) -> MutexGuard<'_, Option<Client>> {
         self.client.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -56,22 +65,14 @@ impl NativeRemote {
     fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T, Failure>) -> napi::Result<T> {
         guard(|| match self.slot().as_mut() {
             Some(c) => f(c),
-            None => Err(Failure {
-                code: "LUMENFLOW_DAEMON",
-                message: format!("this RemoteGovernor ({}) is closed", self.socket.display()),
-                diagnostics: None,
-            }),
+            None => Err(self.closed_error()),
         })
     }
 
     /// What a wait needs, checked on the calling thread.
     fn wait_args(&self) -> Result<(PathBuf, Duration, Option<String>), Failure> {
         if self.slot().is_none() {
-            return Err(Failure {
-                code: "LUMENFLOW_DAEMON",
-                message: format!("this RemoteGovernor ({}) is closed", self.socket.display()),
-                diagnostics: None,
-            });
+            return Err(self.closed_error());
         }
         Ok((self.socket.clone(), self.timeout, self.session.clone()))
     }
@@ -153,20 +154,7 @@ impl NativeRemote {
         output: Option<Buffer>,
     ) -> napi::Result<String> {
         self.with(|c| {
-            let o: OutcomeInput = from_json(&outcome, "outcome")?;
-            let status = o.status.parse::<Status>().map_err(Failure::invalid)?;
-            let mut outcome = Outcome {
-                error: o.error,
-                cost: o.cost,
-                tokens: o.tokens,
-                ..Outcome::new(status)
-            };
-            if let Some(out) = &output {
-                outcome = outcome.with_output(out);
-            }
-            if let Some(ms) = o.duration_ms {
-                outcome = outcome.with_duration(millis(ms, "durationMs")?);
-            }
+            let outcome = outcome_of(&outcome, output.as_deref())?;
             Ok(c.record(&id, outcome).map_err(daemon)?.id())
         })
     }

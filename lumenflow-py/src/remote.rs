@@ -45,6 +45,14 @@ pub struct PyRemoteGovernor {
 }
 
 impl PyRemoteGovernor {
+    /// The error of a call on a closed connection.
+    fn closed_error(&self) -> PyErr {
+        DaemonError::new_err(format!(
+            "this RemoteGovernor ({}) is closed",
+            self.socket.display()
+        ))
+    }
+
     /// Runs `f` on the open connection (an error once closed).
     fn with<T: Send>(
         &self,
@@ -58,10 +66,7 @@ impl PyRemoteGovernor {
                 })?;
                 match guard.as_mut() {
                     Some(c) => f(c).map_err(client_err),
-                    None => Err(DaemonError::new_err(format!(
-                        "this RemoteGovernor ({}) is closed",
-                        self.socket.display()
-                    ))),
+                    None => Err(self.closed_error()),
                 }
             })
         })
@@ -176,10 +181,7 @@ impl PyRemoteGovernor {
         let id = record_id(request, "request must be a Decision or an id (str)")?;
         let wait = to_duration(timeout, "wait_for_approval: timeout")?;
         if self.closed() {
-            return Err(DaemonError::new_err(format!(
-                "this RemoteGovernor ({}) is closed",
-                self.socket.display()
-            )));
+            return Err(self.closed_error());
         }
         let (socket, limit, session) = (&self.socket, self.timeout, self.session.as_deref());
         let info = call(py, || {
