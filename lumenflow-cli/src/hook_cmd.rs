@@ -6,10 +6,8 @@
 
 use crate::{load_set, read_context, read_text};
 use lumenflow_core::hooks::calls::{CallEntry, CallIndex};
-use lumenflow_core::hooks::{Answer, Client, HookEvent, Phase, Verdict};
-use lumenflow_core::{
-    sha256_digest, Action, Context, Effect, Governor, Outcome, PolicySet, Status,
-};
+use lumenflow_core::hooks::{blocked_outcome, Answer, Client, HookEvent, Phase, Verdict};
+use lumenflow_core::{sha256_digest, Action, Context, Effect, Governor, PolicySet};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -231,13 +229,8 @@ fn before(event: &HookEvent, opts: &HookOptions) -> ExitCode {
                     if runs {
                         continue;
                     }
-                    let mut o = if effect == Effect::Allow {
-                        Outcome::new(Status::Unknown)
-                    } else {
-                        Outcome::new(Status::Denied)
-                    };
-                    o.error = Some(format!("not run: the call was blocked ({})", v.reason));
-                    g.record(&id, o).map_err(|e| e.to_string())?;
+                    g.record(&id, blocked_outcome(effect, &v.reason))
+                        .map_err(|e| e.to_string())?;
                     index.remove(&file).map_err(|e| e.to_string())?;
                 }
                 Ok(v)

@@ -5,9 +5,9 @@
 
 use crate::hook_cmd::{emit, HookOptions};
 use lumenflow_core::hooks::calls::{CallEntry, CallIndex};
-use lumenflow_core::hooks::{HookEvent, Phase, Verdict};
+use lumenflow_core::hooks::{blocked_outcome, HookEvent, Phase, Verdict};
 use lumenflow_core::remote::{Client, ClientError, Decided};
-use lumenflow_core::{Action, Context, Effect, Outcome, RequestState, Status};
+use lumenflow_core::{Action, Context, Effect, Outcome, RequestState};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -115,13 +115,8 @@ fn before(event: &HookEvent, socket: &Path, opts: &HookOptions) -> Result<Verdic
     if !runs {
         // Parts of a blocked call never run: close them now.
         for (file, id, effect) in opened {
-            let mut o = if effect == Effect::Allow {
-                Outcome::new(Status::Unknown)
-            } else {
-                Outcome::new(Status::Denied)
-            };
-            o.error = Some(format!("not run: the call was blocked ({})", v.reason));
-            c.record(&id, o).map_err(|e| e.to_string())?;
+            c.record(&id, blocked_outcome(effect, &v.reason))
+                .map_err(|e| e.to_string())?;
             index.remove(&file).map_err(|e| e.to_string())?;
         }
     }

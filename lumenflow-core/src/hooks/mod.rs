@@ -398,6 +398,19 @@ impl HookEvent {
     }
 }
 
+/// The outcome of a decision of effect `effect` whose call was blocked before it ran
+/// (`reason`: why): an allowed part closes as unknown (closing an allow as denied would
+/// refund its budget), any other as denied.
+pub fn blocked_outcome(effect: Effect, reason: &str) -> Outcome {
+    let mut o = Outcome::new(if effect == Effect::Allow {
+        Status::Unknown
+    } else {
+        Status::Denied
+    });
+    o.error = Some(format!("not run: the call was blocked ({reason})"));
+    o
+}
+
 /// One mapped tool call: an action's tool and its args.
 pub(crate) type Mapped = (String, Map<String, Value>);
 
